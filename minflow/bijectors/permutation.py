@@ -1,0 +1,48 @@
+"""Fixed permutations of the coordinates: volume preserving, no parameters.
+
+RealNVP alternates which half of x a coupling transforms; a permutation
+between couplings is the other way to let every coordinate be transformed.
+"""
+import numpy as np
+
+from ..backend import const, namespace
+from ..validation import check_int, check_rng
+from .base import Bijector, zeros_log_det
+
+
+class Permutation(Bijector):
+    """y = x[:, perm]; inverse x = y[:, argsort(perm)]; log_det = 0.
+
+    x: (N, D) -> y: (N, D), log_det: (N,)
+    """
+
+    def __init__(self, perm):
+        perm = np.asarray(perm)
+        if perm.ndim != 1 or perm.dtype.kind not in "iu":
+            raise ValueError(f"perm: expected a 1-D integer array, got {perm.dtype} of shape {perm.shape}")
+        self.dim = check_int(len(perm), "len(perm)", minimum=1)
+        if not np.array_equal(np.sort(perm), np.arange(self.dim)):
+            raise ValueError(f"perm: expected a permutation of 0..{self.dim - 1}, got {perm.tolist()}")
+        self.perm = perm.astype(np.int64)
+        self.inv_perm = np.argsort(self.perm)
+
+    def forward(self, params, x):
+        xp = namespace(x)
+        return xp.take(x, const(xp, self.perm), axis=1), zeros_log_det(xp, x)
+
+    def inverse(self, params, y):
+        xp = namespace(y)
+        return xp.take(y, const(xp, self.inv_perm), axis=1), zeros_log_det(xp, y)
+
+    def config(self):
+        return dict(type="Permutation", perm=self.perm.tolist())
+
+
+def Reverse(dim):
+    """The permutation that reverses the order of the D coordinates."""
+    return Permutation(np.arange(check_int(dim, "dim", minimum=1))[::-1])
+
+
+def RandomPermutation(dim, rng):
+    """A fixed random permutation, drawn once from ``rng`` (a numpy Generator)."""
+    return Permutation(check_rng(rng).permutation(check_int(dim, "dim", minimum=1)))

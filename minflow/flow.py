@@ -1,0 +1,232 @@
+"""A normalizing flow: a composition of bijectors with a standard-normal prior.
+
+    f = f_K o ... o f_1 maps data x to latent z (``forward``), and
+    log p_theta(x) = log p_Z(f(x)) + sum_i log|det J_{f_i}|        (thesis eq. 2)
+
+Generation draws z ~ p_Z and returns x = f^{-1}(z) (thesis section 2.1.4).
+
+The pure functions ``forward_pass``, ``inverse_pass`` and ``log_prob`` take the
+layers and a parameter list, so training can differentiate them; ``Flow`` is a
+thin holder of (layers, params) with the checked, user-facing methods.
+"""
+import numpy as np
+
+from . import bijectors
+from .backend import namespace, to_backend, to_numpy
+from .prior import standard_normal_log_prob, standard_normal_sample
+from .validation import check_batch, check_dtype, check_int, check_rng
+
+DEFAULT_CHUNK = 4096
+
+
+def forward_pass(layers, params, x):
+    """x: (N, D) -> z: (N, D), log_det: (N,), the sum of every layer's log|det J|."""
+    log_det = 0.0
+    for layer, p in zip(layers, params):
+        x, ld = layer.forward(p, x)
+        log_det = log_det + ld
+    return x, log_det
+
+
+def inverse_pass(layers, params, z):
+    """z: (N, D) -> x: (N, D), log_det: (N,) of the inverse map (layers in reverse order)."""
+    log_det = 0.0
+    for layer, p in zip(reversed(layers), reversed(params)):
+        z, ld = layer.inverse(p, z)
+        log_det = log_det + ld
+    return z, log_det
+
+
+def log_prob(layers, params, x):
+    """log p_theta(x) = log p_Z(f(x)) + log|det J_f(x)| (eq. 2): x: (N, D) -> (N,) nats."""
+    z, log_det = forward_pass(layers, params, x)
+    return standard_normal_log_prob(z) + log_det
+
+
+def mean_nll(params, layers, x):
+    """The training loss: -(1/N) sum_i log p_theta(x_i), a Monte Carlo estimate of H(p, p_theta) (eq. 15)."""
+    xp = namespace(x)
+    return -xp.sum(log_prob(layers, params, x)) / x.shape[0]
+
+
+class Flow:
+    """A flow: ``layers`` (bijector objects) and ``params`` (a list, one entry per layer).
+
+    flow.forward(x)  x: (N, D) -> z: (N, D), log_det: (N,)   data -> latent
+    flow.inverse(z)  z: (N, D) -> x: (N, D), log_det: (N,)   latent -> data
+    flow.log_prob(x) x: (N, D) -> (N,) in nats
+    flow.sample(n, rng) -> (n, D)
+    """
+
+    def __init__(self, layers, params=None, *, dim=None, rng=None, dtype="float64"):
+        layers = list(layers)
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, bijectors.Bijector):
+                raise TypeError(f"layers[{i}]: expected a Bijector, got {type(layer).__name__}")
+        dims = {layer.dim for layer in layers}
+        if dim is not None:
+            dims.add(check_int(dim, "dim", minimum=1))
+        if len(dims) > 1:
+            raise ValueError(f"layers, dim: all layers must have the same dim, got dims {sorted(dims)}")
+        self.layers = layers
+        self.dtype = check_dtype(dtype)
+        self.dim = dims.pop() if dims else None
+        if params is None:
+            rng = check_rng(rng if rng is not None else np.random.default_rng(0))
+            params = [layer.init(rng, self.dtype) for layer in layers]
+        if len(params) != len(layers):
+            raise ValueError(f"params: expected {len(layers)} entries (one per layer), got {len(params)}")
+        self.params = list(params)
+        self.needs_data_init = any(hasattr(layer, "data_init") for layer in layers)
+        self.backend = "numpy"
+
+    # --- the maps -----------------------------------------------------------
+    def _check(self, x, name):
+        if self.dim is None:
+            raise ValueError("this flow has no layers and no dim: build it as Flow([], dim=D)")
+        if self.backend == "cupy":
+            return check_batch(to_backend(x, "cupy"), self.dim, name, self.dtype)
+        return check_batch(x, self.dim, name, self.dtype)
+
+    def _chunked(self, fn, x, chunk_size):
+        chunk_size = check_int(chunk_size or DEFAULT_CHUNK, "chunk_size", minimum=1)
+        if len(x) <= chunk_size:
+            return fn(x)
+        parts = [fn(x[i:i + chunk_size]) for i in range(0, len(x), chunk_size)]
+        xp = namespace(x)
+        if isinstance(parts[0], tuple):
+            return tuple(xp.concat([p[k] for p in parts], axis=0) for k in range(len(parts[0])))
+        return xp.concat(parts, axis=0)
+
+    def forward(self, x, chunk_size=None):
+        """Data -> latent: x: (N, D) -> z: (N, D), log_det: (N,) = log|det df/dx|."""
+        x = self._check(x, "x")
+        return self._chunked(lambda c: forward_pass(self.layers, self.params, c), x, chunk_size)
+
+    def inverse(self, z, chunk_size=None):
+        """Latent -> data: z: (N, D) -> x: (N, D), log_det: (N,) = log|det df^{-1}/dz|."""
+        z = self._check(z, "z")
+        return self._chunked(lambda c: inverse_pass(self.layers, self.params, c), z, chunk_size)
+
+    def log_prob(self, x, chunk_size=None):
+        """log p_theta(x) in nats (eq. 2): x: (N, D) -> (N,). Evaluated in chunks of rows."""
+        x = self._check(x, "x")
+        return self._chunked(lambda c: log_prob(self.layers, self.params, c), x, chunk_size)
+
+    score_samples = log_prob  # the scikit-learn name
+
+    def sample(self, n, rng):
+        """x = f^{-1}(z), z ~ N(0, I) (section 2.1.4): returns (n, D)."""
+        z = standard_normal_sample(n, self.dim, rng, self.dtype)
+        return self.inverse(z)[0]
+
+    def trace(self, x):
+        """Every layer's output, log-det and (for couplings) s and t: a list of dicts.
+
+        Entry i: {"layer": repr, "output": (N, D), "log_det": (N,), "s": (N, d_b), "t": (N, d_b)}.
+        """
+        h = self._check(x, "x")
+        out = []
+        for layer, p in zip(self.layers, self.params):
+            entry = {"layer": repr(layer), "input": h}
+            if hasattr(layer, "scale_shift"):
+                entry["s"], entry["t"] = layer.scale_shift(p, layer.split.split(h)[0])
+            elif hasattr(layer, "shift"):
+                entry["t"] = layer.shift(p, layer.split.split(h)[0])
+            h, entry["log_det"] = layer.forward(p, h)
+            entry["output"] = h
+            out.append(entry)
+        return out
+
+    # --- bookkeeping --------------------------------------------------------
+    def data_init(self, x):
+        """Set data-dependent parameters (ActNorm) from the batch x: (N, D); idempotent."""
+        h = self._check(x, "x")
+        params = []
+        for layer, p in zip(self.layers, self.params):
+            if hasattr(layer, "data_init") and self.needs_data_init:
+                p = layer.data_init(to_numpy(h))
+            params.append(p)
+            h = layer.forward(p, h)[0]
+        self.params, self.needs_data_init = params, False
+        return self
+
+    @property
+    def n_params(self):
+        """Number of trainable scalars."""
+        from .tree import tree_leaves
+
+        return int(sum(np.size(a) for a in tree_leaves(self.params)))
+
+    def config(self):
+        """JSON-ready description of the architecture (not the parameter values)."""
+        return {"dim": self.dim, "dtype": np.dtype(self.dtype).name,
+                "needs_data_init": self.needs_data_init,
+                "layers": [layer.config() for layer in self.layers]}
+
+    @classmethod
+    def from_config(cls, config, params=None):
+        flow = Flow([bijectors.from_config(c) for c in config["layers"]], params=params,
+                    dim=config.get("dim"), dtype=config.get("dtype", "float64"))
+        flow.needs_data_init = bool(config.get("needs_data_init", False))
+        return flow
+
+    def astype(self, dtype):
+        """A copy of this flow with parameters cast to float32 or float64."""
+        from .tree import tree_map
+
+        dt = check_dtype(dtype)
+        flow = Flow(self.layers, tree_map(lambda a: a.astype(dt), self.params), dim=self.dim, dtype=dt)
+        flow.needs_data_init = self.needs_data_init
+        return flow
+
+    def to(self, backend):
+        """Move the parameters to "numpy" or "cupy"; returns self."""
+        from .tree import tree_map
+
+        self.params = tree_map(lambda a: to_backend(a, backend), self.params)
+        self.backend = backend
+        return self
+
+    def __repr__(self):
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"{type(self).__name__}(dim={self.dim}, dtype={np.dtype(self.dtype).name}, layers=[\n  {inner}])"
+
+
+class RealNVP(Flow):
+    """The thesis's core model: K affine coupling layers, halves alternating, N(0, I) prior.
+
+    RealNVP(dim, n_layers=8, hidden=(64, 64), rng=np.random.default_rng(0))
+
+    Options beyond the core model (the extensions of the thesis's appendix D):
+    ``coupling="additive"`` (NICE), ``mask="alternate"``, ``permutation="reverse"|"random"``
+    between couplings, ``actnorm=True`` and ``lu=True`` (Glow's step: ActNorm, LU linear, coupling).
+    A new RealNVP is the identity map (zero-initialised last conditioner layer).
+    """
+
+    def __init__(self, dim, n_layers=8, hidden=(64, 64), *, rng=None, activation="relu", mask="half",
+                 coupling="affine", permutation=None, actnorm=False, lu=False, s_max=2.0, dtype="float64"):
+        dim = check_int(dim, "dim", minimum=2)
+        n_layers = check_int(n_layers, "n_layers", minimum=1)
+        rng = check_rng(rng if rng is not None else np.random.default_rng(0))
+        if coupling not in ("affine", "additive"):
+            raise ValueError(f"coupling: expected 'affine' or 'additive', got {coupling!r}")
+        if permutation not in (None, "reverse", "random"):
+            raise ValueError(f"permutation: expected None, 'reverse' or 'random', got {permutation!r}")
+        layers = []
+        for k in range(n_layers):
+            if actnorm:
+                layers.append(bijectors.ActNorm(dim))
+            if lu:
+                layers.append(bijectors.LULinear(dim, perm=rng.permutation(dim)))
+            elif permutation == "reverse" and k > 0:
+                layers.append(bijectors.Reverse(dim))
+            elif permutation == "random" and k > 0:
+                layers.append(bijectors.RandomPermutation(dim, rng))
+            flip = k % 2 == 1 and permutation is None and not lu
+            if coupling == "affine":
+                layers.append(bijectors.AffineCoupling(dim, hidden, mask, flip, activation, s_max))
+            else:
+                layers.append(bijectors.AdditiveCoupling(dim, hidden, mask, flip, activation))
+        super().__init__(layers, rng=rng, dtype=dtype)
+

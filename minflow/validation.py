@@ -1,0 +1,98 @@
+"""Input checks that fail early with a message naming the argument.
+
+A flow fed a wrong shape would otherwise broadcast silently or fail deep
+inside NumPy; a NaN would propagate into every log-density. Everything that
+enters the library from a user goes through these functions first.
+"""
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def check_dtype(dtype, name="dtype"):
+    """Return ``np.float32`` or ``np.float64``; anything else is a ``ValueError``."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"{name}: expected float32 or float64, got {dtype!r}") from err
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"{name}: expected float32 or float64, got {dt}")
+    return dt.type
+
+
+def check_int(value, name, minimum=None):
+    """Return ``value`` as an int, checking type and lower bound."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_positive(value, name):
+    """Return ``value`` as a float, requiring a finite number > 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a positive number, got {type(value).__name__} {value!r}")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}: expected a finite number > 0, got {value}")
+    return float(value)
+
+
+def check_rng(rng, name="rng"):
+    """Require an explicit ``numpy.random.Generator`` (no global seeding anywhere)."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{name}: expected a numpy.random.Generator (e.g. np.random.default_rng(0)), "
+            f"got {type(rng).__name__}"
+        )
+    return rng
+
+
+def check_batch(x, dim=None, name="x", dtype=np.float64, allow_empty=False):
+    """Validate a batch of points and return it as a float array.
+
+    x: (N, D) array-like; integers and booleans are converted to ``dtype``.
+    Raises TypeError for object, complex or string data; ValueError for a wrong
+    number of dimensions or features, an empty batch, NaN or inf.
+    Arrays of another backend (CuPy) are checked the same way and kept there.
+    """
+    if type(x).__module__.startswith("cupy"):
+        return _check_device_batch(x, dim, name, dtype, allow_empty)
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{name}: could not be read as an array ({err})") from err
+    kind = arr.dtype.kind
+    if kind in "OUSV":
+        raise TypeError(f"{name}: expected real numbers, got an array of dtype {arr.dtype}")
+    if kind == "c":
+        raise TypeError(f"{name}: expected real numbers, got complex dtype {arr.dtype}")
+    if arr.ndim != 2:
+        want = f"(N, {dim})" if dim is not None else "(N, D)"
+        raise ValueError(f"{name}: expected a 2-D array of shape {want}, got shape {arr.shape}")
+    if dim is not None and arr.shape[1] != dim:
+        raise ValueError(f"{name}: expected {dim} features (shape (N, {dim})), got shape {arr.shape}")
+    if arr.shape[0] == 0 and not allow_empty:
+        raise ValueError(f"{name}: empty batch (shape {arr.shape}); need at least one row")
+    arr = arr.astype(dtype, copy=False)
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.sum(~np.isfinite(arr)))
+        raise ValueError(f"{name}: contains {bad} NaN or infinite value(s)")
+    return arr
+
+
+def _check_device_batch(x, dim, name, dtype, allow_empty):
+    import cupy
+
+    if x.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: expected real numbers, got dtype {x.dtype}")
+    if x.ndim != 2 or (dim is not None and x.shape[1] != dim):
+        raise ValueError(f"{name}: expected shape (N, {dim}), got shape {x.shape}")
+    if x.shape[0] == 0 and not allow_empty:
+        raise ValueError(f"{name}: empty batch (shape {x.shape}); need at least one row")
+    x = x.astype(dtype, copy=False)
+    if not bool(cupy.all(cupy.isfinite(x))):
+        raise ValueError(f"{name}: contains NaN or infinite values")
+    return x
