@@ -25,6 +25,8 @@ BACKEND_ENV = "MINFLOW_BACKEND"
 # (its own ``concat`` is wrapped without a gradient rule).
 AUTOGRAD_NUMPY = types.SimpleNamespace(**{k: getattr(anp, k) for k in dir(anp) if not k.startswith("_")})
 AUTOGRAD_NUMPY.concat = anp.concatenate
+# autograd defines no gradient for ``take``; integer indexing has one.
+AUTOGRAD_NUMPY.take = lambda a, indices, axis=0: a[(slice(None),) * axis + (indices,)]
 AUTOGRAD_NUMPY.__name__ = "autograd.numpy"
 
 
