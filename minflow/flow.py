@@ -72,8 +72,10 @@ class Flow:
         self.dtype = check_dtype(dtype)
         self.dim = dims.pop() if dims else None
         if params is None:
-            rng = check_rng(rng if rng is not None else np.random.default_rng(0))
-            params = [layer.init(rng, self.dtype) for layer in layers]
+            if rng is None and layers:
+                raise TypeError("rng: a numpy.random.Generator is needed to initialise the parameters "
+                                "(e.g. rng=np.random.default_rng(0)), or pass params")
+            params = [layer.init(check_rng(rng), self.dtype) for layer in layers]
         if len(params) != len(layers):
             raise ValueError(f"params: expected {len(layers)} entries (one per layer), got {len(params)}")
         self.params = list(params)
@@ -166,7 +168,9 @@ class Flow:
 
     @classmethod
     def from_config(cls, config, params=None):
-        flow = Flow([bijectors.from_config(c) for c in config["layers"]], params=params,
+        """Rebuild a flow from ``config()``; without ``params`` they are fresh placeholders (seed 0)."""
+        rng = np.random.default_rng(0) if params is None else None
+        flow = Flow([bijectors.from_config(c) for c in config["layers"]], params=params, rng=rng,
                     dim=config.get("dim"), dtype=config.get("dtype", "float64"))
         flow.needs_data_init = bool(config.get("needs_data_init", False))
         return flow
@@ -204,11 +208,11 @@ class RealNVP(Flow):
     A new RealNVP is the identity map (zero-initialised last conditioner layer).
     """
 
-    def __init__(self, dim, n_layers=8, hidden=(64, 64), *, rng=None, activation="relu", mask="half",
+    def __init__(self, dim, n_layers=8, hidden=(64, 64), *, rng, activation="relu", mask="half",
                  coupling="affine", permutation=None, actnorm=False, lu=False, s_max=2.0, dtype="float64"):
         dim = check_int(dim, "dim", minimum=2)
         n_layers = check_int(n_layers, "n_layers", minimum=1)
-        rng = check_rng(rng if rng is not None else np.random.default_rng(0))
+        rng = check_rng(rng)
         if coupling not in ("affine", "additive"):
             raise ValueError(f"coupling: expected 'affine' or 'additive', got {coupling!r}")
         if permutation not in (None, "reverse", "random"):

@@ -150,8 +150,14 @@ def test_bad_input_names_the_argument(x, err, match, rng):
     (dict(dim=4, dtype="float16"), ValueError), (dict(dim=4, rng=0), TypeError),
 ])
 def test_bad_configuration(kwargs, err):
+    kwargs = {"rng": np.random.default_rng(0), **kwargs}
     with pytest.raises(err):
         minflow.RealNVP(**kwargs)
+
+
+def test_rng_is_required():
+    with pytest.raises(TypeError, match="rng"):
+        minflow.RealNVP(3)
 
 
 def test_sample_checks_arguments(rng):
