@@ -38,11 +38,12 @@ lesson: $(STAMP)
 	test -n "$$f" || { echo "no lesson number $(N) in lessons/"; exit 2; }; \
 	$(BIN)/python $$f
 
+# outputs under reproduction/<preset>/ (resumable: rerun to continue); both regenerate REPRODUCTION.md
 reproduce: $(STAMP)
-	$(BIN)/python -m minflow reproduce --preset thesis
+	$(BIN)/python -m minflow reproduce --preset thesis --workers $(or $(WORKERS),2)
 
 reproduce-quick: $(STAMP)
-	$(BIN)/python -m minflow reproduce --preset quick
+	$(BIN)/python -m minflow reproduce --preset quick --workers $(or $(WORKERS),2)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py

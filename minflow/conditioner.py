@@ -67,12 +67,14 @@ def mlp(params, x, activation="relu"):
     params: list of (W, b); x: (N, d_in) -> (N, d_out).
     """
     xp = namespace(x)
-    act = ACTIVATIONS[activation]
+    act = ACTIVATIONS[activation]  # act(xp, h) applies the activation elementwise
+    # BEGIN EXERCISE mlp: the networks s and t of thesis eq. 3 (section 2.1.1); the output layer has no activation
     h = x
     for W, b in params[:-1]:
         h = act(xp, h @ W + b)
     W, b = params[-1]
     return h @ W + b
+    # END EXERCISE
 
 
 def scale_and_shift(params, x_a, n_out, activation="relu", s_max=2.0):

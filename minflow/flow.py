@@ -11,8 +11,8 @@ thin holder of (layers, params) with the checked, user-facing methods.
 """
 import numpy as np
 
-from . import bijectors
-from .backend import namespace, to_backend, to_numpy
+from . import bijectors, fast
+from .backend import default_backend, namespace, to_backend, to_numpy
 from .prior import standard_normal_log_prob, standard_normal_sample
 from .validation import check_batch, check_dtype, check_int, check_rng
 
@@ -39,14 +39,18 @@ def inverse_pass(layers, params, z):
 
 def log_prob(layers, params, x):
     """log p_theta(x) = log p_Z(f(x)) + log|det J_f(x)| (eq. 2): x: (N, D) -> (N,) nats."""
+    # BEGIN EXERCISE flow_log_prob: thesis eq. 2 (section 2.1): change of variables through forward_pass and the prior
     z, log_det = forward_pass(layers, params, x)
     return standard_normal_log_prob(z) + log_det
+    # END EXERCISE
 
 
 def mean_nll(params, layers, x):
     """The training loss: -(1/N) sum_i log p_theta(x_i), a Monte Carlo estimate of H(p, p_theta) (eq. 15)."""
     xp = namespace(x)
+    # BEGIN EXERCISE mean_nll: thesis eq. 15 (section 4): the loss to minimise is the negative mean log-likelihood
     return -xp.sum(log_prob(layers, params, x)) / x.shape[0]
+    # END EXERCISE
 
 
 class Flow:
@@ -81,6 +85,8 @@ class Flow:
         self.params = list(params)
         self.needs_data_init = any(hasattr(layer, "data_init") for layer in layers)
         self.backend = "numpy"
+        if default_backend() == "cupy":  # $MINFLOW_BACKEND=cupy: every new flow lives on the GPU
+            self.to("cupy")
 
     # --- the maps -----------------------------------------------------------
     def _check(self, x, name):
@@ -111,9 +117,16 @@ class Flow:
         return self._chunked(lambda c: inverse_pass(self.layers, self.params, c), z, chunk_size)
 
     def log_prob(self, x, chunk_size=None):
-        """log p_theta(x) in nats (eq. 2): x: (N, D) -> (N,). Evaluated in chunks of rows."""
+        """log p_theta(x) in nats (eq. 2): x: (N, D) -> (N,). Evaluated in chunks of rows.
+
+        Computed by ``minflow.fast`` (same numbers as the pure ``log_prob`` above, in
+        preallocated buffers), so memory stays bounded for any N.
+        """
         x = self._check(x, "x")
-        return self._chunked(lambda c: log_prob(self.layers, self.params, c), x, chunk_size)
+        chunk_size = check_int(chunk_size or fast.BEST_CHUNK, "chunk_size", minimum=1)
+        if not fast.ENABLED:
+            return self._chunked(lambda c: log_prob(self.layers, self.params, c), x, chunk_size)
+        return fast.log_prob(self.layers, self.params, x, chunk_size)  # in place; tests compare with log_prob
 
     score_samples = log_prob  # the scikit-learn name
 

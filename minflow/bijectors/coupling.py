@@ -25,6 +25,46 @@ def _check_hidden(hidden):
     return hidden
 
 
+# The formulas of the two coupling layers, one small function each, so that every equation reads
+# on its own (and is one exercise of ``make exercises``). x_b, y_b, s, t: (N, d_b).
+def affine_forward(x_b, s, t):
+    """y_b = x_b * exp(s) + t, elementwise (thesis eq. 3): (N, d_b) -> (N, d_b)."""
+    xp = namespace(x_b)
+    # BEGIN EXERCISE coupling_forward: thesis eq. 3 (section 2.1.1): scale x_b by exp(s), then shift by t
+    return x_b * xp.exp(s) + t
+    # END EXERCISE
+
+
+def affine_inverse(y_b, s, t):
+    """x_b = (y_b - t) * exp(-s), elementwise (thesis eq. 4): (N, d_b) -> (N, d_b)."""
+    xp = namespace(y_b)
+    # BEGIN EXERCISE coupling_inverse: thesis eq. 4 (section 2.1.1): undo eq. 3, last step first
+    return (y_b - t) * xp.exp(-s)
+    # END EXERCISE
+
+
+def affine_log_det(s):
+    """log|det J| of eq. 3 = sum_j s_j, one value per row (thesis eq. 5-6): (N, d_b) -> (N,)."""
+    xp = namespace(s)
+    # BEGIN EXERCISE coupling_log_det: thesis eq. 5-6 (section 2.1.2): log of a triangular determinant
+    return xp.sum(s, axis=1)
+    # END EXERCISE
+
+
+def additive_forward(x_b, t):
+    """y_b = x_b + t (NICE, thesis appendix D, section 3.1.2): (N, d_b) -> (N, d_b); log|det J| = 0."""
+    # BEGIN EXERCISE additive_coupling: NICE (thesis appendix D, section 3.1.2): eq. 3 without the scale
+    return x_b + t
+    # END EXERCISE
+
+
+def additive_inverse(y_b, t):
+    """x_b = y_b - t, the inverse of ``additive_forward``: (N, d_b) -> (N, d_b)."""
+    # BEGIN EXERCISE additive_coupling: NICE (thesis appendix D, section 3.1.2): undo additive_forward
+    return y_b - t
+    # END EXERCISE
+
+
 class AffineCoupling(Bijector):
     """Affine coupling layer (thesis eq. 3-6).
 
@@ -50,18 +90,14 @@ class AffineCoupling(Bijector):
         return scale_and_shift(params, x_a, self.split.d_b, self.activation, self.s_max)
 
     def forward(self, params, x):
-        xp = namespace(x)
         x_a, x_b = self.split.split(x)
         s, t = self.scale_shift(params, x_a)
-        y_b = x_b * xp.exp(s) + t                           # eq. 3
-        return self.split.join(x_a, y_b), xp.sum(s, axis=1)  # eq. 6: log|det J| = sum_j s_j
+        return self.split.join(x_a, affine_forward(x_b, s, t)), affine_log_det(s)
 
     def inverse(self, params, y):
-        xp = namespace(y)
         y_a, y_b = self.split.split(y)
         s, t = self.scale_shift(params, y_a)
-        x_b = (y_b - t) * xp.exp(-s)                        # eq. 4
-        return self.split.join(y_a, x_b), -xp.sum(s, axis=1)
+        return self.split.join(y_a, affine_inverse(y_b, s, t)), -affine_log_det(s)
 
     def config(self):
         return dict(type="AffineCoupling", dim=self.dim, hidden=list(self.hidden), mask=self.split.mask,
@@ -93,14 +129,12 @@ class AdditiveCoupling(Bijector):
     def forward(self, params, x):
         x_a, x_b = self.split.split(x)
         t = self.shift(params, x_a)
-        y_b = x_b + t
-        return self.split.join(x_a, y_b), zeros_log_det(namespace(x), x)
+        return self.split.join(x_a, additive_forward(x_b, t)), zeros_log_det(namespace(x), x)
 
     def inverse(self, params, y):
         y_a, y_b = self.split.split(y)
         t = self.shift(params, y_a)
-        x_b = y_b - t
-        return self.split.join(y_a, x_b), zeros_log_det(namespace(y), y)
+        return self.split.join(y_a, additive_inverse(y_b, t)), zeros_log_det(namespace(y), y)
 
     def config(self):
         return dict(type="AdditiveCoupling", dim=self.dim, hidden=list(self.hidden), mask=self.split.mask,

@@ -38,7 +38,7 @@ class LULinear(Bijector):
         """W = P L (U + diag(sign * exp(log_s))): (D, D)."""
         L_strict, U_strict, log_s = params
         xp = namespace(log_s)
-        dt = log_s.dtype
+        dt = np.dtype(str(log_s.dtype).split(".")[-1])  # also for array-API dtypes (array_api_strict.float64)
         eye = const(xp, np.eye(self.dim, dtype=dt))
         L = L_strict * const(xp, self.lower.astype(dt)) + eye
         U = U_strict * const(xp, self.upper.astype(dt)) + eye * (const(xp, self.sign.astype(dt)) * xp.exp(log_s))

@@ -1,0 +1,179 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Lesson 2 — The affine coupling layer (thesis sections 2.1.1-2.1.2, eq. 3-6)
+#
+# A coupling layer splits x into a part x_a = x_{1:d} that it copies and a part
+# x_b = x_{d+1:D} that it scales and shifts, with scale and shift computed from x_a only:
+#
+#     y_a = x_a,   y_b = x_b * exp(s(x_a)) + t(x_a)                (eq. 3)
+#     x_a = y_a,   x_b = (y_b - t(y_a)) * exp(-s(y_a))             (eq. 4)
+#
+# Because y_a does not depend on x_b, the Jacobian is block lower triangular (eq. 5-6),
+# its diagonal is (1, ..., 1, exp(s_1), ..., exp(s_{D-d})), and
+# log|det J| = sum_j s_j(x_a): O(D) work instead of the O(D^3) of a general determinant.
+# s and t can be any network — the inverse never inverts the network, it only re-evaluates it.
+#
+# Run: `python lessons/02_affine_coupling.py` (`--help` lists the options).
+
+# %%
+import _lesson  # first: headless plotting, one BLAS thread
+
+import time
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+from autograd import jacobian
+
+import minflow
+
+
+@dataclass(frozen=True)
+class Config:
+    """Lesson 2: forward, inverse and the triangular Jacobian of one affine coupling layer."""
+
+    seed: int = 0
+    dim: int = 6                  # D; the layer copies the first d = D // 2 coordinates
+    hidden: tuple = (16, 16)      # widths of the conditioner MLP that outputs s and t
+    n_points: int = 200           # rows of the batch used for the round trip
+    param_scale: float = 0.5      # size of the random parameters (a new layer is the identity)
+    timing_dims: tuple = (16, 64, 256, 1024)
+
+
+lesson = _lesson.Lesson("02_affine_coupling", Config, tiny=dict(n_points=20, timing_dims=(16, 64)),
+                        thesis=dict(dim=100, hidden=(64, 64)))
+cfg = lesson.config
+rng = np.random.default_rng(cfg.seed)
+
+# %% [markdown]
+# ## 2.1.1 — Construction: forward (eq. 3) and inverse (eq. 4)
+#
+# `minflow.AffineCoupling` holds only the structure; its numbers live in `params`, a list of
+# (W, b) pairs of the MLP. A new layer has a zero output layer — it is the identity, which
+# would make this lesson dull — so we replace every parameter by random noise.
+
+# %%
+layer = minflow.AffineCoupling(cfg.dim, cfg.hidden)
+params = [(cfg.param_scale * rng.standard_normal(W.shape), cfg.param_scale * rng.standard_normal(b.shape))
+          for W, b in layer.init(rng)]
+d = layer.split.d_a
+x = rng.standard_normal((cfg.n_points, cfg.dim))
+
+y, log_det = layer.forward(params, x)
+x_back, log_det_inv = layer.inverse(params, y)
+
+# eq. 3: y_{1:d} = x_{1:d} — the copied half is untouched, bit for bit
+copied_exactly = np.array_equal(y[:, :d], x[:, :d])
+# eq. 4 undoes eq. 3: x = f^{-1}(f(x))
+round_trip = float(np.abs(x_back - x).max())
+lesson.record("round_trip_max_error", round_trip, ".2e")
+# the inverse map's log-determinant is minus the forward one
+inv_logdet_error = float(np.abs(log_det + log_det_inv).max())
+lesson.record("inverse_logdet_plus_forward_logdet", inv_logdet_error, ".2e")
+
+# %% [markdown]
+# ## 2.1.2 — The Jacobian (eq. 5-6)
+#
+# autograd gives the full D x D Jacobian of the layer at one point. The analytic claim is:
+# top-right block (dy_a / dx_b) = 0, top-left = I, bottom-right = diag(exp(s(x_a))).
+
+# %%
+x0 = x[0]
+J = jacobian(lambda v: layer.forward(params, v[None, :])[0][0])(x0)
+s0, t0 = layer.scale_shift(params, x0[None, :d])
+s0 = s0[0]
+
+# eq. 6: the top-right block is zero, the top-left block is the identity
+top_right = float(np.abs(J[:d, d:]).max())
+top_left = float(np.abs(J[:d, :d] - np.eye(d)).max())
+# eq. 6: the bottom-right block is diag(exp(s(x_a)))
+bottom_right = float(np.abs(J[d:, d:] - np.diag(np.exp(s0))).max())
+# det of a triangular matrix = product of its diagonal, so log|det J| = sum_j s_j(x_a)
+logdet_brute = np.linalg.slogdet(J)[1]
+logdet_error = abs(logdet_brute - float(np.sum(s0)))
+lesson.record("jacobian_top_right_max", top_right, ".1e")
+lesson.record("jacobian_bottom_right_vs_exp_s", bottom_right, ".1e")
+lesson.record("logdet_slogdet_vs_sum_s", logdet_error, ".1e")
+print("The Jacobian at x0 (rounded):")
+print(np.array2string(J, precision=2, suppress_small=True))
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), gridspec_kw=dict(width_ratios=(1.1, 1)))
+lim = np.abs(J).max()
+im = axes[0].imshow(J, cmap="RdBu_r", vmin=-lim, vmax=lim)
+axes[0].axhline(d - 0.5, color="k", lw=1)
+axes[0].axvline(d - 0.5, color="k", lw=1)
+axes[0].text(d + (cfg.dim - d) / 2 - 0.5, d / 2 - 0.5, "0", ha="center", va="center", fontsize=16)
+axes[0].set(title="autograd Jacobian dy/dx at one point (eq. 5)", xlabel="input coordinate j (x_j)",
+            ylabel="output coordinate i (y_i)")
+fig.colorbar(im, ax=axes[0], label="dy_i / dx_j")
+idx = np.arange(cfg.dim)
+axes[1].plot(idx, np.diag(J), "o", ms=10, mfc="none", label="diagonal of autograd's Jacobian")
+axes[1].plot(idx, np.concatenate([np.ones(d), np.exp(s0)]), "x", ms=8, label="analytic: 1 (copied), exp(s_j)")
+axes[1].set(title="the diagonal (eq. 6)", xlabel="coordinate", ylabel="dy_i / dx_i")
+axes[1].legend()
+lesson.savefig(fig, "jacobian",
+               f"The Jacobian of one affine coupling layer (D = {cfg.dim}) at one point: block lower "
+               "triangular with a zero top-right block (left); its diagonal equals 1 on the copied half "
+               "and exp(s(x_a)) on the transformed half (right), so log|det J| = sum_j s_j.")
+
+# %% [markdown]
+# ## Why the determinant is O(D)
+#
+# A general determinant (LU factorisation, `slogdet`) costs O(D^3); the coupling layer's
+# is a sum of D - d numbers it has already computed. Timings on this machine (noisy):
+
+# %%
+rows = []
+for D in cfg.timing_dims:
+    A = rng.standard_normal((D, D)) + D * np.eye(D)
+    s = rng.standard_normal(D // 2)
+    t_start = time.perf_counter()
+    for _ in range(5):
+        np.linalg.slogdet(A)
+    t_dense = (time.perf_counter() - t_start) / 5
+    t_start = time.perf_counter()
+    for _ in range(5):
+        np.sum(s)
+    t_sum = (time.perf_counter() - t_start) / 5
+    rows.append({"D": D, "slogdet_seconds": t_dense, "sum_s_seconds": t_sum})
+    print(f"  D = {D:5d}: slogdet {t_dense * 1e6:9.1f} us   sum(s) {t_sum * 1e6:6.2f} us")
+lesson.record("timings", rows)
+
+fig, ax = plt.subplots(figsize=(5.5, 4))
+ax.loglog([r["D"] for r in rows], [r["slogdet_seconds"] for r in rows], "o-", label="dense slogdet, O(D^3)")
+ax.loglog([r["D"] for r in rows], [r["sum_s_seconds"] for r in rows], "s-", label="sum of s, O(D)")
+ax.set(xlabel="dimension D", ylabel="seconds per log-determinant", title="cost of log|det J| (one point)")
+ax.legend()
+lesson.savefig(fig, "determinant_cost",
+               "Seconds for one log-determinant: a dense D x D slogdet against the coupling layer's sum of "
+               "s (both measured on this machine, so noisy; small D is dominated by call overhead).")
+
+# %% [markdown]
+# ## What this run showed
+
+# %%
+lesson.claim("eq. 3 copies x_{1:d} unchanged", copied_exactly)
+lesson.claim("eq. 4 inverts eq. 3 to machine precision", round_trip < 1e-12, f"{round_trip:.1e}")
+lesson.claim("the inverse's log|det| is minus the forward's", inv_logdet_error < 1e-12)
+lesson.claim("the Jacobian's top-right block is exactly zero (triangular, eq. 5-6)", top_right == 0.0)
+lesson.claim("the top-left block is the identity", top_left < 1e-14)
+lesson.claim("the bottom-right block is diag(exp(s(x_a))) (eq. 6)", bottom_right < 1e-12, f"{bottom_right:.1e}")
+lesson.claim("slogdet of the full Jacobian equals sum_j s_j", logdet_error < 1e-12, f"{logdet_error:.1e}")
+
+# %% [markdown]
+# ## Try this
+# - `--dim 7`: with odd D the halves have sizes 3 and 4; the Jacobian is still triangular.
+# - Build `minflow.AffineCoupling(6, (16, 16), flip=True)`: which block is zero now?
+# - Make the conditioner huge (`--hidden 512 512`): the inverse is still exact — why?
+# - `--thesis` uses D = 100 and the thesis-sized conditioner (64, 64).
+
+# %%
+lesson.finish()

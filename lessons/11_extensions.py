@@ -1,0 +1,205 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Lesson 11 — The extensions: NICE's additive coupling, ActNorm, the LU linear layer
+#
+# The thesis studies only the core model (section 2.1.6 points to its appendix D, the
+# "introduction to normalizing flows" at the end of the thesis file: 3.1.1 RealNVP,
+# 3.1.2 NICE, 3.4 Glow). Here are those pieces, each changing one thing:
+#
+# * additive coupling (NICE, 3.1.2): y_b = x_b + t(x_a). No scale, so log|det J| = 0: the map
+#   preserves volume and cannot make the density higher or lower *on average* than the prior's;
+# * ActNorm (Glow, 3.4): y = (x + b) exp(log_scale) per coordinate, initialised from the first
+#   batch to zero mean and unit variance; log|det J| = sum_j log_scale_j;
+# * the invertible linear layer (Glow's 1x1 convolution for vectors): y = W x with
+#   W = P L (U + diag(sign exp(log_s))), so log|det W| = sum_j log_s_j — O(D), not O(D^3);
+#   it replaces the fixed alternation of halves by a learnt mixing of coordinates.
+#
+# We fit each variant to the same 2-D data (two moons) with the same budget and compare.
+#
+# Run: `python lessons/11_extensions.py` (`--help` lists the options).
+
+# %%
+import _lesson  # first: headless plotting, one BLAS thread
+
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import minflow
+
+
+@dataclass(frozen=True)
+class Config:
+    """Lesson 11: additive vs affine coupling, ActNorm and the LU linear layer in a 2-D fit."""
+
+    seed: int = 0
+    n_train: int = 3000
+    n_test: int = 20_000
+    n_layers: int = 6           # coupling layers (ActNorm / LU are added before each)
+    hidden: tuple = (32, 32)
+    epochs: int = 30
+    batch_size: int = 256
+    lr: float = 3e-3
+    moon_noise: float = 0.08
+
+
+lesson = _lesson.Lesson("11_extensions", Config,
+                        tiny=dict(n_train=600, n_test=2000, n_layers=2, hidden=(8, 8), epochs=2),
+                        thesis=dict(n_train=20_000, n_test=200_000, n_layers=8, hidden=(64, 64), epochs=150))
+cfg = lesson.config
+rng = np.random.default_rng(cfg.seed)
+
+# Each variant: the keyword arguments of minflow.RealNVP that switch the extension on.
+VARIANTS = {
+    "affine": dict(coupling="affine"),                                    # the thesis's core model
+    "additive": dict(coupling="additive"),                                # NICE, volume preserving
+    "additive+actnorm": dict(coupling="additive", actnorm=True),          # NICE with a scaling layer
+    "affine+actnorm": dict(coupling="affine", actnorm=True),
+    "glow (actnorm+LU+affine)": dict(coupling="affine", actnorm=True, lu=True),
+}
+
+
+def two_moons(n, rng):
+    """Two interleaved half circles plus Gaussian noise (the same sampler as lesson 10)."""
+    upper = rng.integers(0, 2, n) == 1
+    angle = rng.uniform(0.0, np.pi, n)
+    x = np.where(upper, np.cos(angle), 1.0 - np.cos(angle))
+    y = np.where(upper, np.sin(angle), 0.5 - np.sin(angle))
+    return np.stack([x, y], axis=1) + cfg.moon_noise * rng.standard_normal((n, 2))
+
+
+x_train = two_moons(cfg.n_train, rng)
+x_test = two_moons(cfg.n_test, rng)
+
+# %% [markdown]
+# ## The pieces, checked one by one before training
+#
+# **Additive coupling**: log|det J| is exactly zero for every input.
+# **ActNorm**: after the data-dependent initialisation its output has mean 0 and variance 1.
+# **LU linear**: the O(D) log-determinant sum(log_s) equals slogdet of the assembled W.
+
+# %%
+probe = rng.standard_normal((256, 2)) * 3.0
+additive = minflow.AdditiveCoupling(2, (8, 8))
+add_params = [(0.5 * rng.standard_normal(W.shape), 0.5 * rng.standard_normal(b.shape)) for W, b in additive.init(rng)]
+# NICE: y_b = x_b + t(x_a), so J has ones on its diagonal and log|det J| = 0
+additive_logdet = float(np.abs(additive.forward(add_params, probe)[1]).max())
+
+actnorm = minflow.ActNorm(2)
+an_params = actnorm.data_init(x_train)
+# ActNorm: y = (x + b) exp(log_scale), with b = -mean and log_scale = -log std from the data
+an_out = actnorm.forward(an_params, x_train)[0]
+actnorm_error = float(max(np.abs(an_out.mean(axis=0)).max(), np.abs(an_out.std(axis=0) - 1).max()))
+
+lu = minflow.LULinear(2, perm=np.array([1, 0]))
+lu_params = tuple(0.5 * rng.standard_normal(np.shape(a)) for a in lu.init(rng))
+# log|det W| = sum_j log_s_j, because det P = +-1, det L = 1, det U' = prod_j sign_j exp(log_s_j)
+lu_logdet_error = abs(np.linalg.slogdet(lu.weight(lu_params))[1] - float(np.sum(lu_params[2])))
+lu_round_trip = float(np.abs(lu.inverse(lu_params, lu.forward(lu_params, probe)[0])[0] - probe).max())
+lesson.record("additive_max_abs_logdet", additive_logdet)
+lesson.record("actnorm_init_max_error", actnorm_error, ".1e")
+lesson.record("lu_logdet_vs_slogdet", lu_logdet_error, ".1e")
+lesson.record("lu_round_trip_error", lu_round_trip, ".1e")
+
+# %% [markdown]
+# ## The same 2-D fit with each variant (maximum likelihood, eq. 15)
+
+# %%
+flows, table = {}, {}
+for name, options in VARIANTS.items():
+    flow = minflow.RealNVP(2, cfg.n_layers, cfg.hidden, rng=np.random.default_rng(cfg.seed), **options)
+    history = minflow.fit(flow, x_train, rng=np.random.default_rng(cfg.seed + 1), epochs=cfg.epochs,
+                          batch_size=cfg.batch_size, lr=cfg.lr, validation=0.1)
+    z, log_det = flow.forward(x_test)
+    lp = flow.log_prob(x_test)
+    # eq. 2 split in its two terms: log p_theta(x) = log p_Z(f(x)) + log|det J_f(x)|
+    table[name] = {"test_nll": float(-lp.mean()), "mean_log_det": float(log_det.mean()),
+                   "max_abs_log_det": float(np.abs(log_det).max()),
+                   "mean_log_pz": float((lp - log_det).mean()), "n_params": flow.n_params,
+                   "n_layers_total": len(flow.layers), "train_seconds": history.seconds,
+                   "val_nll": history.val_nll}
+    flows[name] = flow
+    print(f"  {name:<26} test NLL {table[name]['test_nll']:.4f} nats   mean log|det J| "
+          f"{table[name]['mean_log_det']:+.4f}   {flow.n_params} parameters   {history.seconds:.1f} s")
+lesson.record("variants", {k: {kk: vv for kk, vv in v.items() if kk != "val_nll"} for k, v in table.items()})
+
+# %%
+lo, hi = x_train.min(axis=0) - 0.5, x_train.max(axis=0) + 0.5
+gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 150), np.linspace(lo[1], hi[1], 150))
+grid_pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+n = len(VARIANTS)
+fig, axes = plt.subplots(2, n, figsize=(3.3 * n, 6.4), layout="constrained")
+for k, (name, flow) in enumerate(flows.items()):
+    lp = flow.log_prob(grid_pts).reshape(gx.shape)
+    im = axes[0, k].pcolormesh(gx, gy, np.maximum(lp, -6), cmap="magma", vmin=-6, vmax=1.5, shading="auto")
+    axes[0, k].set_title(f"{name}\ntest NLL {table[name]['test_nll']:.3f} nats", fontsize=9)
+    s = flow.sample(1500, np.random.default_rng(cfg.seed + 2))
+    axes[1, k].scatter(x_train[:1500, 0], x_train[:1500, 1], s=1, color="0.75", label="data")
+    axes[1, k].scatter(s[:, 0], s[:, 1], s=1, color="C0", label="samples")
+    for ax in axes[:, k]:
+        ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), xlabel="x1", ylabel="x2" if k == 0 else None)
+axes[1, 0].legend(loc="lower left", fontsize=7, markerscale=5)
+fig.colorbar(im, ax=axes[0, :], label="log p_theta(x) (nats, clipped at -6)", shrink=0.9)
+lesson.savefig(fig, "variants_fit",
+               "The same two-moons data fitted by five variants with the same budget: top, the model's "
+               "log-density log p_theta(x) in nats; bottom, samples from the model (blue) over the data (grey).")
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+for name in VARIANTS:
+    axes[0].plot(np.arange(1, len(table[name]["val_nll"]) + 1), table[name]["val_nll"], label=name)
+axes[0].set(xlabel="epoch", ylabel="validation NLL (nats)", title="learning curves")
+axes[0].legend(fontsize=8)
+names = list(VARIANTS)
+pos = np.arange(len(names))
+terms = [("mean log p_Z(f(x))", "mean_log_pz"), ("mean log|det J_f(x)|", "mean_log_det")]
+for j, (label, key) in enumerate(terms):
+    axes[1].bar(pos + (j - 1) * 0.27, [table[k][key] for k in names], width=0.27, label=label)
+axes[1].bar(pos + 0.27, [-table[k]["test_nll"] for k in names], width=0.27, color="k",
+            label="sum: mean log p_theta(x)")
+axes[1].axhline(0, color="k", lw=0.5)
+axes[1].set_xticks(pos, [k.replace(" (", "\n(") for k in names], fontsize=7, rotation=25, ha="right")
+axes[1].set(ylabel="nats (test set)", title="eq. 2 in two terms")
+axes[1].legend(fontsize=7, loc="lower left")
+lesson.savefig(fig, "variants_terms",
+               "Left: validation NLL per epoch for each variant. Right: the mean test log-likelihood (black dot) "
+               "split into its two terms of eq. 2, the prior term log p_Z(f(x)) and the volume term "
+               "log|det J_f(x)|; the additive (NICE) variant has no volume term at all.")
+
+# %% [markdown]
+# ## What this run showed
+
+# %%
+lesson.claim("additive coupling preserves volume: log|det J| = 0 exactly", additive_logdet == 0.0)
+lesson.claim("the flow with only additive couplings has log|det J_f| = 0 on every test point",
+             table["additive"]["max_abs_log_det"] == 0.0)
+lesson.claim("ActNorm's data-dependent init gives zero mean and unit variance", actnorm_error < 1e-10,
+             f"{actnorm_error:.1e}")
+lesson.claim("LU linear: sum(log_s) equals slogdet(W) (an O(D) determinant)", lu_logdet_error < 1e-12)
+lesson.claim("LU linear is exactly invertible", lu_round_trip < 1e-12)
+lesson.claim("a scaling layer rescues additive coupling: additive+actnorm beats additive by > 0.1 nats",
+             table["additive"]["test_nll"] - table["additive+actnorm"]["test_nll"] > 0.1,
+             f"{table['additive']['test_nll']:.3f} vs {table['additive+actnorm']['test_nll']:.3f}",
+             needs_training=True)
+lesson.claim("the affine core model beats the volume-preserving one",
+             table["affine"]["test_nll"] < table["additive"]["test_nll"], needs_training=True)
+
+# %% [markdown]
+# ## Try this
+# - `--n-layers 2`: which extension helps most when the model is shallow?
+# - Scale the data up (multiply `x_train` by 5): the additive-only flow gets much worse — it
+#   cannot shrink the volume; ActNorm fixes most of it in one layer.
+# - Try `minflow.RealNVP(2, ..., permutation="random")` as another variant: a fixed mixing of
+#   coordinates, against the learnt one of the LU layer.
+# - At thesis-like scale: `python lessons/11_extensions.py --thesis`.
+
+# %%
+lesson.finish()

@@ -1,0 +1,111 @@
+"""One autograd primitive per affine coupling layer, with a hand-written VJP.
+
+``autograd`` differentiates a function by recording every NumPy call it makes and
+replaying their VJPs backwards. For a coupling layer that is ~20 calls, each with
+boxing, bookkeeping and a generic VJP (for slicing: ``np.add.at`` into zeros; for
+ReLU: ``np.maximum``'s VJP with two masks) - at small sizes most of the time is this
+bookkeeping, not arithmetic. Here autograd sees *one* call per coupling,
+
+    coupling(x, cache, layer, params_k) -> (y, ld)
+
+whose VJP is the hand-derived backward pass of ``engines/manual.py``. Everything
+else in the flow (permutations, ActNorm, LU layers, the prior) is traced by autograd
+as before, so the ``"autograd"`` engine differentiates *any* flow; it is only faster
+where couplings dominate. A flow of couplings only (the thesis's RealNVP) goes one step
+further: ``coupling_stack`` is one primitive for all of them, which spares autograd the
+bookkeeping of a parameter list handed out layer by layer.
+
+The ``cache`` argument is an empty dict that the forward fills with its intermediates
+(hidden activations, tanh, exp) and the VJP reads back: autograd passes arguments to
+the VJP maker unchanged, so nothing is recomputed. The VJP itself is plain NumPy, so these
+primitives give first derivatives only (all that training needs); for second derivatives use
+the reference code (``flow.mean_nll``), which autograd differentiates any number of times.
+"""
+from autograd import value_and_grad
+from autograd.extend import defvjp_argnums, primitive
+
+from ..bijectors import AffineCoupling
+from ..flow import standard_normal_log_prob
+from ..backend import namespace
+from . import covered, manual
+
+
+@primitive
+def coupling(x, cache, layer, params):
+    """Affine coupling forward (eq. 3, 6): x: (N, D) -> (y: (N, D), ld: (N,)); fills ``cache``."""
+    y, ld, cache_ = manual.coupling_forward(layer, params, x)
+    cache.update(cache_)
+    return y, ld
+
+
+def _coupling_vjp(argnums, ans, args, kwargs):
+    x, cache, layer, params = args
+
+    def vjp(g):
+        g_y, g_ld = g
+        grads, g_x = manual.coupling_backward(layer, params, cache, g_y, g_ld, need_gx=0 in argnums)
+        return tuple(g_x if i == 0 else grads for i in argnums)
+
+    return vjp
+
+
+defvjp_argnums(coupling, _coupling_vjp)
+
+
+@primitive
+def coupling_stack(x, caches, layers, params):
+    """A flow made only of affine couplings as *one* primitive: x: (N, D) -> (z: (N, D), ld: (N,)).
+
+    Seen from autograd, the whole parameter list is a single argument with a single gradient,
+    so autograd never splits it into per-layer pieces (each of which it would scatter back
+    into a zero-filled copy of the whole list). ``caches``: one empty dict per layer.
+    """
+    log_det = 0.0
+    for layer, p, cache in zip(layers, params, caches):
+        x, ld = coupling(x, cache, layer, p)
+        log_det = log_det + ld
+    return x, log_det
+
+
+def _stack_vjp(argnums, ans, args, kwargs):
+    x, caches, layers, params = args
+
+    def vjp(g):
+        g_x, g_ld = g
+        grads = [None] * len(layers)
+        for k in range(len(layers) - 1, -1, -1):
+            grads[k], g_x = manual.coupling_backward(layers[k], params[k], caches[k], g_x, g_ld,
+                                                     need_gx=k > 0 or 0 in argnums)
+        return tuple(g_x if i == 0 else grads for i in argnums)
+
+    return vjp
+
+
+defvjp_argnums(coupling_stack, _stack_vjp)
+
+
+def forward_pass(layers, params, x):
+    """Like ``flow.forward_pass``: one primitive per AffineCoupling, or one for a couplings-only flow."""
+    if covered(layers):
+        return coupling_stack(x, [{} for _ in layers], layers, params)
+    log_det = 0.0
+    for layer, p in zip(layers, params):
+        if type(layer) is AffineCoupling:
+            x, ld = coupling(x, {}, layer, p)
+        else:
+            x, ld = layer.forward(p, x)
+        log_det = log_det + ld
+    return x, log_det
+
+
+def mean_nll(params, layers, x):
+    """-(1/N) sum_n log p_theta(x_n) (eq. 15), through the coupling primitives."""
+    z, log_det = forward_pass(layers, params, x)
+    xp = namespace(z)
+    return -xp.sum(standard_normal_log_prob(z) + log_det) / x.shape[0]
+
+
+def primitive_engine(layers):
+    """The default ``engine="autograd"``: autograd over the coupling primitives."""
+    vg = value_and_grad(mean_nll)
+    return lambda params, x: vg(params, layers, x)

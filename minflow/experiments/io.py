@@ -1,0 +1,208 @@
+"""Files of a run: paths, atomic writes, the tidy table (CSV) and the kept log-densities.
+
+The table is a plain list of dicts (one per test set), so figures and the claim
+checker need nothing beyond the standard library and NumPy to read it.
+"""
+import csv
+import json
+import os
+import platform
+import tempfile
+import time
+
+import numpy as np
+
+from .cells import COLUMNS
+
+TEXT_COLUMNS = ("family",)
+INT_COLUMNS = ("D", "n_test")
+
+
+# --- paths ------------------------------------------------------------------
+def model_path(out_dir, dim):
+    """Without extension: + ".npz" (the flow) and + ".json" (its learning curve)."""
+    return os.path.join(out_dir, "models", f"D{dim}")
+
+
+def cell_dir(out_dir, dim):
+    return os.path.join(out_dir, "cells", f"D{dim}")
+
+
+def cell_path(out_dir, dim, family, s, t):
+    return os.path.join(cell_dir(out_dir, dim), f"{family}_s{float(s):g}_t{float(t):g}")
+
+
+def kept_key(dim, family, s=1.0, t=0.0):
+    """The name of one test set's kept values; family "reference" is Q(p)."""
+    return f"{int(dim)}/{family}/{float(s):g}/{float(t):g}"
+
+
+# --- atomic writes --------------------------------------------------------
+def _atomic(path, write):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_json(path, obj):
+    _atomic(path, lambda fh: fh.write((json.dumps(obj, indent=1, sort_keys=False) + "\n").encode()))
+
+
+def read_json(path):
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def write_npz(path, arrays):
+    _atomic(path, lambda fh: np.savez(fh, **arrays))
+
+
+def check_writable(out_dir):
+    """Create ``out_dir`` if needed and prove that a file can be written there."""
+    out_dir = os.fspath(out_dir)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".probe-")
+        os.close(fd)
+        os.remove(probe)
+    except OSError as err:
+        raise ValueError(f"out_dir: cannot write to {out_dir!r} ({err.strerror or err})") from err
+
+
+def dict_diff(old, new, prefix=""):
+    """Human-readable differences between two nested settings dicts."""
+    out = []
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k, "<missing>"), new.get(k, "<missing>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += dict_diff(a, b, f"{prefix}{k}.")
+        elif a != b:
+            out.append(f"{prefix}{k}: {a!r} before, {b!r} now")
+    return out
+
+
+# --- the table ------------------------------------------------------------
+def collect(config, out_dir):
+    """Every finished cell's row, in the canonical order (D, family, s, t ascending)."""
+    rows = []
+    for d in sorted(config.dims):
+        for f in config.families:
+            for s in config.S:
+                for t in config.T:
+                    path = cell_path(out_dir, d, f, s, t) + ".json"
+                    if not os.path.exists(path):
+                        raise FileNotFoundError(f"cell D={d} {f} s={s} t={t} is not finished: {path}")
+                    rows.append(read_json(path))
+    return rows
+
+
+def write_table(path, table):
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore")
+        w.writeheader()
+        for row in table:
+            w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+
+
+def read_table(path):
+    """table.csv -> list of dicts with ints, floats and the family name."""
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        raise ValueError(f"table: {path} has no rows")
+    missing = [c for c in COLUMNS if c not in rows[0]]
+    if missing:
+        raise ValueError(f"table: {path} lacks the columns {missing}")
+    for row in rows:
+        for k, v in row.items():
+            row[k] = v if k in TEXT_COLUMNS else int(v) if k in INT_COLUMNS else float(v)
+    return rows
+
+
+def collect_kept(config, out_dir):
+    """{kept_key: {"logp": (k,), "logp_theta": (k,)}} for every cell and every Q(p)."""
+    kept = {}
+    for d in sorted(config.dims):
+        with np.load(os.path.join(cell_dir(out_dir, d), "reference.npz")) as z:
+            kept[kept_key(d, "reference")] = {k: z[k] for k in z.files}
+        for f in config.families:
+            for s in config.S:
+                for t in config.T:
+                    with np.load(cell_path(out_dir, d, f, s, t) + ".npz") as z:
+                        kept[kept_key(d, f, s, t)] = {k: z[k] for k in z.files}
+    return kept
+
+
+def save_kept(path, kept):
+    write_npz(path, {f"{key}/{name}": v.astype(np.float32) for key, arrays in kept.items() for name, v in arrays.items()})
+
+
+def load_kept(path):
+    kept = {}
+    with np.load(path) as z:
+        for name in z.files:
+            key, _, series = name.rpartition("/")
+            kept.setdefault(key, {})[series] = z[name].astype(float)
+    return kept
+
+
+def load_histories(config, out_dir):
+    """D -> the model record (learning curve, seconds) written by training."""
+    return {d: read_json(model_path(out_dir, d) + ".json") for d in sorted(config.dims)}
+
+
+def versions():
+    """The library versions a result depends on."""
+    from importlib.metadata import version
+
+    import matplotlib
+    import scipy
+
+    from .. import __version__
+    return {"minflow": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
+            "autograd": version("autograd"), "matplotlib": matplotlib.__version__,
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def write_outputs(config, out_dir, table, wall_seconds, workers, keep_timing=False):
+    """table.csv, kept.npz and run.json; returns the path of table.csv.
+
+    keep_timing: keep the wall time of the earlier run.json (this invocation computed nothing)."""
+    from .cells import distributions
+
+    path = os.path.join(out_dir, "table.csv")
+    write_table(path, table)
+    save_kept(os.path.join(out_dir, "kept.npz"), collect_kept(config, out_dir))
+    models = load_histories(config, out_dir)
+    record = {
+        "settings": config.to_dict(),
+        "distributions": {str(d): distributions(d, config).settings() for d in sorted(config.dims)},
+        "seeds": {"seed": config.seed, "scheme": "numpy default_rng([seed, crc32(key)]); keys: "
+                  "train/D, reference/D, cell/D/family/s/t, keep/D/family/s/t"},
+        "versions": versions(),
+        "timing": {"last_invocation_wall_s": wall_seconds, "workers_last_invocation": workers,
+                   "train_s": {str(d): m["seconds"] for d, m in models.items()},
+                   "cells_s_total": float(sum(r["seconds"] for r in table)),
+                   "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+        "models": {str(d): {"n_params": m["n_params"], "final_train_nll": m["history"]["train_nll"][-1],
+                            "best_val_nll": m["history"]["best_val_nll"], "epochs_run": len(m["history"]["train_nll"]),
+                            "train_kl": next(r["train_kl"] for r in table if r["D"] == d)}
+                   for d, m in models.items()},
+        "learning_curves": {str(d): {k: m["history"][k] for k in ("train_nll", "val_nll", "lr", "best_epoch")}
+                            for d, m in models.items()},
+        "n_rows": len(table),
+    }
+    old = os.path.join(out_dir, "run.json")
+    if keep_timing and os.path.exists(old):
+        prev = read_json(old).get("timing", {})
+        for k in ("last_invocation_wall_s", "workers_last_invocation", "finished_utc"):
+            if k in prev:
+                record["timing"][k] = prev[k]
+    write_json(old, record)
+    return path

@@ -1,0 +1,223 @@
+"""Run the whole grid: train one model per D, evaluate every test set, write the table.
+
+    path = run(preset("quick"), "reproduction/quick", workers=2)
+
+Layout of ``out_dir`` (every file written atomically, so a killed run leaves no half file):
+    config.json          the settings; a resume with other settings is refused
+    models/D{D}.npz      the trained flow (minflow.save), models/D{D}.json its learning curve
+    cells/D{D}/*.json    one finished test set each (its table row); *.npz its kept log-densities
+    table.csv            the tidy table, one row per test set (``cells.COLUMNS``)
+    kept.npz             subsampled log p / log p_theta per test set and per Q(p), for the KDEs
+    run.json             settings, seeds, library versions, timings
+A cell whose .json exists is finished and is never recomputed (resume).
+"""
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+import numpy as np
+
+from ..checkpoint import load, save
+from . import cells as C
+from . import io
+from .config import ExperimentConfig
+
+_CACHE = {}  # per process: D -> (flow, dists, reference); a worker scores many cells of one D
+
+
+def _train_task(cfg_dict, out_dir, dim):
+    config = ExperimentConfig.from_dict(cfg_dict)
+    path = io.model_path(out_dir, dim)
+    if os.path.exists(path + ".json"):
+        return dim, 0.0
+    start = time.perf_counter()
+    flow, hist = C.train_model(dim, config, C.rng_for(config.seed, "train", dim))
+    tmp = path + ".tmp.npz"
+    save(flow, tmp)
+    os.replace(tmp, path + ".npz")
+    record = {"dim": dim, "seed_key": ["train", dim], "history": hist.as_dict(),
+              "n_params": flow.n_params, "seconds": time.perf_counter() - start}
+    io.write_json(path + ".json", record)  # last: its presence marks the model as finished
+    return dim, record["seconds"]
+
+
+def _context(config, out_dir, dim):
+    if dim not in _CACHE:
+        flow = load(io.model_path(out_dir, dim) + ".npz")
+        dists = C.distributions(dim, config)
+        ref = C.evaluate_reference(flow, dists, config, C.rng_for(config.seed, "reference", dim))
+        ref_file = os.path.join(io.cell_dir(out_dir, dim), "reference.npz")
+        if not os.path.exists(ref_file):
+            kept = C.keep_values(ref._asdict(), config.kde_keep, C.rng_for(config.seed, "keep", dim, "reference"))
+            io.write_npz(ref_file, kept)
+        _CACHE.clear()  # hold one D at a time: a reference of 10^6 points is not small
+        _CACHE[dim] = (flow, dists, ref)
+    return _CACHE[dim]
+
+
+def _cell_task(cfg_dict, out_dir, dim, family, s, t):
+    config = ExperimentConfig.from_dict(cfg_dict)
+    base = io.cell_path(out_dir, dim, family, s, t)
+    if os.path.exists(base + ".json"):
+        return dim, family, s, t, 0.0
+    flow, dists, ref = _context(config, out_dir, dim)
+    row, kept = C.evaluate_cell(flow, dists, family, s, t, config, C.rng_for(config.seed, "cell", dim, family, s, t),
+                                reference=ref)
+    io.write_npz(base + ".npz", kept)
+    io.write_json(base + ".json", row)  # last: marks the cell finished
+    return dim, family, s, t, row["seconds"]
+
+
+class Progress:
+    """A status line on stderr: done/total, elapsed, and the time left at the mean rate so far.
+
+    On a terminal one line is redrawn; in a log file a line is printed at most every 10 s."""
+
+    def __init__(self, total, label, enabled=True, train_weight=1.0, n_train=0):
+        self.total, self.label, self.enabled = total, label, enabled
+        self.done, self.start, self.last = 0, time.perf_counter(), -1e9
+        self.tty = sys.stderr.isatty()
+        # a training task costs about as much as `train_weight` cells: the time left is weighted by that
+        self.weight, self.work_left = train_weight, n_train * train_weight + (total - n_train)
+        self.work_done = 0.0
+
+    def step(self, note="", weight=1.0):
+        self.done += 1
+        self.work_done += weight
+        now = time.perf_counter()
+        final = self.done == self.total
+        if not self.enabled or (not self.tty and not final and now - self.last < 10):
+            return
+        self.last = now
+        elapsed = now - self.start
+        left = elapsed / self.work_done * max(self.work_left - self.work_done, 0.0)
+        bar = "#" * int(30 * self.done / max(self.total, 1))
+        line = f"{self.label} [{bar:<30}] {self.done}/{self.total}  {elapsed:6.1f}s elapsed, ~{left:6.1f}s left  {note}"
+        if self.tty:
+            print(f"\r{line:<110}", end="\n" if final else "", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+
+def _prepare(config, out_dir, resume, fresh):
+    if not isinstance(config, ExperimentConfig):
+        raise TypeError(f"config: expected an ExperimentConfig (see preset()), got {type(config).__name__}")
+    io.check_writable(out_dir)
+    cfg_file = os.path.join(out_dir, "config.json")
+    has_results = os.path.isdir(os.path.join(out_dir, "cells")) or os.path.isdir(os.path.join(out_dir, "models"))
+    if fresh:
+        for sub in ("cells", "models"):
+            shutil.rmtree(os.path.join(out_dir, sub), ignore_errors=True)
+    elif os.path.exists(cfg_file):
+        try:  # settings added since that run take their defaults
+            old = ExperimentConfig.from_dict(io.read_json(cfg_file)).to_dict()
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"out_dir: {cfg_file} is not a settings file of this version ({err})") from err
+        diff = io.dict_diff(old, config.to_dict())
+        if diff and has_results:
+            raise ValueError(f"out_dir: {out_dir} holds results of other settings ({'; '.join(diff[:6])}); "
+                             "resume with the same settings, choose another output directory, or start over with fresh=True "
+                             "(--fresh), which deletes them")
+        if has_results and not resume:
+            raise ValueError(f"out_dir: {out_dir} already holds results; pass resume=True to continue them "
+                             "or fresh=True to delete them and start over")
+    fingerprint, fp_file = C.distribution_fingerprint(config), os.path.join(out_dir, "distributions.json")
+    if has_results and not fresh and (not os.path.exists(fp_file) or io.read_json(fp_file) != fingerprint):
+        raise ValueError(f"out_dir: {out_dir} holds results for other test distributions (minflow.gaussians changed "
+                         "since they were computed); choose another output directory or start over with fresh=True (--fresh)")
+    io.write_json(fp_file, fingerprint)
+    os.makedirs(os.path.join(out_dir, "models"), exist_ok=True)
+    for d in config.dims:
+        os.makedirs(io.cell_dir(out_dir, d), exist_ok=True)
+    io.write_json(cfg_file, config.to_dict())
+
+
+def run(config, out_dir, workers=1, resume=True, progress=True, fresh=False, stop_after=None):
+    """Run (or resume) every cell of ``config`` into ``out_dir``; returns the path of table.csv.
+
+    workers: processes (1: everything in this process). resume: continue a run with the same
+    settings (finished models and cells are kept). fresh: delete earlier results first.
+    stop_after: stop after this many newly finished cells, as if killed (for tests); returns None.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers: expected an integer >= 1, got {workers!r}")
+    start = time.perf_counter()
+    out_dir = os.fspath(out_dir)
+    _prepare(config, out_dir, resume, fresh)
+    cfg = config.to_dict()
+    todo_models = [d for d in sorted(config.dims, reverse=True) if not os.path.exists(io.model_path(out_dir, d) + ".json")]
+    todo = [c for c in config.cells() if not os.path.exists(io.cell_path(out_dir, *c) + ".json")]
+    tr = config.training  # one training step ~ a few forward passes of a batch; a cell ~ 2 n_test forward passes
+    bar = Progress(len(todo_models) + len(todo), "reproduce", progress,
+                   train_weight=12.0 * tr.epochs * tr.epoch_size / (config.n_test + config.n_ref), n_train=len(todo_models))
+    if progress:
+        print(f"reproduce: {len(todo_models)} models to train, {len(todo)} of {config.n_cells} test sets to evaluate "
+              f"({config.n_cells - len(todo)} already done) -> {out_dir}", file=sys.stderr)
+    finished = (_serial if workers == 1 else _parallel)(cfg, out_dir, todo_models, todo, workers, bar, stop_after)
+    if not finished:
+        return None
+    table = io.collect(config, out_dir)
+    computed = bool(todo_models or todo)  # a run with nothing left to do keeps the timing of the one that did it
+    return io.write_outputs(config, out_dir, table, time.perf_counter() - start, workers, keep_timing=not computed)
+
+
+def _serial(cfg, out_dir, todo_models, todo, workers, bar, stop_after):
+    for d in todo_models:
+        _train_task(cfg, out_dir, d)
+        bar.step(f"trained D={d}", bar.weight)
+    for n, cell in enumerate(todo):
+        if stop_after is not None and n >= stop_after:
+            return False
+        _cell_task(cfg, out_dir, *cell)
+        bar.step(f"D={cell[0]} {cell[1][:5]} s={cell[2]:g} t={cell[3]:g}")
+    _CACHE.clear()
+    return True
+
+
+def _parallel(cfg, out_dir, todo_models, todo, workers, bar, stop_after):
+    # one BLAS thread per process: `workers` processes share the cores, not workers x threads
+    saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    os.environ.update({k: "1" for k in saved})
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            waiting = {d: [c for c in todo if c[0] == d] for d in {c[0] for c in todo}}
+            futures = {pool.submit(_train_task, cfg, out_dir, d): ("train", d) for d in todo_models}
+            for d in sorted(waiting, reverse=True):  # cells of already-trained D can start at once
+                if d not in todo_models:
+                    futures.update({pool.submit(_cell_task, cfg, out_dir, *c): ("cell", c) for c in waiting.pop(d)})
+            try:
+                return _drain(pool, futures, waiting, cfg, out_dir, bar, stop_after)
+            except BaseException:  # an error or Ctrl-C: drop the queued cells; finished ones stay on disk
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _drain(pool, futures, waiting, cfg, out_dir, bar, stop_after):
+    """Collect finished tasks; a trained model releases its D's cells. False: stopped early."""
+    n_cells = 0
+    while futures:
+        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+        for f in done:
+            kind, what = futures.pop(f)
+            f.result()  # re-raise a worker's error here
+            if kind == "train":
+                bar.step(f"trained D={what}", bar.weight)
+                futures.update({pool.submit(_cell_task, cfg, out_dir, *c): ("cell", c) for c in waiting.pop(what, [])})
+            else:
+                n_cells += 1
+                bar.step(f"D={what[0]} {what[1][:5]} s={what[2]:g} t={what[3]:g}")
+        if stop_after is not None and n_cells >= stop_after:
+            pool.shutdown(wait=True, cancel_futures=True)
+            return False
+    return True
+

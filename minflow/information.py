@@ -1,0 +1,156 @@
+"""Information theory for the thesis's experiments, analytic (Gaussians) and estimated (samples).
+
+Analytic, for q = N(mu_q, Sigma_q) and p = N(mu_p, Sigma_p) in D dimensions (sections 2.2, 3.2):
+
+    H(q)        = 1/2 log det(2 pi e Sigma_q)
+    KL(q || p)  = 1/2 [log |Sigma_p|/|Sigma_q| - D + (mu_q - mu_p)^T Sigma_p^{-1} (mu_q - mu_p)
+                       + tr(Sigma_p^{-1} Sigma_q)]                                  (Proposition 1)
+    H(q, p)     = H(q) + KL(q || p)                                                 (eq. 10)
+
+all through Cholesky factors (no explicit inverse): with Sigma_p = L L^T,
+tr(Sigma_p^{-1} Sigma_q) = ||L^{-1} L_q||_F^2 and the Mahalanobis term is ||L^{-1}(mu_q - mu_p)||^2.
+
+Estimated over a test set x_1..x_N ~ q (eq. 14, section 3.2.2, 5.2.1), each with a standard error:
+
+    H*(q, m)        = -(1/N) sum_i log m(x_i)               stderr = sd(log m) / sqrt(N)
+    D*(q || m)      = H*(q, m) - H(q)
+    Delta_HC        = |H*(q, p) - H*(q, p_theta)|            paired: sd(log p - log p_theta) / sqrt(N)
+"""
+from collections import namedtuple
+
+import numpy as np
+from scipy.linalg import solve_triangular
+
+from .gaussians import LOG_2PI, Gaussian, check_covariance
+from .validation import check_dtype, check_int, check_rng
+
+Estimate = namedtuple("Estimate", "value stderr")
+Estimate.__doc__ = "A sample estimate and its standard error (both in nats)."
+
+
+def gaussian_entropy(cov):
+    """H = 1/2 log det(2 pi e Sigma) in nats. cov: (D, D) array or a Gaussian."""
+    if isinstance(cov, Gaussian):
+        return cov.entropy()
+    cov, chol = check_covariance(cov, "cov")
+    return 0.5 * len(cov) * (1.0 + LOG_2PI) + float(np.sum(np.log(np.diag(chol))))
+
+
+def _check_pair(q, p):
+    for name, g in (("q", q), ("p", p)):
+        if not isinstance(g, Gaussian):
+            raise TypeError(f"{name}: expected a minflow.gaussians.Gaussian, got {type(g).__name__}")
+    if q.dim != p.dim:
+        raise ValueError(f"q, p: dimensions differ (q.dim = {q.dim}, p.dim = {p.dim})")
+
+
+def kl_gaussian(q, p):
+    """KL(q || p) between Gaussians in nats (Proposition 1), via Cholesky factors."""
+    _check_pair(q, p)
+    a = solve_triangular(p.chol, q.chol, lower=True)          # L_p^{-1} L_q
+    m = solve_triangular(p.chol, q.mean - p.mean, lower=True)  # L_p^{-1} (mu_q - mu_p)
+    kl = 0.5 * (p.log_det_cov() - q.log_det_cov() - q.dim + float(m @ m) + float(np.sum(a * a)))
+    return max(kl, 0.0)  # rounding can leave -1e-15 for q == p
+
+
+def cross_entropy_gaussian(q, p):
+    """H(q, p) = -E_q[log p] = H(q) + KL(q || p) (eq. 10), in nats."""
+    return q.entropy() + kl_gaussian(q, p)
+
+
+def _check_log_probs(values, name):
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D array of shape (N,), got shape {arr.shape}")
+    if arr.size < 2:
+        raise ValueError(f"{name}: need at least 2 values for a standard error, got {arr.size}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: contains {int(np.sum(~np.isfinite(arr)))} NaN or infinite value(s)")
+    return arr
+
+
+def _mean_and_stderr(arr):
+    return Estimate(float(np.mean(arr)), float(np.std(arr, ddof=1) / np.sqrt(arr.size)))
+
+
+def cross_entropy_estimate(log_probs):
+    """H*(q, m) = -(1/N) sum_i log m(x_i), x_i ~ q (eq. 14): log_probs (N,) -> Estimate."""
+    est = _mean_and_stderr(_check_log_probs(log_probs, "log_probs"))
+    return Estimate(-est.value, est.stderr)
+
+
+def kl_estimate(log_probs_model, entropy_q):
+    """D*(q || m) = H*(q, m) - H(q) (section 3.2.2, corrected: a mean): -> Estimate.
+
+    The analytic entropy H(q) adds no sampling error, so the stderr is that of H*.
+    """
+    h = cross_entropy_estimate(log_probs_model)
+    entropy_q = float(entropy_q)
+    if not np.isfinite(entropy_q):
+        raise ValueError(f"entropy_q: expected a finite number, got {entropy_q}")
+    return Estimate(h.value - entropy_q, h.stderr)
+
+
+def gap_estimate(log_p, log_p_theta):
+    """Delta_HC = |H*(q, p) - H*(q, p_theta)| (section 5.2.1) on the same test points.
+
+    The two scores are paired, so the stderr is that of the per-point difference, much smaller
+    than combining the two standard errors. log_p, log_p_theta: (N,) -> Estimate.
+    """
+    a = _check_log_probs(log_p, "log_p")
+    b = _check_log_probs(log_p_theta, "log_p_theta")
+    if a.shape != b.shape:
+        raise ValueError(f"log_p, log_p_theta: shapes differ ({a.shape} vs {b.shape})")
+    est = _mean_and_stderr(b - a)
+    return Estimate(abs(est.value), est.stderr)
+
+
+def _as_scorer(name, scorer):
+    if hasattr(scorer, "log_prob") and callable(scorer.log_prob):
+        return scorer.log_prob
+    if not callable(scorer):
+        raise TypeError(f"scorers[{name!r}]: expected a callable x -> (N,) or an object with .log_prob")
+    return scorer
+
+
+def evaluate_log_probs(dist, n, rng, scorers, chunk_size=65536, dtype=np.float64):
+    """Draw n points from ``dist`` and score them, chunk by chunk: -> dict name -> (n,) float64.
+
+    dist: anything with .sample(n, rng) (a Gaussian, a flow); scorers: dict name -> callable
+    x: (M, D) -> (M,) or an object with .log_prob (a Gaussian, a flow). Points exist only one
+    chunk at a time (memory ~ chunk_size * D), and rows are drawn in order from ``rng``, so the
+    numbers equal those of one pass ``x = dist.sample(n, rng)``. ``dtype`` is the dtype of the
+    points handed to the scorers (float32 halves the memory of flow evaluation).
+    """
+    n = check_int(n, "n", minimum=1)
+    chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
+    rng, dtype = check_rng(rng), check_dtype(dtype)
+    if not isinstance(scorers, dict) or not scorers:
+        raise ValueError("scorers: expected a non-empty dict name -> scorer")
+    fns = {name: _as_scorer(name, fn) for name, fn in scorers.items()}
+    out = {name: np.empty(n, dtype=np.float64) for name in fns}
+    for start in range(0, n, chunk_size):
+        m = min(chunk_size, n - start)
+        x = np.asarray(dist.sample(m, rng)).astype(dtype, copy=False)
+        for name, fn in fns.items():
+            values = np.asarray(fn(x), dtype=np.float64).reshape(-1)
+            if values.shape != (m,):
+                raise ValueError(f"scorers[{name!r}]: returned shape {values.shape}, expected ({m},)")
+            out[name][start:start + m] = values
+    return out
+
+
+def information_table(q, p, model_log_prob, n, rng, chunk_size=65536, dtype=np.float64):
+    """Every quantity of sections 3.2.1-3.2.2 and 5.2.1 for one test distribution q.
+
+    q, p: Gaussians; model_log_prob: callable x -> (N,) or an object with .log_prob (a flow).
+    Returns a dict of floats and Estimates: H(q), H(q,p), KL(q||p) (analytic);
+    H*(q,p), H*(q,p_theta), D*(q||p), D*(q||p_theta), Delta_HC (estimates) and the raw scores.
+    """
+    lp = evaluate_log_probs(q, n, rng, {"log_p": p, "log_p_theta": model_log_prob}, chunk_size, dtype)
+    h_q = q.entropy()
+    return {"H(q)": h_q, "H(q,p)": cross_entropy_gaussian(q, p), "KL(q||p)": kl_gaussian(q, p),
+            "H*(q,p)": cross_entropy_estimate(lp["log_p"]),
+            "H*(q,p_theta)": cross_entropy_estimate(lp["log_p_theta"]),
+            "D*(q||p)": kl_estimate(lp["log_p"], h_q), "D*(q||p_theta)": kl_estimate(lp["log_p_theta"], h_q),
+            "Delta_HC": gap_estimate(lp["log_p"], lp["log_p_theta"]), "scores": lp}

@@ -1,0 +1,122 @@
+"""The claim checker on hand-made tables whose answers are known: one where every claim of
+C1-C10 holds, one where every claim fails, and the edge cases of the verdict rule."""
+import math
+
+import pytest
+
+from minflow.experiments.claims import VERDICTS, check_claims, verdict
+from minflow.experiments.cells import COLUMNS
+
+DIMS, S, T = (10, 20, 50, 100), (0.25, 0.5, 0.75, 1.0, 1.25, 1.75), (0.0, 0.25, 0.5, 0.75)
+LOG2PIE = math.log(2 * math.pi * math.e)
+
+
+def _model_q(D, s, t, holds):
+    """H(q), KL(q||p), H*(q,p) and the model's H*(q,p_theta) for the unperturbed q(s,t)."""
+    h_q = D / 2 * LOG2PIE + D * math.log(s)
+    kl = D / 2 * (s * s - 1 - 2 * math.log(s)) + D * t * t / 2
+    hs_qp = h_q + kl + (0.001 if holds else 1.0)               # C2
+    if holds:
+        hs_t = hs_qp + 0.05 - 0.5 * D * t * t / 2               # C1, C3, C4: small constant gap, overestimate with t
+    else:
+        hs_t = hs_qp + 0.05 + t + 5 * abs(s - 1) * D            # gap varies with s, likelihood underestimated
+        if (s, t) == (1.0, 0.0):
+            hs_t = hs_qp - 1.0                                  # C1 fails: model above the truth
+    return h_q, kl, hs_qp, hs_t
+
+
+def _row(D, family, s, t, holds):
+    """One table row of a Gaussian world with Sigma = I, where the model errs as the thesis says (or not)."""
+    h_p = D / 2 * LOG2PIE
+    h_q, kl, hs_qp, hs_t = _model_q(D, s, t, holds)
+    if family == "perturbed":  # the truth moves by 1 nat; the model by 0.1 (holds) or 2 (fails) -- C7
+        dh = 0.5 if holds else -0.5
+        h_q, kl, hs_qp, hs_t = h_q + dh, kl + 1.0 - dh, hs_qp + 1.0, hs_t + (0.1 if holds else 2.0)
+    if family == "outlier":
+        kl = 20 + 10 * t + D * math.log(s) ** 2
+        hs_qp = h_q + kl + (0.001 if holds else 1.0)
+        if holds:  # overestimated; at D = 100 above the training data's mean log p_theta -- C8, C9
+            hs_t = h_q + 3 * t + (2.0 if D < 100 else -(h_p - h_q) - 1.0)
+        else:
+            hs_t = 230 + 5 * s - 3 * t
+    var_p = D / 2 * s ** 4
+    var_t = var_p * (1.1 if holds else 3.0) if family != "outlier" else D / 2 * (s ** 4 if holds else s ** -4) * 1.2
+    row = dict(D=D, family=family, s=s, t=t, n_test=10000, H_q=h_q, H_qp=h_q + kl, KL_qp=kl, Hs_qp=hs_qp, Hs_qp_se=0.01,
+               KLs_qp=hs_qp - h_q, Hs_qptheta=hs_t, Hs_qptheta_se=0.01, Ds_qptheta=hs_t - h_q, Ds_qptheta_se=0.01,
+               gap=abs(hs_qp - hs_t), gap_se=0.01, mean_logp=-hs_qp, var_logp=var_p, mean_logp_theta=-hs_t,
+               var_logp_theta=var_t, tnr_p=0.5, tnr_ptheta=0.5, auroc_p=0.8, auroc_ptheta=0.7,
+               ref_mean_logp=-h_p, ref_mean_logp_theta=-h_p - 0.05, ref_var_logp=D / 2, ref_var_logp_theta=D / 2,
+               train_kl=0.05, seconds=0.0)
+    _ood(row, holds)
+    return row
+
+
+def _ood(r, holds):
+    """AUROC and TNR of the cells that C5, C6, C8 and C10 read."""
+    D, f, s, t = r["D"], r["family"], r["s"], r["t"]
+    if f == "generalisation" and D == 20 and (s, t) == (0.75, 0.25):
+        r["auroc_ptheta"], r["tnr_ptheta"] = (0.52, 0.05) if holds else (0.9, 0.8)
+    if f == "perturbed" and (s, t) == (1.0, 0.0):
+        r["auroc_p"] = 0.7
+        r["auroc_ptheta"] = {10: 0.58, 20: 0.55, 50: 0.52, 100: 0.51}[D] if holds else 0.8 + 0.001 * D
+        if D == 50:
+            r["tnr_ptheta"], r["tnr_p"] = (0.02, 0.38) if holds else (0.5, 0.38)
+    if f == "perturbed" and (s, t) == (0.25, 0.5) and D == 50:
+        r["tnr_ptheta"], r["tnr_p"] = (0.01, 0.91) if holds else (0.6, 0.2)
+    if f == "outlier":
+        r["auroc_p"], r["auroc_ptheta"] = 0.01, (0.6 if holds else 0.999)
+        if holds:
+            r["tnr_ptheta"], r["tnr_p"] = (0.1 if s < 1 else 0.3), 0.98
+        else:
+            r["tnr_ptheta"], r["tnr_p"] = (0.95 if s < 1 else 0.9), 0.5
+
+
+def make_table(holds, dims=DIMS):
+    return [_row(D, f, s, t, holds) for D in dims for f in ("generalisation", "perturbed", "outlier") for s in S for t in T]
+
+
+def test_hand_made_table_has_every_column():
+    assert set(make_table(True)[0]) == set(COLUMNS)
+
+
+def test_every_claim_holds_on_a_table_built_to_hold():
+    results = check_claims(make_table(True))
+    assert [c.id for c in results] == [f"C{i}" for i in range(1, 11)]
+    bad = {c.id: [n for n, _, ok in c.checks if not ok] for c in results if c.verdict != "reproduced"}
+    assert not bad, bad
+
+
+def test_every_claim_fails_on_a_table_built_to_fail():
+    results = check_claims(make_table(False))
+    wrong = {c.id: (c.verdict, [n for n, _, ok in c.checks if ok]) for c in results if c.verdict != "not reproduced"}
+    assert not wrong, wrong
+
+
+def test_one_broken_dimension_gives_partly():
+    table = [r for r in make_table(True)]
+    for r in table:  # break C2 at one D of four: 3/4 checks pass
+        if r["D"] == 10:
+            r["Hs_qp"] += 1.0
+    c2 = {c.id: c for c in check_claims(table)}["C2"]
+    assert c2.verdict == "partly"
+    assert [ok for *_, ok in c2.checks] == [False, True, True, True]
+
+
+def test_claims_without_their_cells_are_not_evaluated():
+    results = {c.id: c for c in check_claims(make_table(True, dims=(10, 100)))}
+    assert results["C5"].verdict == "not evaluated"     # needs D = 20
+    assert results["C10"].verdict == "not evaluated"    # needs D = 50
+    assert results["C4"].verdict == "reproduced"
+
+
+def test_verdict_rule():
+    assert verdict([]) == "not evaluated"
+    assert verdict([("a", "", True), ("b", "", True)]) == "reproduced"
+    assert verdict([("a", "", True), ("b", "", False)]) == "partly"
+    assert verdict([("a", "", True), ("b", "", False), ("c", "", False)]) == "not reproduced"
+    assert set(VERDICTS) == {"reproduced", "partly", "not reproduced", "not evaluated"}
+
+
+def test_empty_table_is_an_error():
+    with pytest.raises(ValueError, match="table"):
+        check_claims([])

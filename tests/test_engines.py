@@ -1,0 +1,177 @@
+"""The speed code computes the reference numbers: gradient engines and the fast log_prob.
+
+Ground truth is ``autograd.grad`` of the reference loss ``flow.mean_nll`` (itself checked
+against finite differences in test_train.py) and the pure ``flow.log_prob``.
+"""
+import tracemalloc
+
+import numpy as np
+import pytest
+from autograd import value_and_grad
+from conftest import randomize
+
+import minflow
+from minflow import fast
+from minflow.engines import covered, manual, primitives
+from minflow.flow import log_prob, mean_nll
+from minflow.train import ENGINES
+from minflow.tree import tree_leaves
+
+COUPLING_ONLY = [
+    dict(dim=6),
+    dict(dim=7, mask="alternate", activation="tanh"),           # odd D, strided split
+    dict(dim=5, activation="leaky_relu", hidden=(16, 8, 12)),   # three hidden layers, uneven widths
+    dict(dim=4, activation="elu", s_max=0.7),
+    dict(dim=2, hidden=(9,)),
+]
+MIXED = [dict(dim=5, actnorm=True, lu=True), dict(dim=5, coupling="additive", permutation="random"),
+         dict(dim=6, permutation="reverse", mask="alternate")]
+
+
+def make(rng, dim, hidden=(16, 16), dtype="float64", **kw):
+    flow = minflow.RealNVP(dim, 3, hidden, rng=rng, dtype=dtype, **kw)
+    flow.params = randomize(flow.params, rng, scale=0.4)
+    return flow
+
+
+def reference_value_and_grad(flow, x):
+    return value_and_grad(mean_nll)(flow.params, flow.layers, x)
+
+
+def assert_same_grads(g, g_ref, rtol=1e-8):
+    leaves, ref = tree_leaves(g), tree_leaves(g_ref)
+    assert len(leaves) == len(ref)
+    for a, b in zip(leaves, ref):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.max(np.abs(b)))
+
+
+@pytest.mark.parametrize("kw", COUPLING_ONLY)
+def test_manual_gradient_equals_autograd_float64(kw, rng):
+    flow = make(rng, **kw)
+    x = rng.standard_normal((64, flow.dim))
+    loss_ref, g_ref = reference_value_and_grad(flow, x)
+    loss, g = manual.value_and_grad(flow.layers, flow.params, x)
+    assert loss == pytest.approx(loss_ref, rel=1e-12)
+    assert_same_grads(g, g_ref)
+
+
+@pytest.mark.parametrize("kw", COUPLING_ONLY[:2] + MIXED)
+def test_primitive_engine_gradient_equals_autograd(kw, rng):
+    flow = make(rng, **kw)
+    x = rng.standard_normal((32, flow.dim))
+    loss_ref, g_ref = reference_value_and_grad(flow, x)
+    loss, g = primitives.primitive_engine(flow.layers)(flow.params, x)
+    assert loss == pytest.approx(loss_ref, rel=1e-12)
+    assert_same_grads(g, g_ref)
+
+
+@pytest.mark.parametrize("kw", MIXED)
+def test_manual_engine_falls_back_for_other_layers(kw, rng):
+    flow = make(rng, **kw)
+    assert not covered(flow.layers)
+    x = rng.standard_normal((32, flow.dim))
+    _, g_ref = reference_value_and_grad(flow, x)
+    assert_same_grads(ENGINES["manual"](flow.layers)(flow.params, x)[1], g_ref)
+
+
+def test_manual_gradient_float32_is_float32_and_close(rng):
+    flow = make(rng, 6)
+    x = rng.standard_normal((128, 6))
+    _, g_ref = reference_value_and_grad(flow, x)
+    _, g = manual.value_and_grad(flow.layers, flow.astype("float32").params, x.astype(np.float32))
+    for a, b in zip(tree_leaves(g), tree_leaves(g_ref)):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4 * np.max(np.abs(b)))
+
+
+def test_input_gradient_of_a_coupling_is_right(rng):
+    """coupling_backward's g_x (used between layers) against autograd of one layer."""
+    from autograd import grad
+
+    flow = make(rng, 5, mask="alternate")
+    layer, p = flow.layers[0], flow.params[0]
+    x = rng.standard_normal((20, 5))
+    w, v = rng.standard_normal((20, 5)), rng.standard_normal(20)
+    fn = lambda x_: np.sum(layer.forward(p, x_)[0] * w) + np.sum(layer.forward(p, x_)[1] * v)  # noqa: E731
+    _, _, cache = manual.coupling_forward(layer, p, x)
+    _, g_x = manual.coupling_backward(layer, p, cache, w, v)
+    np.testing.assert_allclose(g_x, grad(fn)(x), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["autograd", "manual", "autograd-naive"])
+def test_every_engine_trains_to_the_same_parameters(engine):
+    def run(name):
+        rng = np.random.default_rng(3)
+        flow = minflow.RealNVP(4, 2, (8,), rng=rng)
+        minflow.fit(flow, rng.standard_normal((256, 4)) * 2 + 1, rng=rng, epochs=2, batch_size=64, engine=name)
+        return flow
+
+    flow, ref = run(engine), run("autograd-naive")
+    np.testing.assert_allclose(tree_leaves(flow.params)[0], tree_leaves(ref.params)[0], rtol=1e-9, atol=1e-12)
+    assert flow.history.settings["engine"] == engine
+
+
+@pytest.mark.parametrize("kw", COUPLING_ONLY + MIXED)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fast_log_prob_equals_reference(kw, dtype, rng):
+    flow = make(rng, dtype=dtype, **kw)
+    x = rng.standard_normal((300, flow.dim)).astype(dtype)
+    ref = log_prob(flow.layers, flow.params, x)
+    got = fast.log_prob(flow.layers, flow.params, x)
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(got, ref, rtol=1e-12 if dtype == "float64" else 2e-5, atol=1e-10)
+
+
+def test_fast_path_does_not_modify_the_input(rng):
+    flow = make(rng, 6)
+    x = rng.standard_normal((50, 6))
+    x0 = x.copy()
+    fast.log_prob(flow.layers, flow.params, x, chunk_size=7)
+    np.testing.assert_array_equal(x, x0)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1000])
+def test_chunked_evaluation_equals_one_pass(chunk, rng):
+    flow = make(rng, 7, mask="alternate")
+    x = rng.standard_normal((333, 7))
+    one = log_prob(flow.layers, flow.params, x)
+    np.testing.assert_allclose(flow.log_prob(x, chunk_size=chunk), one, rtol=1e-13, atol=1e-12)
+
+
+def test_flow_log_prob_can_run_the_reference_code(rng, monkeypatch):
+    flow = make(rng, 6)
+    x = rng.standard_normal((40, 6))
+    fast_vals = flow.log_prob(x)
+    monkeypatch.setattr(fast, "ENABLED", False)
+    np.testing.assert_allclose(flow.log_prob(x), fast_vals, rtol=1e-13)
+
+
+def test_memory_stays_bounded_for_many_samples(rng):
+    """50,000 points in D = 100, float32: the 20 MB input is never copied whole (one chunk of buffers)."""
+    flow = minflow.RealNVP(100, 8, (64, 64), rng=rng, dtype="float32")
+    x = rng.standard_normal((50_000, 100), dtype=np.float32)
+    tracemalloc.start()
+    out = flow.log_prob(x, chunk_size=2048)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert out.shape == (50_000,) and np.all(np.isfinite(out))
+    assert peak < 8 * 2**20, f"peak {peak / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize("kw", [COUPLING_ONLY[1], MIXED[0]])
+def test_primitive_forward_pass_input_gradient(kw, rng):
+    """d/dx of a weighted sum of (z, log_det): one stacked primitive, or per-coupling ones."""
+    from autograd import grad
+
+    from minflow.flow import forward_pass
+
+    flow = make(rng, **kw)
+    x = rng.standard_normal((16, flow.dim))
+    w, v = rng.standard_normal((16, flow.dim)), rng.standard_normal(16)
+
+    def weighted(fp):
+        return lambda x_: np.sum(fp(flow.layers, flow.params, x_)[0] * w) + np.sum(
+            fp(flow.layers, flow.params, x_)[1] * v)
+    np.testing.assert_allclose(grad(weighted(primitives.forward_pass))(x), grad(weighted(forward_pass))(x),
+                               rtol=1e-9, atol=1e-12)
