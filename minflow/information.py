@@ -33,7 +33,9 @@ def gaussian_entropy(cov):
     if isinstance(cov, Gaussian):
         return cov.entropy()
     cov, chol = check_covariance(cov, "cov")
+    # BEGIN EXERCISE gaussian_entropy: thesis eq. 8 (section 2.2) for N(mu, Sigma); chol is the Cholesky factor
     return 0.5 * len(cov) * (1.0 + LOG_2PI) + float(np.sum(np.log(np.diag(chol))))
+    # END EXERCISE
 
 
 def _check_pair(q, p):
@@ -47,15 +49,19 @@ def _check_pair(q, p):
 def kl_gaussian(q, p):
     """KL(q || p) between Gaussians in nats (Proposition 1), via Cholesky factors."""
     _check_pair(q, p)
+    # BEGIN EXERCISE kl_gaussian: Proposition 1 (section 3.2.2); use q.mean, q.cov, q.chol, q.log_det_cov(), q.dim
     a = solve_triangular(p.chol, q.chol, lower=True)          # L_p^{-1} L_q
     m = solve_triangular(p.chol, q.mean - p.mean, lower=True)  # L_p^{-1} (mu_q - mu_p)
     kl = 0.5 * (p.log_det_cov() - q.log_det_cov() - q.dim + float(m @ m) + float(np.sum(a * a)))
     return max(kl, 0.0)  # rounding can leave -1e-15 for q == p
+    # END EXERCISE
 
 
 def cross_entropy_gaussian(q, p):
     """H(q, p) = -E_q[log p] = H(q) + KL(q || p) (eq. 10), in nats."""
+    # BEGIN EXERCISE cross_entropy_gaussian: thesis eq. 10 (section 2.2.2), from an entropy and kl_gaussian
     return q.entropy() + kl_gaussian(q, p)
+    # END EXERCISE
 
 
 def _check_log_probs(values, name):

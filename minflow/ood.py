@@ -50,10 +50,12 @@ def tpr_bounds(scores_in, tpr=0.975, lower_fraction=0.5):
     lower_fraction = float(lower_fraction)
     if not 0.0 <= lower_fraction <= 1.0:
         raise ValueError(f"lower_fraction: expected a number in [0, 1], got {lower_fraction}")
+    # BEGIN EXERCISE tpr_bounds: section 8.1 (and 3.2.4): empirical quantiles (np.quantile) of scores_in
     reject = 1.0 - tpr
     low = np.quantile(scores_in, reject * lower_fraction) if lower_fraction > 0 else -np.inf
     high = np.quantile(scores_in, 1.0 - reject * (1.0 - lower_fraction)) if lower_fraction < 1 else np.inf
     return float(low), float(high)
+    # END EXERCISE
 
 
 def _check_bounds(bounds):
@@ -70,7 +72,9 @@ def is_outlier(scores, bounds):
     """D_out(x) = score < L or score > U (section 8.1): scores (N,) -> bool (N,)."""
     low, high = _check_bounds(bounds)
     scores = _check_scores(scores, "scores")
+    # BEGIN EXERCISE true_negative_rate: the detector D_out of section 8.1, a bool per score
     return (scores < low) | (scores > high)
+    # END EXERCISE
 
 
 def true_positive_rate(scores_in, bounds):
@@ -80,7 +84,9 @@ def true_positive_rate(scores_in, bounds):
 
 def true_negative_rate(scores_out, bounds):
     """Fraction of out-of-distribution scores flagged (outside [L, U])."""
+    # BEGIN EXERCISE true_negative_rate: TNR of section 8.1, the fraction of outlier scores that is_outlier flags
     return float(np.mean(is_outlier(_check_scores(scores_out, "scores_out"), bounds)))
+    # END EXERCISE
 
 
 def auroc(scores_in, scores_out):
@@ -92,9 +98,11 @@ def auroc(scores_in, scores_out):
     """
     a = _check_scores(scores_in, "scores_in")
     b = _check_scores(scores_out, "scores_out")
+    # BEGIN EXERCISE auroc: Mann-Whitney U from average ranks (scipy.stats.rankdata); a tie counts 1/2
     ranks = rankdata(np.concatenate([a, b]))
     u = np.sum(ranks[:a.size]) - a.size * (a.size + 1) / 2.0
     return float(u / (a.size * b.size))
+    # END EXERCISE
 
 
 def fpr_at_tpr(scores_in, scores_out, tpr=0.95, lower_fraction=1.0):
