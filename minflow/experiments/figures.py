@@ -103,13 +103,18 @@ a row per D: analytic KL(q||p) (Proposition 1), its estimate D*(q||p) = H*(q,p) 
 D*(q||p_theta) = H*(q,p_theta) - H(q). {n_caption(table)}.""", "nats")
 
 
-def fig_7(table, kept, out_dir):
+def _kde_row_per_dim(table, kept, out_dir, family, name, caption):
+    """One KDE panel per D for the family's s=1, t=0 set against Q(p)."""
     ds = dims(table)
     fig, axes = grid(1, len(ds), 3.4, 2.6)
     for ax, d in zip(axes.flat, ds):
-        plot_kde_panel(ax, kde_series(kept, d, "perturbed", 1.0, 0.0), title=f"D={d}, s=1, t=0")
+        plot_kde_panel(ax, kde_series(kept, d, family, 1.0, 0.0), title=f"D={d}, s=1, t=0")
     fig.tight_layout()
-    return save_figure(fig, out_dir, "fig07_perturbed_kde", f"""Reproduces thesis Figure 7 (section 6.2.1): KDEs of log p and
+    return save_figure(fig, out_dir, name, caption)
+
+
+def fig_7(table, kept, out_dir):
+    return _kde_row_per_dim(table, kept, out_dir, "perturbed", "fig07_perturbed_kde", f"""Reproduces thesis Figure 7 (section 6.2.1): KDEs of log p and
 log p_theta over the perturbed set Q(q_delta) (s=1, t=0) and over the training set Q(p), one panel per D. {n_caption(table)}.""")
 
 
@@ -145,12 +150,7 @@ def fig_10(table, kept, out_dir):
 
 
 def fig_11(table, kept, out_dir):
-    ds = dims(table)
-    fig, axes = grid(1, len(ds), 3.4, 2.6)
-    for ax, d in zip(axes.flat, ds):
-        plot_kde_panel(ax, kde_series(kept, d, "outlier", 1.0, 0.0), title=f"D={d}, s=1, t=0")
-    fig.tight_layout()
-    return save_figure(fig, out_dir, "fig11_outlier_kde", f"""Reproduces thesis Figure 11 (section 7.1): KDEs of log p and
+    return _kde_row_per_dim(table, kept, out_dir, "outlier", "fig11_outlier_kde", f"""Reproduces thesis Figure 11 (section 7.1): KDEs of log p and
 log p_theta over the outlier set Q(q_out) (s=1, t=0) and over the training set Q(p), one panel per D. {n_caption(table)}.""")
 
 
