@@ -35,15 +35,21 @@ def namespace(*arrays):
     for a in arrays:
         if isinstance(a, (np.ndarray, Box)):
             continue
+        if type(a).__module__.startswith("cupy"):
+            return _cupy_namespace()
         get_ns = getattr(a, "__array_namespace__", None)
         if get_ns is not None:
-            mod = type(a).__module__
-            if mod.startswith("cupy"):
-                import cupy
-
-                return cupy
             return get_ns()
     return AUTOGRAD_NUMPY
+
+
+def _cupy_namespace():
+    """CuPy, with ``concat`` added where an older CuPy only has ``concatenate``."""
+    import cupy
+
+    if not hasattr(cupy, "concat"):
+        cupy.concat = cupy.concatenate
+    return cupy
 
 
 def const(xp, a):
