@@ -9,26 +9,48 @@ Direction convention: ``forward`` maps data x to latent z, ``inverse`` maps z to
     history = minflow.fit(flow, data, rng=rng, epochs=50)
     flow.log_prob(x), flow.sample(1000, rng), flow.forward(x), flow.inverse(z)
     minflow.save(flow, "flow.npz"); flow = minflow.load("flow.npz")
+
+This file is the package face, the one place that wires the rooms together (docs/ARCHITECTURE.md):
+the model (this folder), the speed room (``minflow.speed``, imported here so that its engines are
+available), the thesis reproduction (``minflow.thesis``) and the classroom (``minflow.classroom``).
+The thesis's names below are loaded on first use, so ``import minflow`` does not load them.
 """
-from . import bijectors, gaussians, information, ood
+import importlib
+
+from . import bijectors, engine
+from . import speed  # noqa: F401  (registers the engines "primitives" and "manual")
 from .bijectors import (ActNorm, AdditiveCoupling, AffineCoupling, LULinear, Permutation, RandomPermutation,
                         Reverse)
 from .checkpoint import load, save
-from .diagnostics import consistency_report, format_report
+from .diagnostics import consistency_report, format_consistency_report
 from .flow import Flow, RealNVP
-from .gaussians import Gaussian, ThesisDistributions
-from .information import (Estimate, cross_entropy_estimate, cross_entropy_gaussian, evaluate_log_probs,
-                          gap_estimate, gaussian_entropy, information_table, kl_estimate, kl_gaussian)
-from .ood import TypicalityTest, auroc, fpr_at_tpr, tpr_bounds, true_negative_rate, true_positive_rate
 from .prior import standard_normal_log_prob
 from .train import History, fit
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = ["Flow", "RealNVP", "fit", "History", "save", "load", "consistency_report", "format_report",
-           "bijectors", "AffineCoupling", "AdditiveCoupling", "Permutation", "Reverse", "RandomPermutation",
-           "ActNorm", "LULinear", "standard_normal_log_prob", "__version__",
-           "gaussians", "information", "ood", "Gaussian", "ThesisDistributions", "Estimate", "gaussian_entropy",
-           "kl_gaussian", "cross_entropy_gaussian", "cross_entropy_estimate", "kl_estimate", "gap_estimate",
-           "evaluate_log_probs", "information_table", "tpr_bounds", "true_positive_rate", "true_negative_rate",
-           "auroc", "fpr_at_tpr", "TypicalityTest"]
+# name -> module of the thesis room that defines it (loaded lazily by __getattr__)
+_THESIS = {
+    "gaussians": "minflow.thesis.gaussians", "information": "minflow.thesis.information",
+    "ood": "minflow.thesis.ood", "thesis": "minflow.thesis", "classroom": "minflow.classroom",
+    **{name: "minflow.thesis.gaussians" for name in ("Gaussian", "ThesisDistributions")},
+    **{name: "minflow.thesis.information" for name in (
+        "Estimate", "cross_entropy_estimate", "cross_entropy_gaussian", "evaluate_log_probs", "gap_estimate",
+        "gaussian_entropy", "information_table", "kl_estimate", "kl_gaussian")},
+    **{name: "minflow.thesis.ood" for name in (
+        "TypicalityTest", "auroc", "fpr_at_tpr", "tpr_bounds", "true_negative_rate", "true_positive_rate")},
+}
+
+
+def __getattr__(name):
+    if name == "format_report":
+        raise AttributeError("minflow.format_report was renamed minflow.format_consistency_report")
+    if name not in _THESIS:
+        raise AttributeError(f"module 'minflow' has no attribute {name!r}")
+    module = importlib.import_module(_THESIS[name])
+    return module if module.__name__.endswith("." + name) else getattr(module, name)
+
+
+__all__ = ["Flow", "RealNVP", "fit", "History", "save", "load", "consistency_report", "format_consistency_report",
+           "bijectors", "engine", "AffineCoupling", "AdditiveCoupling", "Permutation", "Reverse",
+           "RandomPermutation", "ActNorm", "LULinear", "standard_normal_log_prob", "__version__", *_THESIS]

@@ -9,8 +9,11 @@ then use only ``xp.<function>`` and operators. The same lines then run on
   prove that nothing NumPy-only slipped in).
 
 Only functions in both NumPy 2 and the array-API standard are used:
-``concat``, ``exp``, ``tanh``, ``log``, ``sum``, ``maximum``, ``where``, ``take``, ``@``.
+``concat``, ``exp``, ``tanh``, ``log``, ``sum``, ``maximum``, ``where``, ``take``, ``tril``, ``@``.
+The bijectors keep their fixed index arrays (masks, permutations) in NumPy; every namespace
+returned here has a ``take`` that accepts them, so the formulas need no conversions.
 """
+import functools
 import os
 import types
 
@@ -36,25 +39,25 @@ def namespace(*arrays):
         if isinstance(a, (np.ndarray, Box)):
             continue
         if type(a).__module__.startswith("cupy"):
-            return _cupy_namespace()
+            import cupy
+
+            return _foreign(cupy)
         get_ns = getattr(a, "__array_namespace__", None)
         if get_ns is not None:
-            return get_ns()
+            return _foreign(get_ns())
     return AUTOGRAD_NUMPY
 
 
-def _cupy_namespace():
-    """CuPy, with ``concat`` added where an older CuPy only has ``concatenate``."""
-    import cupy
-
-    if not hasattr(cupy, "concat"):
-        cupy.concat = cupy.concatenate
-    return cupy
-
-
-def const(xp, a):
-    """A fixed NumPy array (an index, a mask) as an array of namespace ``xp``."""
-    return a if xp is AUTOGRAD_NUMPY or xp is np else xp.asarray(a)
+@functools.cache
+def _foreign(module):
+    """``module`` (CuPy, an array-API namespace) with a ``take`` that accepts NumPy indices,
+    and ``concat`` where an older CuPy only has ``concatenate``."""
+    ns = types.SimpleNamespace(**{k: getattr(module, k) for k in dir(module) if not k.startswith("_")})
+    ns.take = lambda a, indices, axis=0: module.take(a, module.asarray(indices), axis=axis)
+    if not hasattr(module, "concat"):
+        ns.concat = module.concatenate
+    ns.__name__ = module.__name__
+    return ns
 
 
 def default_backend():

@@ -1,50 +1,51 @@
-"""The MLP conditioner: the networks s(x_a) and t(x_a) of a coupling layer.
+"""The MLP conditioner: the network that gives a coupling layer its s(x_a) and t(x_a).
 
 Parameters are a plain list of ``(W, b)`` tuples, one per layer, as in autograd's
-``examples/neural_net.py``; ``mlp(params, x)`` is a pure function, so
-``autograd.grad`` differentiates it directly.
+``examples/neural_net.py``; ``mlp(params, x)`` is a pure function, so ``autograd.grad``
+differentiates it directly. The coupling layer (``bijectors/coupling.py``) reads s and t
+off its output.
 
-One network outputs both halves, ``[s_raw | t]``; the log-scale is then bounded,
-``s = s_max * tanh(s_raw / s_max)``, which is ~``s_raw`` near zero but can never
-make ``exp(s)`` overflow during training.
+``ACTIVATIONS`` is the one table of activation functions in minflow: every path (this
+reference, the speed room's kernels and hand-written backward pass) takes ``value`` and
+``derivative`` from here, so a new activation is one entry, and an unknown name is a
+``ValueError`` everywhere.
 """
+from collections import namedtuple
+
 import numpy as np
 
 from .backend import namespace
 from .validation import check_int, check_rng
 
+Activation = namedtuple("Activation", "value derivative")
+Activation.__doc__ = """h = value(xp, a); derivative(xp, h) = act'(a), written in terms of the output h = act(a)
+(what a backward pass has kept). xp is the array namespace of a (see backend.py)."""
 
-def _relu(xp, h):
-    return xp.maximum(h, 0.0)
-
-
-def _leaky_relu(xp, h):
-    return xp.maximum(h, 0.01 * h)
-
-
-def _tanh(xp, h):
-    return xp.tanh(h)
-
-
-def _elu(xp, h):
-    return xp.where(h > 0, h, xp.exp(xp.minimum(h, 0.0)) - 1.0)
-
-
-ACTIVATIONS = {"relu": _relu, "leaky_relu": _leaky_relu, "tanh": _tanh, "elu": _elu}
+ACTIVATIONS = {
+    "relu": Activation(lambda xp, a: xp.maximum(a, 0.0),
+                       lambda xp, h: h > 0),
+    "leaky_relu": Activation(lambda xp, a: xp.maximum(a, 0.01 * a),
+                             lambda xp, h: xp.where(h > 0, 1.0, 0.01)),
+    "tanh": Activation(lambda xp, a: xp.tanh(a),
+                       lambda xp, h: 1 - h * h),
+    "elu": Activation(lambda xp, a: xp.where(a > 0, a, xp.exp(xp.minimum(a, 0.0)) - 1.0),
+                      lambda xp, h: xp.where(h > 0, 1.0, h + 1)),
+}
 
 
-def check_activation(name):
-    if name not in ACTIVATIONS:
+def activation(name):
+    """The ``Activation`` called ``name``; an unknown name is a ValueError."""
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {name!r}")
-    return name
+    return ACTIVATIONS[name]
 
 
 def init_mlp(sizes, rng, dtype=np.float64, zero_last=True):
     """Random MLP parameters for layer widths ``sizes = [d_in, h_1, ..., d_out]``.
 
-    Hidden weights ~ N(0, 1/fan_in) (He-like, keeps activations O(1));
-    biases 0. With ``zero_last`` the output layer is all zeros, so a new
-    coupling layer is the identity map and a new flow is exactly the prior.
+    Hidden weights ~ N(0, 1/fan_in) (He-like, keeps activations O(1)); biases 0. With
+    ``zero_last`` the output layer is all zeros, so a new coupling layer is the identity
+    map and a new flow is exactly the prior.
     Returns a list of ``(W: (d_in, d_out), b: (d_out,))`` tuples.
     """
     check_rng(rng)
@@ -52,8 +53,7 @@ def init_mlp(sizes, rng, dtype=np.float64, zero_last=True):
         check_int(n, f"hidden[{i - 1}]" if 0 < i < len(sizes) - 1 else "layer size", minimum=1)
     params = []
     for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:])):
-        last = i == len(sizes) - 2
-        if last and zero_last:
+        if i == len(sizes) - 2 and zero_last:
             W = np.zeros((m, n), dtype=dtype)
         else:
             W = (rng.standard_normal((m, n)) / np.sqrt(m)).astype(dtype)
@@ -61,13 +61,13 @@ def init_mlp(sizes, rng, dtype=np.float64, zero_last=True):
     return params
 
 
-def mlp(params, x, activation="relu"):
+def mlp(params, x, activation_name="relu"):
     """Apply the MLP: h_{k+1} = act(h_k W_k + b_k), no activation on the output.
 
     params: list of (W, b); x: (N, d_in) -> (N, d_out).
     """
     xp = namespace(x)
-    act = ACTIVATIONS[activation]  # act(xp, h) applies the activation elementwise
+    act = activation(activation_name).value
     # BEGIN EXERCISE mlp: the networks s and t of thesis eq. 3 (section 2.1.1); the output layer has no activation
     h = x
     for W, b in params[:-1]:
@@ -75,14 +75,3 @@ def mlp(params, x, activation="relu"):
     W, b = params[-1]
     return h @ W + b
     # END EXERCISE
-
-
-def scale_and_shift(params, x_a, n_out, activation="relu", s_max=2.0):
-    """Conditioner of a coupling layer: x_a: (N, d) -> s: (N, n_out), t: (N, n_out).
-
-    The bounded log-scale s = s_max * tanh(s_raw / s_max) lies in (-s_max, s_max).
-    """
-    xp = namespace(x_a)
-    out = mlp(params, x_a, activation)
-    s_raw, t = out[:, :n_out], out[:, n_out:]
-    return s_max * xp.tanh(s_raw / s_max), t

@@ -65,7 +65,7 @@ def consistency_report(flow, x, rng, n_latent=None, brute_force_max_dim=10):
     }
 
 
-def format_report(report):
+def format_consistency_report(report):
     """The report as aligned text, one line per quantity."""
     lines = []
     for section, rows in report.items():

@@ -5,15 +5,19 @@
 
 Generation draws z ~ p_Z and returns x = f^{-1}(z) (thesis section 2.1.4).
 
-The pure functions ``forward_pass``, ``inverse_pass`` and ``log_prob`` take the
-layers and a parameter list, so training can differentiate them; ``Flow`` is a
-thin holder of (layers, params) with the checked, user-facing methods.
+The pure functions ``forward_pass``, ``inverse_pass``, ``flow_log_prob`` and ``mean_nll`` take
+the layers and a parameter list, so training can differentiate them; ``Flow`` is a thin holder
+of (layers, params) with the checked, user-facing methods. Which code evaluates ``Flow.log_prob``
+and the training gradient is ``flow.engine`` (see engine.py); these functions are the "reference".
 """
 import numpy as np
+from autograd import value_and_grad
 
-from . import bijectors, fast
+from . import bijectors
+from . import engine as engines
 from .backend import default_backend, namespace, to_backend, to_numpy
 from .prior import standard_normal_log_prob, standard_normal_sample
+from .tree import tree_leaves, tree_map
 from .validation import check_batch, check_dtype, check_int, check_rng
 
 DEFAULT_CHUNK = 4096
@@ -37,7 +41,7 @@ def inverse_pass(layers, params, z):
     return z, log_det
 
 
-def log_prob(layers, params, x):
+def flow_log_prob(layers, params, x):
     """log p_theta(x) = log p_Z(f(x)) + log|det J_f(x)| (eq. 2): x: (N, D) -> (N,) nats."""
     # BEGIN EXERCISE flow_log_prob: thesis eq. 2 (section 2.1): change of variables through forward_pass and the prior
     z, log_det = forward_pass(layers, params, x)
@@ -49,8 +53,30 @@ def mean_nll(params, layers, x):
     """The training loss: -(1/N) sum_i log p_theta(x_i), a Monte Carlo estimate of H(p, p_theta) (eq. 15)."""
     xp = namespace(x)
     # BEGIN EXERCISE mean_nll: thesis eq. 15 (section 4): the loss to minimise is the negative mean log-likelihood
-    return -xp.sum(log_prob(layers, params, x)) / x.shape[0]
+    return -xp.sum(flow_log_prob(layers, params, x)) / x.shape[0]
     # END EXERCISE
+
+
+def in_chunks(fn, x, chunk_size):
+    """fn applied to blocks of ``chunk_size`` rows of x, the results joined: memory bounded for any N."""
+    if len(x) <= chunk_size:
+        return fn(x)
+    parts = [fn(x[i:i + chunk_size]) for i in range(0, len(x), chunk_size)]
+    xp = namespace(x)
+    if isinstance(parts[0], tuple):
+        return tuple(xp.concat([p[k] for p in parts], axis=0) for k in range(len(parts[0])))
+    return xp.concat(parts, axis=0)
+
+
+def _reference_value_and_grad(layers):
+    vg = value_and_grad(mean_nll)
+    return lambda params, x: vg(params, layers, x)
+
+
+engines.register("reference", engines.Engine(
+    log_prob=lambda layers, params, x, chunk_size: in_chunks(
+        lambda c: flow_log_prob(layers, params, c), x, chunk_size or DEFAULT_CHUNK),
+    value_and_grad=_reference_value_and_grad))
 
 
 class Flow:
@@ -60,9 +86,10 @@ class Flow:
     flow.inverse(z)  z: (N, D) -> x: (N, D), log_det: (N,)   latent -> data
     flow.log_prob(x) x: (N, D) -> (N,) in nats
     flow.sample(n, rng) -> (n, D)
+    flow.engine       which code computes log_prob and the training gradient (engine.py)
     """
 
-    def __init__(self, layers, params=None, *, dim=None, rng=None, dtype="float64"):
+    def __init__(self, layers, params=None, *, dim=None, rng=None, dtype="float64", engine=None):
         layers = list(layers)
         for i, layer in enumerate(layers):
             if not isinstance(layer, bijectors.Bijector):
@@ -84,9 +111,21 @@ class Flow:
             raise ValueError(f"params: expected {len(layers)} entries (one per layer), got {len(params)}")
         self.params = list(params)
         self.needs_data_init = any(hasattr(layer, "data_init") for layer in layers)
+        self.engine = engine
         self.backend = "numpy"
         if default_backend() == "cupy":  # $MINFLOW_BACKEND=cupy: every new flow lives on the GPU
             self.to("cupy")
+
+    @property
+    def engine(self):
+        """Name of the engine that computes log_prob and the training gradient (see engine.py)."""
+        return self._engine
+
+    @engine.setter
+    def engine(self, name):
+        name = engines.DEFAULT if name is None else name
+        engines.get(name)
+        self._engine = name
 
     # --- the maps -----------------------------------------------------------
     def _check(self, x, name):
@@ -96,37 +135,25 @@ class Flow:
             return check_batch(to_backend(x, "cupy"), self.dim, name, self.dtype)
         return check_batch(x, self.dim, name, self.dtype)
 
-    def _chunked(self, fn, x, chunk_size):
-        chunk_size = check_int(chunk_size or DEFAULT_CHUNK, "chunk_size", minimum=1)
-        if len(x) <= chunk_size:
-            return fn(x)
-        parts = [fn(x[i:i + chunk_size]) for i in range(0, len(x), chunk_size)]
-        xp = namespace(x)
-        if isinstance(parts[0], tuple):
-            return tuple(xp.concat([p[k] for p in parts], axis=0) for k in range(len(parts[0])))
-        return xp.concat(parts, axis=0)
+    @staticmethod
+    def _chunk_size(chunk_size):
+        return None if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1)
 
     def forward(self, x, chunk_size=None):
         """Data -> latent: x: (N, D) -> z: (N, D), log_det: (N,) = log|det df/dx|."""
-        x = self._check(x, "x")
-        return self._chunked(lambda c: forward_pass(self.layers, self.params, c), x, chunk_size)
+        x, size = self._check(x, "x"), self._chunk_size(chunk_size) or DEFAULT_CHUNK
+        return in_chunks(lambda c: forward_pass(self.layers, self.params, c), x, size)
 
     def inverse(self, z, chunk_size=None):
         """Latent -> data: z: (N, D) -> x: (N, D), log_det: (N,) = log|det df^{-1}/dz|."""
-        z = self._check(z, "z")
-        return self._chunked(lambda c: inverse_pass(self.layers, self.params, c), z, chunk_size)
+        z, size = self._check(z, "z"), self._chunk_size(chunk_size) or DEFAULT_CHUNK
+        return in_chunks(lambda c: inverse_pass(self.layers, self.params, c), z, size)
 
     def log_prob(self, x, chunk_size=None):
-        """log p_theta(x) in nats (eq. 2): x: (N, D) -> (N,). Evaluated in chunks of rows.
-
-        Computed by ``minflow.fast`` (same numbers as the pure ``log_prob`` above, in
-        preallocated buffers), so memory stays bounded for any N.
-        """
+        """log p_theta(x) in nats (eq. 2): x: (N, D) -> (N,), evaluated in chunks of rows
+        (memory bounded for any N) by the engine ``self.engine``."""
         x = self._check(x, "x")
-        chunk_size = check_int(chunk_size or fast.BEST_CHUNK, "chunk_size", minimum=1)
-        if not fast.ENABLED:
-            return self._chunked(lambda c: log_prob(self.layers, self.params, c), x, chunk_size)
-        return fast.log_prob(self.layers, self.params, x, chunk_size)  # in place; tests compare with log_prob
+        return engines.get(self._engine).log_prob(self.layers, self.params, x, self._chunk_size(chunk_size))
 
     score_samples = log_prob  # the scikit-learn name
 
@@ -138,7 +165,8 @@ class Flow:
     def trace(self, x):
         """Every layer's output, log-det and (for couplings) s and t: a list of dicts.
 
-        Entry i: {"layer": repr, "output": (N, D), "log_det": (N,), "s": (N, d_b), "t": (N, d_b)}.
+        Entry i: {"layer": repr, "input": (N, D), "output": (N, D), "log_det": (N,)}, plus
+        "s": (N, d_b) and "t": (N, d_b) for an affine coupling, "t" for an additive one.
         """
         h = self._check(x, "x")
         out = []
@@ -169,8 +197,6 @@ class Flow:
     @property
     def n_params(self):
         """Number of trainable scalars."""
-        from .tree import tree_leaves
-
         return int(sum(np.size(a) for a in tree_leaves(self.params)))
 
     def config(self):
@@ -184,30 +210,28 @@ class Flow:
         """Rebuild a flow from ``config()``; without ``params`` they are fresh placeholders (seed 0)."""
         rng = np.random.default_rng(0) if params is None else None
         flow = Flow([bijectors.from_config(c) for c in config["layers"]], params=params, rng=rng,
-                    dim=config.get("dim"), dtype=config.get("dtype", "float64"))
+                    dim=config.get("dim"), dtype=config.get("dtype", "float64"), engine=config.get("engine"))
         flow.needs_data_init = bool(config.get("needs_data_init", False))
         return flow
 
     def astype(self, dtype):
         """A copy of this flow with parameters cast to float32 or float64."""
-        from .tree import tree_map
-
         dt = check_dtype(dtype)
-        flow = Flow(self.layers, tree_map(lambda a: a.astype(dt), self.params), dim=self.dim, dtype=dt)
+        flow = Flow(self.layers, tree_map(lambda a: a.astype(dt), self.params), dim=self.dim, dtype=dt,
+                    engine=self.engine)
         flow.needs_data_init = self.needs_data_init
         return flow
 
     def to(self, backend):
         """Move the parameters to "numpy" or "cupy"; returns self."""
-        from .tree import tree_map
-
         self.params = tree_map(lambda a: to_backend(a, backend), self.params)
         self.backend = backend
         return self
 
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
-        return f"{type(self).__name__}(dim={self.dim}, dtype={np.dtype(self.dtype).name}, layers=[\n  {inner}])"
+        return (f"{type(self).__name__}(dim={self.dim}, dtype={np.dtype(self.dtype).name}, engine={self.engine!r}, "
+                f"layers=[\n  {inner}])")
 
 
 class RealNVP(Flow):
@@ -222,7 +246,8 @@ class RealNVP(Flow):
     """
 
     def __init__(self, dim, n_layers=8, hidden=(64, 64), *, rng, activation="relu", mask="half",
-                 coupling="affine", permutation=None, actnorm=False, lu=False, s_max=2.0, dtype="float64"):
+                 coupling="affine", permutation=None, actnorm=False, lu=False, s_max=2.0, dtype="float64",
+                 engine=None):
         dim = check_int(dim, "dim", minimum=2)
         n_layers = check_int(n_layers, "n_layers", minimum=1)
         rng = check_rng(rng)
@@ -245,5 +270,5 @@ class RealNVP(Flow):
                 layers.append(bijectors.AffineCoupling(dim, hidden, mask, flip, activation, s_max))
             else:
                 layers.append(bijectors.AdditiveCoupling(dim, hidden, mask, flip, activation))
-        super().__init__(layers, rng=rng, dtype=dtype)
+        super().__init__(layers, rng=rng, dtype=dtype, engine=engine)
 

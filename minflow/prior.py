@@ -6,7 +6,7 @@ import numpy as np
 from .backend import namespace
 from .validation import check_int, check_rng
 
-LOG_2PI = math.log(2.0 * math.pi)
+LOG_2PI = math.log(2.0 * math.pi)  # the one definition in minflow
 
 
 def standard_normal_log_prob(z):

@@ -40,6 +40,15 @@ def check_positive(value, name):
     return float(value)
 
 
+def check_hidden(hidden, name="hidden"):
+    """Hidden-layer widths as a tuple of ints >= 1 (an int is one layer)."""
+    if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
+        hidden = (hidden,)
+    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+        raise TypeError(f"{name}: expected a sequence of layer widths, got {hidden!r}")
+    return tuple(check_int(h, f"{name}[{i}]", minimum=1) for i, h in enumerate(hidden))
+
+
 def check_rng(rng, name="rng"):
     """Require an explicit ``numpy.random.Generator`` (no global seeding anywhere)."""
     if not isinstance(rng, np.random.Generator):

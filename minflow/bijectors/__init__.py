@@ -1,7 +1,8 @@
 """Bijectors: each maps data-side x to latent-side y (``forward``) and back (``inverse``)."""
 from .actnorm import ActNorm
-from .base import Bijector, Split
-from .coupling import AdditiveCoupling, AffineCoupling
+from .additive import AdditiveCoupling
+from .base import Bijector
+from .coupling import AffineCoupling, Split
 from .lu_linear import LULinear
 from .permutation import Permutation, RandomPermutation, Reverse
 

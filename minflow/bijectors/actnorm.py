@@ -8,7 +8,7 @@ import numpy as np
 
 from ..backend import namespace
 from ..validation import check_int
-from .base import Bijector
+from .base import Bijector, constant_log_det
 
 
 class ActNorm(Bijector):
@@ -34,13 +34,13 @@ class ActNorm(Bijector):
         xp = namespace(x)
         log_scale, b = params
         y = (x + b) * xp.exp(log_scale)
-        return y, xp.sum(log_scale) + xp.sum(x[:, :1] * 0.0, axis=1)
+        return y, constant_log_det(xp, x, xp.sum(log_scale))
 
     def inverse(self, params, y):
         xp = namespace(y)
         log_scale, b = params
         x = y * xp.exp(-log_scale) - b
-        return x, -xp.sum(log_scale) + xp.sum(y[:, :1] * 0.0, axis=1)
+        return x, constant_log_det(xp, y, -xp.sum(log_scale))
 
     def config(self):
         return dict(type="ActNorm", dim=self.dim)

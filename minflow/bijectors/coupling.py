@@ -1,34 +1,66 @@
-"""Coupling layers: affine (RealNVP) and additive (NICE).
+"""The affine coupling layer of RealNVP, whole (thesis section 2.1.1-2.1.2, eq. 3-6).
 
-A coupling layer leaves one part of x unchanged and transforms the other part
-with a map whose parameters depend only on the unchanged part, so the Jacobian
-is triangular (thesis section 2.1.2, eq. 5-6) and its determinant is the
-product of its diagonal: O(D) instead of O(D^3).
+Split x into x_a, which is copied, and x_b, which is transformed by a scale and a shift that an
+MLP computes from x_a alone:
 
-References: Dinh et al., NICE (2015); Dinh et al., Density estimation using
-Real NVP (2017); thesis section 2.1.1 and the RealNVP introduction at its end.
+    forward (data -> latent):   y_a = x_a,  y_b = x_b * exp(s(x_a)) + t(x_a)          eq. 3
+    inverse (latent -> data):   x_a = y_a,  x_b = (y_b - t(y_a)) * exp(-s(y_a))       eq. 4
+    log|det J_forward| = sum_j s_j(x_a),    log|det J_inverse| = -sum_j s_j(y_a)      eq. 5-6
+
+The Jacobian is triangular with diagonal (1, ..., 1, exp(s)), so its determinant costs O(D).
+
+**One change to eq. 3.** The network's raw output s_raw is bounded before use:
+s = s_max * tanh(s_raw / s_max). Near zero s ~ s_raw, so the layer is eq. 3; but exp(s) can
+never exceed exp(s_max), so a bad training step cannot overflow. The bound is part of s(x_a),
+so eq. 3-6 hold exactly as written for the bounded s.
 """
 import numpy as np
 
 from ..backend import namespace
-from ..conditioner import check_activation, init_mlp, mlp, scale_and_shift
-from ..validation import check_int, check_positive
-from .base import Bijector, Split, zeros_log_det
+from .. import conditioner
+from ..conditioner import init_mlp, mlp
+from ..validation import check_hidden, check_int, check_positive
+from .base import Bijector
+
+MASKS = ("half", "alternate")
 
 
-def _check_hidden(hidden):
-    if isinstance(hidden, (int, np.integer)):
-        hidden = (hidden,)
-    hidden = tuple(hidden)
-    for i, h in enumerate(hidden):
-        check_int(h, f"hidden[{i}]", minimum=1)
-    return hidden
+class Split:
+    """x: (N, D) -> x_a: (N, d_a), x_b: (N, d_b), and ``join``, its exact inverse.
+
+    mask="half": x_a = first D//2 columns; "alternate": x_a = even columns. ``flip`` swaps
+    the roles of the two parts, so consecutive layers transform different halves (odd D too).
+    """
+
+    def __init__(self, dim, mask="half", flip=False):
+        self.dim = check_int(dim, "dim", minimum=2)
+        if mask not in MASKS:
+            raise ValueError(f"mask: expected one of {MASKS}, got {mask!r}")
+        if not isinstance(flip, (bool, np.bool_)):
+            raise TypeError(f"flip: expected True or False, got {flip!r}")
+        self.mask, self.flip = mask, bool(flip)
+        cols = np.arange(dim)
+        first, second = (cols[:dim // 2], cols[dim // 2:]) if mask == "half" else (cols[0::2], cols[1::2])
+        self.idx_a, self.idx_b = (second, first) if self.flip else (first, second)
+        self.inv_order = np.argsort(np.concatenate([self.idx_a, self.idx_b]))
+        self.d_a, self.d_b = len(self.idx_a), len(self.idx_b)
+
+    def split(self, x):
+        if self.mask == "half":  # contiguous halves: slices, cheaper than gathering columns
+            return x[:, self.idx_a[0]:self.idx_a[-1] + 1], x[:, self.idx_b[0]:self.idx_b[-1] + 1]
+        xp = namespace(x)
+        return xp.take(x, self.idx_a, axis=1), xp.take(x, self.idx_b, axis=1)
+
+    def join(self, x_a, x_b):
+        xp = namespace(x_a, x_b)
+        if self.mask == "half":
+            return xp.concat([x_b, x_a] if self.flip else [x_a, x_b], axis=1)
+        return xp.take(xp.concat([x_a, x_b], axis=1), self.inv_order, axis=1)
 
 
-# The formulas of the two coupling layers, one small function each, so that every equation reads
-# on its own (and is one exercise of ``make exercises``). x_b, y_b, s, t: (N, d_b).
+# eq. 3, 4 and 5-6, one function each (x_b, y_b, s, t: (N, d_b)); each is an exercise of the classroom.
 def affine_forward(x_b, s, t):
-    """y_b = x_b * exp(s) + t, elementwise (thesis eq. 3): (N, d_b) -> (N, d_b)."""
+    """y_b = x_b * exp(s) + t (eq. 3)."""
     xp = namespace(x_b)
     # BEGIN EXERCISE coupling_forward: thesis eq. 3 (section 2.1.1): scale x_b by exp(s), then shift by t
     return x_b * xp.exp(s) + t
@@ -36,7 +68,7 @@ def affine_forward(x_b, s, t):
 
 
 def affine_inverse(y_b, s, t):
-    """x_b = (y_b - t) * exp(-s), elementwise (thesis eq. 4): (N, d_b) -> (N, d_b)."""
+    """x_b = (y_b - t) * exp(-s) (eq. 4)."""
     xp = namespace(y_b)
     # BEGIN EXERCISE coupling_inverse: thesis eq. 4 (section 2.1.1): undo eq. 3, last step first
     return (y_b - t) * xp.exp(-s)
@@ -44,50 +76,31 @@ def affine_inverse(y_b, s, t):
 
 
 def affine_log_det(s):
-    """log|det J| of eq. 3 = sum_j s_j, one value per row (thesis eq. 5-6): (N, d_b) -> (N,)."""
+    """log|det J| of eq. 3 = sum_j s_j (eq. 5-6): (N, d_b) -> (N,)."""
     xp = namespace(s)
     # BEGIN EXERCISE coupling_log_det: thesis eq. 5-6 (section 2.1.2): log of a triangular determinant
     return xp.sum(s, axis=1)
     # END EXERCISE
 
 
-def additive_forward(x_b, t):
-    """y_b = x_b + t (NICE, thesis appendix D, section 3.1.2): (N, d_b) -> (N, d_b); log|det J| = 0."""
-    # BEGIN EXERCISE additive_coupling: NICE (thesis appendix D, section 3.1.2): eq. 3 without the scale
-    return x_b + t
-    # END EXERCISE
-
-
-def additive_inverse(y_b, t):
-    """x_b = y_b - t, the inverse of ``additive_forward``: (N, d_b) -> (N, d_b)."""
-    # BEGIN EXERCISE additive_coupling: NICE (thesis appendix D, section 3.1.2): undo additive_forward
-    return y_b - t
-    # END EXERCISE
-
-
 class AffineCoupling(Bijector):
-    """Affine coupling layer (thesis eq. 3-6).
-
-    forward:  y_a = x_a,  y_b = x_b * exp(s(x_a)) + t(x_a),    log_det = sum_j s_j(x_a)
-    inverse:  x_a = y_a,  x_b = (y_b - t(y_a)) * exp(-s(y_a)), log_det = -sum_j s_j(y_a)
-
-    s and t come from one MLP conditioner, s bounded to (-s_max, s_max).
-    Shapes: x: (N, D) -> y: (N, D), log_det: (N,).
-    """
+    """Affine coupling (eq. 3-6): x: (N, D) -> y: (N, D), log_det: (N,); params: MLP [(W, b), ...]."""
 
     def __init__(self, dim, hidden=(64, 64), mask="half", flip=False, activation="relu", s_max=2.0):
         self.split = Split(dim, mask, flip)
-        self.dim = self.split.dim
-        self.hidden = _check_hidden(hidden)
-        self.activation = check_activation(activation)
-        self.s_max = check_positive(s_max, "s_max")
+        self.dim, self.hidden = self.split.dim, check_hidden(hidden)
+        conditioner.activation(activation)  # an unknown name fails here, not at the first forward
+        self.activation, self.s_max = activation, check_positive(s_max, "s_max")
 
     def init(self, rng, dtype=np.float64):
         return init_mlp([self.split.d_a, *self.hidden, 2 * self.split.d_b], rng, dtype)
 
     def scale_shift(self, params, x_a):
-        """x_a: (N, d_a) -> s: (N, d_b), t: (N, d_b)"""
-        return scale_and_shift(params, x_a, self.split.d_b, self.activation, self.s_max)
+        """x_a: (N, d_a) -> s: (N, d_b) bounded to (-s_max, s_max), t: (N, d_b)."""
+        xp = namespace(x_a)
+        out = mlp(params, x_a, self.activation)
+        s_raw, t = out[:, :self.split.d_b], out[:, self.split.d_b:]
+        return self.s_max * xp.tanh(s_raw / self.s_max), t
 
     def forward(self, params, x):
         x_a, x_b = self.split.split(x)
@@ -102,40 +115,3 @@ class AffineCoupling(Bijector):
     def config(self):
         return dict(type="AffineCoupling", dim=self.dim, hidden=list(self.hidden), mask=self.split.mask,
                     flip=self.split.flip, activation=self.activation, s_max=self.s_max)
-
-
-class AdditiveCoupling(Bijector):
-    """Additive coupling layer (NICE): volume preserving.
-
-    forward:  y_a = x_a,  y_b = x_b + t(x_a),   log_det = 0
-    inverse:  x_a = y_a,  x_b = y_b - t(y_a),   log_det = 0
-
-    Shapes: x: (N, D) -> y: (N, D), log_det: (N,).
-    """
-
-    def __init__(self, dim, hidden=(64, 64), mask="half", flip=False, activation="relu"):
-        self.split = Split(dim, mask, flip)
-        self.dim = self.split.dim
-        self.hidden = _check_hidden(hidden)
-        self.activation = check_activation(activation)
-
-    def init(self, rng, dtype=np.float64):
-        return init_mlp([self.split.d_a, *self.hidden, self.split.d_b], rng, dtype)
-
-    def shift(self, params, x_a):
-        """x_a: (N, d_a) -> t: (N, d_b)"""
-        return mlp(params, x_a, self.activation)
-
-    def forward(self, params, x):
-        x_a, x_b = self.split.split(x)
-        t = self.shift(params, x_a)
-        return self.split.join(x_a, additive_forward(x_b, t)), zeros_log_det(namespace(x), x)
-
-    def inverse(self, params, y):
-        y_a, y_b = self.split.split(y)
-        t = self.shift(params, y_a)
-        return self.split.join(y_a, additive_inverse(y_b, t)), zeros_log_det(namespace(y), y)
-
-    def config(self):
-        return dict(type="AdditiveCoupling", dim=self.dim, hidden=list(self.hidden), mask=self.split.mask,
-                    flip=self.split.flip, activation=self.activation)

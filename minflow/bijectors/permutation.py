@@ -1,13 +1,13 @@
 """Fixed permutations of the coordinates: volume preserving, no parameters.
 
-RealNVP alternates which half of x a coupling transforms; a permutation
-between couplings is the other way to let every coordinate be transformed.
+RealNVP alternates which half of x a coupling transforms; a permutation between couplings
+is the other way to let every coordinate be transformed.
 """
 import numpy as np
 
-from ..backend import const, namespace
+from ..backend import namespace
 from ..validation import check_int, check_rng
-from .base import Bijector, zeros_log_det
+from .base import Bijector, constant_log_det
 
 
 class Permutation(Bijector):
@@ -28,21 +28,25 @@ class Permutation(Bijector):
 
     def forward(self, params, x):
         xp = namespace(x)
-        return xp.take(x, const(xp, self.perm), axis=1), zeros_log_det(xp, x)
+        return xp.take(x, self.perm, axis=1), constant_log_det(xp, x)
 
     def inverse(self, params, y):
         xp = namespace(y)
-        return xp.take(y, const(xp, self.inv_perm), axis=1), zeros_log_det(xp, y)
+        return xp.take(y, self.inv_perm, axis=1), constant_log_det(xp, y)
 
     def config(self):
         return dict(type="Permutation", perm=self.perm.tolist())
 
 
-def Reverse(dim):
+class Reverse(Permutation):
     """The permutation that reverses the order of the D coordinates."""
-    return Permutation(np.arange(check_int(dim, "dim", minimum=1))[::-1])
+
+    def __init__(self, dim):
+        super().__init__(np.arange(check_int(dim, "dim", minimum=1))[::-1])
 
 
-def RandomPermutation(dim, rng):
+class RandomPermutation(Permutation):
     """A fixed random permutation, drawn once from ``rng`` (a numpy Generator)."""
-    return Permutation(check_rng(rng).permutation(check_int(dim, "dim", minimum=1)))
+
+    def __init__(self, dim, rng):
+        super().__init__(check_rng(rng).permutation(check_int(dim, "dim", minimum=1)))

@@ -29,40 +29,16 @@ and the chain rule read backwards, line by line, gives (g_* are adjoints, * elem
     g_h_{l-1} = g_a_l W_l^T,   g_a_{l-1} = g_h_{l-1} * act'(a_{l-1})
     g_xa  = g_ya + g_h_0                            (x_a reaches the output twice: copied, and via the MLP)
 
-act'(a) is read off the stored h = act(a): relu: [h > 0]; leaky relu: 1 or 0.01;
-tanh: 1 - h^2; elu: 1 if h > 0 else h + 1. The matrix products cost 2x the forward's,
-so a training step is about 3 forward passes of work (the usual rule of thumb).
+act'(a) is read off the stored h = act(a) (``conditioner.ACTIVATIONS``, the table every path
+uses). The matrix products cost 2x the forward's, so a training step is about 3 forward passes
+of work (the usual rule of thumb).
 
 This module has no autograd in it: it runs on NumPy or CuPy arrays (``array_module``).
-``tests/test_engines.py`` checks it against ``autograd.grad`` of the reference loss to 1e-8.
+``tests/test_speed.py`` checks it against ``autograd.grad`` of the reference loss to 1e-8.
 """
-import math
-
-from . import array_module
-
-LOG_2PI = math.log(2.0 * math.pi)
-
-
-def _act_forward(xp, name, a):
-    """h = act(a), overwriting a (a is a fresh matmul result that nothing else holds)."""
-    if name == "relu":
-        return xp.maximum(a, 0, out=a)
-    if name == "leaky_relu":
-        return xp.maximum(a, 0.01 * a, out=a)
-    if name == "tanh":
-        return xp.tanh(a, out=a)
-    return xp.where(a > 0, a, xp.expm1(xp.minimum(a, 0)))  # elu
-
-
-def _act_backward(xp, name, g, h):
-    """g_a = g_h * act'(a), with act'(a) read off h = act(a); overwrites g."""
-    if name == "relu":
-        return xp.multiply(g, h > 0, out=g)
-    if name == "leaky_relu":
-        return xp.multiply(g, xp.where(h > 0, 1.0, 0.01).astype(g.dtype), out=g)
-    if name == "tanh":
-        return xp.multiply(g, 1 - h * h, out=g)
-    return xp.multiply(g, xp.where(h > 0, 1.0, h + 1), out=g)  # elu
+from ..conditioner import activation
+from ..prior import LOG_2PI
+from ._arrays import array_module, couplings_only
 
 
 def coupling_forward(layer, params, x):
@@ -71,13 +47,13 @@ def coupling_forward(layer, params, x):
     x: (N, D) -> y: (N, D), ld: (N,), cache (a dict of the intermediates).
     Same numbers as ``AffineCoupling.forward`` (eq. 3, 6).
     """
-    xp = array_module(x)
+    xp, act = array_module(x), activation(layer.activation)
     x_a, x_b = layer.split.split(x)
     hs = [x_a]
     for W, b in params[:-1]:
         a = xp.matmul(hs[-1], W)
         a += b
-        hs.append(_act_forward(xp, layer.activation, a))
+        hs.append(act.value(xp, a))
     W, b = params[-1]
     o = xp.matmul(hs[-1], W)
     o += b
@@ -96,7 +72,7 @@ def coupling_backward(layer, params, cache, g_y, g_ld, need_gx=True):
 
     Implements the formulas in the module docstring, top to bottom.
     """
-    xp = array_module(g_y)
+    xp, act = array_module(g_y), activation(layer.activation)
     c = layer.s_max
     hs, x_b, th, e = cache["hs"], cache["x_b"], cache["th"], cache["e"]
     g_ya, g_yb = layer.split.split(g_y)
@@ -113,12 +89,12 @@ def coupling_backward(layer, params, cache, g_y, g_ld, need_gx=True):
             return grads, None
         g = xp.matmul(g, W.T)                                   # g_h = g_a W^T
         if l > 0:
-            g = _act_backward(xp, layer.activation, g, h_in)    # g_a = g_h * act'(a)
+            g *= act.derivative(xp, h_in)                       # g_a = g_h * act'(a)
     g_xa = g_ya + g                                             # x_a: copied and through the MLP
     return grads, layer.split.join(g_xa, g_xb)
 
 
-def value_and_grad(layers, params, x):
+def mean_nll_and_grad(layers, params, x):
     """Mean NLL of the batch and its gradient, every step by hand.
 
     layers: AffineCoupling layers only; params: the flow's parameter list; x: (N, D).
@@ -140,14 +116,10 @@ def value_and_grad(layers, params, x):
     return loss, grads
 
 
-def manual_engine(layers):
-    """The ``engine="manual"`` of ``fit``: (params, x) -> (loss, grads), no autograd.
-
-    Flows with layers other than AffineCoupling fall back to the autograd engine.
-    """
-    from . import covered
-    from .primitives import primitive_engine
-
-    if not covered(layers):
-        return primitive_engine(layers)
-    return lambda params, x: value_and_grad(layers, params, x)
+def manual_value_and_grad(layers):
+    """The training gradient of ``engine="manual"``: (params, x) -> (loss, grads), no autograd."""
+    if not couplings_only(layers):
+        kinds = sorted({type(layer).__name__ for layer in layers} - {"AffineCoupling"})
+        raise ValueError(f"engine: 'manual' implements flows of AffineCoupling layers only; this flow also "
+                         f"has {kinds}: use engine='primitives' or 'reference'")
+    return lambda params, x: mean_nll_and_grad(layers, params, x)

@@ -7,7 +7,7 @@ apart. Nothing here opens a window: draw into an ``ax`` and save the figure (hea
 import numpy as np
 from scipy.stats import gaussian_kde
 
-from .validation import check_int, check_rng
+from ..validation import check_int, check_rng
 
 
 def panel_style(label):

@@ -164,7 +164,7 @@ def versions():
     import matplotlib
     import scipy
 
-    from .. import __version__
+    from ... import __version__
     return {"minflow": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
             "autograd": version("autograd"), "matplotlib": matplotlib.__version__,
             "python": platform.python_version(), "platform": platform.platform()}

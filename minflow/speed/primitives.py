@@ -19,15 +19,16 @@ The ``cache`` argument is an empty dict that the forward fills with its intermed
 (hidden activations, tanh, exp) and the VJP reads back: autograd passes arguments to
 the VJP maker unchanged, so nothing is recomputed. The VJP itself is plain NumPy, so these
 primitives give first derivatives only (all that training needs); for second derivatives use
-the reference code (``flow.mean_nll``), which autograd differentiates any number of times.
+the reference engine (``flow.mean_nll``), which autograd differentiates any number of times.
 """
 from autograd import value_and_grad
 from autograd.extend import defvjp_argnums, primitive
 
-from ..bijectors import AffineCoupling
-from ..flow import standard_normal_log_prob
 from ..backend import namespace
-from . import covered, manual
+from ..bijectors import AffineCoupling
+from ..prior import standard_normal_log_prob
+from . import manual
+from ._arrays import couplings_only
 
 
 @primitive
@@ -84,9 +85,9 @@ def _stack_vjp(argnums, ans, args, kwargs):
 defvjp_argnums(coupling_stack, _stack_vjp)
 
 
-def forward_pass(layers, params, x):
+def forward_pass_primitives(layers, params, x):
     """Like ``flow.forward_pass``: one primitive per AffineCoupling, or one for a couplings-only flow."""
-    if covered(layers):
+    if couplings_only(layers):
         return coupling_stack(x, [{} for _ in layers], layers, params)
     log_det = 0.0
     for layer, p in zip(layers, params):
@@ -98,14 +99,14 @@ def forward_pass(layers, params, x):
     return x, log_det
 
 
-def mean_nll(params, layers, x):
+def mean_nll_primitives(params, layers, x):
     """-(1/N) sum_n log p_theta(x_n) (eq. 15), through the coupling primitives."""
-    z, log_det = forward_pass(layers, params, x)
+    z, log_det = forward_pass_primitives(layers, params, x)
     xp = namespace(z)
     return -xp.sum(standard_normal_log_prob(z) + log_det) / x.shape[0]
 
 
-def primitive_engine(layers):
-    """The default ``engine="autograd"``: autograd over the coupling primitives."""
-    vg = value_and_grad(mean_nll)
+def primitive_value_and_grad(layers):
+    """The training gradient of ``engine="primitives"``: autograd over the coupling primitives."""
+    vg = value_and_grad(mean_nll_primitives)
     return lambda params, x: vg(params, layers, x)

@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 import numpy as np
 
-from ..checkpoint import load, save
+from ...checkpoint import load, save
 from . import cells as C
 from . import io
 from .config import ExperimentConfig

@@ -15,9 +15,9 @@ import numpy as np
 
 from .. import information as info
 from .. import ood
-from ..flow import RealNVP
+from ...flow import RealNVP
 from ..gaussians import ThesisDistributions
-from ..train import fit
+from ...train import fit
 
 Reference = namedtuple("Reference", "logp logp_theta")
 

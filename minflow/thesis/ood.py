@@ -14,8 +14,8 @@ law, the log-det term log|det J_f(x)| alone, and the batch typicality test of Na
 import numpy as np
 from scipy.stats import chi2, rankdata
 
-from .prior import standard_normal_log_prob
-from .validation import check_int, check_rng
+from ..prior import standard_normal_log_prob
+from ..validation import check_int, check_rng
 
 
 def _check_scores(scores, name):

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from .gaussians import LOG_2PI, Gaussian, check_covariance
-from .validation import check_dtype, check_int, check_rng
+from ..validation import check_dtype, check_int, check_rng
 
 Estimate = namedtuple("Estimate", "value stderr")
 Estimate.__doc__ = "A sample estimate and its standard error (both in nats)."

@@ -1,0 +1,116 @@
+"""Evaluation of log p_theta(x) in place: the reference's numbers, fewer passes over memory.
+
+The reference ``flow_log_prob`` (eq. 2) allocates a new array for every operation: per hidden
+layer ``h @ W`` (matmul), ``+ b`` (a pass), the activation (a pass), and for the coupling
+``/ s_max``, ``tanh``, ``* s_max``, ``exp``, ``*``, ``+``. On a CPU the matrix products run on
+every core but NumPy's elementwise functions on one, so every pass removed is time. Here, for
+each chunk of rows:
+
+* biases are *folded* into the products: a hidden buffer has one extra column of ones, and
+  ``[h | 1] @ [[W], [b]] = h W + b``; the bias costs no pass of its own (the activation is
+  applied to the other columns only, so the ones stay ones);
+* ``1 / s_max`` is folded into the output layer's s-columns, so s = s_max tanh(o_s);
+* x_b is overwritten by ``x_b * exp(s) + t`` in place (eq. 3);
+* all buffers are allocated once per call and reused by every layer and chunk, so evaluating
+  1,000,000 points needs memory for one chunk, not for 10^6 rows.
+
+Layers other than AffineCoupling are applied with their own ``forward``. Runs on NumPy or
+CuPy arrays (both have ``out=``).
+"""
+from ..bijectors import AffineCoupling
+from ..conditioner import activation
+from ..prior import LOG_2PI
+from ._arrays import array_module
+
+BEST_CHUNK = 2048  # rows per chunk: buffers stay in cache-friendly sizes (see benchmarks/RESULTS.md)
+
+
+def fold_coupling(layer, params, xp):
+    """Augmented weights [[W], [b]] for every layer; s-columns of the last divided by s_max."""
+    folded = [xp.concatenate([W, b[None, :]], axis=0) for W, b in params]
+    last = folded[-1].copy()
+    last[:, :layer.split.d_b] /= layer.s_max
+    folded[-1] = last
+    return folded
+
+
+class _Buffers:
+    """Scratch arrays (rows, cols) reused across layers and chunks; ``get`` returns a view of n rows."""
+
+    def __init__(self, xp, dtype):
+        self.xp, self.dtype, self.arrays = xp, dtype, {}
+
+    def get(self, key, n, cols, ones_column=False):
+        key = (key, cols)  # with odd D the halves alternate in size: one buffer for each
+        a = self.arrays.get(key)
+        if a is None or a.shape[0] < n:
+            a = self.xp.empty((n, cols + ones_column), dtype=self.dtype)
+            if ones_column:
+                a[:, cols] = 1
+            self.arrays[key] = a
+        return a[:n]
+
+
+def _conditioner_output(layer, folded, x_a, buf):
+    """The MLP's output [s_raw / s_max | t] for x_a: (n, d_a), biases folded: -> (n, 2 d_b)."""
+    xp, n, act = array_module(x_a), x_a.shape[0], activation(layer.activation).value
+    h = buf.get("in", n, x_a.shape[1], ones_column=True)
+    h[:, :-1] = x_a
+    for i, Wb in enumerate(folded[:-1]):
+        out = buf.get(i, n, Wb.shape[1], ones_column=True)
+        a = out[:, :-1]
+        xp.matmul(h, Wb, out=a)              # h W + b, the bias folded
+        a[...] = act(xp, a)
+        h = out
+    o = buf.get("out", n, folded[-1].shape[1])
+    return xp.matmul(h, folded[-1], out=o)
+
+
+def _coupling_in_place(layer, folded, z, ld, buf):
+    """z <- coupling(z) in place (eq. 3), ld += its log-det (eq. 6). z: (n, D), ld: (n,)."""
+    xp, split = array_module(z), layer.split
+    o = _conditioner_output(layer, folded, split.split(z)[0], buf)
+    th, t = o[:, :split.d_b], o[:, split.d_b:]
+    xp.tanh(th, out=th)                      # s = s_max * tanh(s_raw / s_max)
+    ld += layer.s_max * xp.sum(th, axis=1)   # eq. 6
+    th *= layer.s_max
+    e = xp.exp(th, out=th)
+    if split.mask == "half":                 # x_b is a block of columns: update it in place
+        x_b = z[:, split.idx_b[0]:split.idx_b[-1] + 1]
+        x_b *= e
+        x_b += t                             # eq. 3
+    else:
+        z[:, split.idx_b] = z[:, split.idx_b] * e + t
+
+
+def _log_prob_chunk(layers, prepared, x, buf):
+    xp = array_module(x)
+    z = buf.get("z", x.shape[0], x.shape[1])
+    z[...] = x
+    ld = xp.zeros(x.shape[0], dtype=x.dtype)
+    for layer, p in zip(layers, prepared):
+        if type(layer) is AffineCoupling:
+            _coupling_in_place(layer, p, z, ld, buf)
+        else:
+            z2, ld_k = layer.forward(p, z)
+            z[...] = z2
+            ld += ld_k
+    sq = xp.einsum("ij,ij->i", z, z) if xp.__name__ == "numpy" else xp.sum(z * z, axis=1)
+    return -0.5 * sq - 0.5 * x.shape[1] * LOG_2PI + ld      # eq. 2
+
+
+def log_prob_in_place(layers, params, x, chunk_size=None):
+    """log p_theta(x) = log N(f(x); 0, I) + sum_k log|det J_k| (eq. 2), evaluated in place.
+
+    x: (N, D) NumPy or CuPy array -> (N,) nats. Peak extra memory ~ chunk_size * (D + widths)
+    numbers, independent of N. Same values as the reference ``flow_log_prob`` (to rounding).
+    """
+    xp = array_module(x)
+    chunk = chunk_size or BEST_CHUNK
+    prepared = [fold_coupling(layer, p, xp) if type(layer) is AffineCoupling else p
+                for layer, p in zip(layers, params)]
+    buf = _Buffers(xp, x.dtype)
+    out = xp.empty(x.shape[0], dtype=x.dtype)
+    for i in range(0, x.shape[0], chunk):
+        out[i:i + chunk] = _log_prob_chunk(layers, prepared, x[i:i + chunk], buf)
+    return out

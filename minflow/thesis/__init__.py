@@ -1,0 +1,11 @@
+"""The thesis room: the experiments of de Bruin (TU Delft, 2024) on top of the model.
+
+    gaussians      p, q(s, t), q_delta(s, t), q_out(s, t): the thesis's Gaussian test distributions
+    information    entropy, KL and cross-entropy, analytic and estimated (sections 2.2, 3.2)
+    ood            likelihood bounds, TNR, AUROC, typicality (sections 3.2.4, 8)
+    plotting       KDE panels
+    experiments/   the reproduction runner, figures, claims C1-C10, REPRODUCTION.md
+    cli            ``python -m minflow reproduce | claims | figures | report | capacity``
+
+It imports the model (``minflow.flow``, ``minflow.train``, ...), never the other way round.
+"""

@@ -1,0 +1,112 @@
+"""Command line: ``python -m minflow <command>``.
+
+    python -m minflow reproduce --preset quick|thesis|tiny [--out DIR] [--workers N] [--fresh]
+        train one core model per D, evaluate every test set (resumable), draw every figure,
+        decide claims C1-C10 and regenerate REPRODUCTION.md (for the quick and thesis presets)
+    python -m minflow claims DIR          the claim table of a finished run
+    python -m minflow figures DIR         redraw the figures of a finished run
+    python -m minflow report              regenerate REPRODUCTION.md from the runs under reproduction/
+    python -m minflow capacity [--out DIR] [--workers N]   the capacity study (model size / training budget)
+"""
+import argparse
+import os
+import sys
+
+
+def _reproduce(args):
+    from .experiments import preset
+    from .experiments.report import finish_run
+
+    overrides = {}
+    if args.n_test is not None:
+        overrides["n_test"] = args.n_test
+    if args.dims is not None:
+        overrides["dims"] = tuple(args.dims)
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    config = preset(args.preset, **overrides)
+    out = args.out or os.path.join("reproduction", args.preset)
+    from .experiments import run
+
+    path = run(config, out, workers=args.workers, fresh=args.fresh, progress=not args.quiet)
+    report = args.report if args.report is not None else ("REPRODUCTION.md" if args.preset in ("quick", "thesis")
+                                                          and not overrides and args.out is None else "")
+    finish_run(out, figures=not args.no_figures, report=report or None, workers=args.workers)
+    print(f"table: {path}")
+    return 0
+
+
+def _claims(args):
+    from .experiments.report import claims_markdown, load_run
+
+    run = load_run(args.dir)
+    print(claims_markdown(run["claims"]))
+    return 0
+
+
+def _figures(args):
+    from .experiments.report import finish_run
+
+    finish_run(args.dir, figures=True, report=None, workers=args.workers)
+    return 0
+
+
+def _report(args):
+    from .experiments.report import write_report
+
+    print(write_report(args.path))
+    return 0
+
+
+def _capacity(args):
+    from .experiments.capacity import run_capacity
+
+    print(run_capacity(args.out, workers=args.workers, base=args.preset, progress=not args.quiet))
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m minflow", description="minflow: normalizing flows from scratch")
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("reproduce", help="run the thesis experiments (resumable)")
+    r.add_argument("--preset", required=True, help="quick, thesis or tiny")
+    r.add_argument("--out", default=None, help="output directory (default reproduction/<preset>)")
+    r.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    r.add_argument("--fresh", action="store_true", help="delete earlier results in --out and start over")
+    r.add_argument("--n-test", type=int, default=None, help="override the test-set size N")
+    r.add_argument("--dims", type=int, nargs="+", default=None, help="override the dimensionalities")
+    r.add_argument("--seed", type=int, default=None, help="override the seed")
+    r.add_argument("--no-figures", action="store_true")
+    r.add_argument("--report", default=None, help="path of the Markdown report to regenerate ('' for none)")
+    r.add_argument("--quiet", action="store_true", help="no progress line")
+    r.set_defaults(fn=_reproduce)
+    c = sub.add_parser("claims", help="print the claim table of a finished run")
+    c.add_argument("dir")
+    c.set_defaults(fn=_claims)
+    f = sub.add_parser("figures", help="redraw the figures of a finished run")
+    f.add_argument("dir")
+    f.add_argument("--workers", type=int, default=1)
+    f.set_defaults(fn=_figures)
+    p = sub.add_parser("report", help="regenerate REPRODUCTION.md from reproduction/*")
+    p.add_argument("--path", default="REPRODUCTION.md")
+    p.set_defaults(fn=_report)
+    k = sub.add_parser("capacity", help="the capacity study: the grid at several model sizes / training budgets")
+    k.add_argument("--out", default=os.path.join("reproduction", "capacity"))
+    k.add_argument("--workers", type=int, default=1)
+    k.add_argument("--preset", default="quick", help="the preset whose grid is used (default quick)")
+    k.add_argument("--quiet", action="store_true")
+    k.set_defaults(fn=_capacity)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
