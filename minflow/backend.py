@@ -48,16 +48,23 @@ def namespace(*arrays):
     return AUTOGRAD_NUMPY
 
 
-@functools.cache
-def _foreign(module):
+class _Foreign:
     """``module`` (CuPy, an array-API namespace) with a ``take`` that accepts NumPy indices,
-    and ``concat`` where an older CuPy only has ``concatenate``."""
-    ns = types.SimpleNamespace(**{k: getattr(module, k) for k in dir(module) if not k.startswith("_")})
-    ns.take = lambda a, indices, axis=0: module.take(a, module.asarray(indices), axis=axis)
-    if not hasattr(module, "concat"):
-        ns.concat = module.concatenate
-    ns.__name__ = module.__name__
-    return ns
+    and ``concat`` where an older CuPy only has ``concatenate``; everything else is the module's."""
+
+    def __init__(self, module):
+        self.module, self.__name__ = module, module.__name__
+
+    def take(self, a, indices, axis=0):
+        return self.module.take(a, self.module.asarray(indices), axis=axis)
+
+    def __getattr__(self, name):
+        if name == "concat" and not hasattr(self.module, "concat"):
+            return self.module.concatenate
+        return getattr(self.module, name)
+
+
+_foreign = functools.cache(_Foreign)
 
 
 def default_backend():

@@ -11,7 +11,7 @@ from conftest import randomize
 
 import minflow
 from minflow import backend
-from minflow.engines import manual
+from minflow.speed import kernels, manual
 from minflow.flow import forward_pass, inverse_pass
 from minflow.tree import tree_leaves, tree_map
 
@@ -29,7 +29,7 @@ def test_forward_and_inverse_through_array_api_strict_equal_numpy(kw, rng):
     x = rng.standard_normal((20, 5))
     strict_params = tree_map(xps.asarray, params)
     z, ld = forward_pass(flow.layers, strict_params, xps.asarray(x))
-    assert backend.namespace(z) is xps and backend.namespace(ld) is xps
+    assert backend.namespace(z).__name__ == backend.namespace(ld).__name__ == "array_api_strict"
     z_np, ld_np = forward_pass(flow.layers, params, x)
     np.testing.assert_allclose(np.asarray(z), z_np, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(np.asarray(ld), ld_np, rtol=1e-12, atol=1e-12)
@@ -51,11 +51,9 @@ def test_backend_option_is_checked(monkeypatch):
 
 
 def test_fast_code_rejects_other_arrays(rng):
-    from minflow import fast
-
     flow = minflow.RealNVP(4, 2, (8,), rng=rng)
     with pytest.raises(TypeError, match="x"):
-        fast.log_prob(flow.layers, flow.params, xps.asarray(np.zeros((3, 4))))
+        kernels.log_prob_in_place(flow.layers, flow.params, xps.asarray(np.zeros((3, 4))))
 
 
 # --- CuPy (GPU): skipped where CuPy or a GPU is absent ---------------------------------------
@@ -88,8 +86,8 @@ def test_cupy_manual_gradient_equals_numpy(rng):
     flow = minflow.RealNVP(6, 3, (16, 16), rng=rng, dtype="float32")
     params = randomize(flow.params, rng, scale=0.3)
     x = rng.standard_normal((256, 6)).astype(np.float32)
-    loss, g = manual.value_and_grad(flow.layers, params, x)
-    loss_gpu, g_gpu = manual.value_and_grad(flow.layers, tree_map(cupy.asarray, params), cupy.asarray(x))
+    loss, g = manual.mean_nll_and_grad(flow.layers, params, x)
+    loss_gpu, g_gpu = manual.mean_nll_and_grad(flow.layers, tree_map(cupy.asarray, params), cupy.asarray(x))
     assert loss_gpu == pytest.approx(loss, rel=1e-5)
     for a, b in zip(tree_leaves(g_gpu), tree_leaves(g)):
         np.testing.assert_allclose(cupy.asnumpy(a), b, rtol=1e-4, atol=1e-5 * np.max(np.abs(b)))
@@ -101,7 +99,7 @@ def test_cupy_training_with_the_manual_engine(rng, monkeypatch):
     flow = minflow.RealNVP(3, 2, (16,), rng=rng, dtype="float32")
     assert flow.backend == "cupy"
     with pytest.raises(ValueError, match="engine"):
-        minflow.fit(flow, rng.standard_normal((512, 3)), rng=rng, epochs=1, engine="autograd")
+        minflow.fit(flow, rng.standard_normal((512, 3)), rng=rng, epochs=1, engine="primitives")
     hist = minflow.fit(flow, rng.standard_normal((2048, 3)) * 3, rng=rng, epochs=3, batch_size=128,
                        lr=1e-2, engine="manual")
-    assert hist.val_nll[-1] < hist.val_nll[0]
+    assert hist.val_nll[-1] < hist.initial_val_nll

@@ -174,4 +174,4 @@ def test_consistency_report_is_at_machine_precision(rng):
     assert rep["data -> latent"]["difference"]["max|.|"] < 1e-10
     assert rep["latent -> data"]["difference"]["max|.|"] < 1e-10
     assert rep["latent -> data"]["pz difference"]["max|.|"] < 1e-10
-    assert "log_px_direct" in minflow.format_report(rep)
+    assert "log_px_direct" in minflow.format_consistency_report(rep)

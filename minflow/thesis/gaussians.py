@@ -32,12 +32,12 @@ import math
 import numpy as np
 from scipy.linalg import solve_triangular
 
+from ..prior import LOG_2PI
 from ..validation import check_batch, check_int, check_positive, check_rng
 
 S_DEFAULT = (0.25, 0.5, 0.75, 1.0, 1.25, 1.75)
 T_DEFAULT = (0.0, 0.25, 0.5, 0.75)
 FAMILIES = ("generalisation", "perturbed", "outlier")
-from ..prior import LOG_2PI  # noqa: E402
 
 CONDITION_NUMBER = 100.0
 MEAN_VARIANCE = 1.0

@@ -1,7 +1,8 @@
-"""The speed code computes the reference numbers: gradient engines and the fast log_prob.
+"""The speed room computes the reference numbers: every engine against engine="reference".
 
 Ground truth is ``autograd.grad`` of the reference loss ``flow.mean_nll`` (itself checked
-against finite differences in test_train.py) and the pure ``flow.log_prob``.
+against finite differences in test_train.py) and the pure ``flow.flow_log_prob``. Float64
+tolerances: log_prob 1e-10, gradients 1e-8.
 """
 import tracemalloc
 
@@ -11,10 +12,10 @@ from autograd import value_and_grad
 from conftest import randomize
 
 import minflow
-from minflow import fast
-from minflow.engines import covered, manual, primitives
-from minflow.flow import log_prob, mean_nll
-from minflow.train import ENGINES
+from minflow import engine
+from minflow.flow import flow_log_prob, mean_nll
+from minflow.speed import kernels, manual, primitives
+from minflow.speed._arrays import couplings_only
 from minflow.tree import tree_leaves
 
 COUPLING_ONLY = [
@@ -51,7 +52,7 @@ def test_manual_gradient_equals_autograd_float64(kw, rng):
     flow = make(rng, **kw)
     x = rng.standard_normal((64, flow.dim))
     loss_ref, g_ref = reference_value_and_grad(flow, x)
-    loss, g = manual.value_and_grad(flow.layers, flow.params, x)
+    loss, g = manual.mean_nll_and_grad(flow.layers, flow.params, x)
     assert loss == pytest.approx(loss_ref, rel=1e-12)
     assert_same_grads(g, g_ref)
 
@@ -61,25 +62,24 @@ def test_primitive_engine_gradient_equals_autograd(kw, rng):
     flow = make(rng, **kw)
     x = rng.standard_normal((32, flow.dim))
     loss_ref, g_ref = reference_value_and_grad(flow, x)
-    loss, g = primitives.primitive_engine(flow.layers)(flow.params, x)
+    loss, g = engine.get("primitives").value_and_grad(flow.layers)(flow.params, x)
     assert loss == pytest.approx(loss_ref, rel=1e-12)
     assert_same_grads(g, g_ref)
 
 
 @pytest.mark.parametrize("kw", MIXED)
-def test_manual_engine_falls_back_for_other_layers(kw, rng):
+def test_manual_engine_refuses_layers_it_does_not_implement(kw, rng):
     flow = make(rng, **kw)
-    assert not covered(flow.layers)
-    x = rng.standard_normal((32, flow.dim))
-    _, g_ref = reference_value_and_grad(flow, x)
-    assert_same_grads(ENGINES["manual"](flow.layers)(flow.params, x)[1], g_ref)
+    assert not couplings_only(flow.layers)
+    with pytest.raises(ValueError, match="engine: 'manual' implements flows of AffineCoupling layers only"):
+        minflow.fit(flow, rng.standard_normal((64, flow.dim)), rng=rng, epochs=1, batch_size=16, engine="manual")
 
 
 def test_manual_gradient_float32_is_float32_and_close(rng):
     flow = make(rng, 6)
     x = rng.standard_normal((128, 6))
     _, g_ref = reference_value_and_grad(flow, x)
-    _, g = manual.value_and_grad(flow.layers, flow.astype("float32").params, x.astype(np.float32))
+    _, g = manual.mean_nll_and_grad(flow.layers, flow.astype("float32").params, x.astype(np.float32))
     for a, b in zip(tree_leaves(g), tree_leaves(g_ref)):
         assert a.dtype == np.float32
         np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4 * np.max(np.abs(b)))
@@ -99,17 +99,40 @@ def test_input_gradient_of_a_coupling_is_right(rng):
     np.testing.assert_allclose(g_x, grad(fn)(x), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("engine", ["autograd", "manual", "autograd-naive"])
-def test_every_engine_trains_to_the_same_parameters(engine):
+@pytest.mark.parametrize("name", ["primitives", "manual", "reference"])
+def test_every_engine_trains_to_the_same_parameters(name):
     def run(name):
         rng = np.random.default_rng(3)
-        flow = minflow.RealNVP(4, 2, (8,), rng=rng)
-        minflow.fit(flow, rng.standard_normal((256, 4)) * 2 + 1, rng=rng, epochs=2, batch_size=64, engine=name)
+        flow = minflow.RealNVP(4, 2, (8,), rng=rng, engine=name)
+        minflow.fit(flow, rng.standard_normal((256, 4)) * 2 + 1, rng=rng, epochs=2, batch_size=64)
         return flow
 
-    flow, ref = run(engine), run("autograd-naive")
-    np.testing.assert_allclose(tree_leaves(flow.params)[0], tree_leaves(ref.params)[0], rtol=1e-9, atol=1e-12)
-    assert flow.history.settings["engine"] == engine
+    flow, ref = run(name), run("reference")
+    for a, b in zip(tree_leaves(flow.params), tree_leaves(ref.params)):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    assert flow.history.settings["engine"] == name
+
+
+def test_the_engine_shows_in_repr_and_is_checked(rng):
+    flow = minflow.RealNVP(3, 2, (4,), rng=rng, engine="reference")
+    assert "engine='reference'" in repr(flow)
+    flow.engine = "manual"
+    assert "engine='manual'" in repr(flow)
+    assert minflow.RealNVP(3, 2, (4,), rng=rng).engine == engine.DEFAULT == "primitives"
+    with pytest.raises(ValueError, match="engine: expected one of"):
+        minflow.RealNVP(3, 2, (4,), rng=rng, engine="fast")
+    with pytest.raises(ValueError, match="engine"):
+        flow.engine = "autograd"
+
+
+@pytest.mark.parametrize("name", ["primitives", "manual"])
+@pytest.mark.parametrize("kw", COUPLING_ONLY + MIXED)
+def test_flow_log_prob_of_every_engine_equals_reference_float64(name, kw, rng):
+    flow = make(rng, **kw)
+    x = rng.standard_normal((300, flow.dim))
+    ref = flow_log_prob(flow.layers, flow.params, x)
+    flow.engine = name
+    np.testing.assert_allclose(flow.log_prob(x), ref, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("kw", COUPLING_ONLY + MIXED)
@@ -117,8 +140,8 @@ def test_every_engine_trains_to_the_same_parameters(engine):
 def test_fast_log_prob_equals_reference(kw, dtype, rng):
     flow = make(rng, dtype=dtype, **kw)
     x = rng.standard_normal((300, flow.dim)).astype(dtype)
-    ref = log_prob(flow.layers, flow.params, x)
-    got = fast.log_prob(flow.layers, flow.params, x)
+    ref = flow_log_prob(flow.layers, flow.params, x)
+    got = kernels.log_prob_in_place(flow.layers, flow.params, x)
     assert got.dtype == np.dtype(dtype)
     np.testing.assert_allclose(got, ref, rtol=1e-12 if dtype == "float64" else 2e-5, atol=1e-10)
 
@@ -127,7 +150,7 @@ def test_fast_path_does_not_modify_the_input(rng):
     flow = make(rng, 6)
     x = rng.standard_normal((50, 6))
     x0 = x.copy()
-    fast.log_prob(flow.layers, flow.params, x, chunk_size=7)
+    kernels.log_prob_in_place(flow.layers, flow.params, x, chunk_size=7)
     np.testing.assert_array_equal(x, x0)
 
 
@@ -135,16 +158,10 @@ def test_fast_path_does_not_modify_the_input(rng):
 def test_chunked_evaluation_equals_one_pass(chunk, rng):
     flow = make(rng, 7, mask="alternate")
     x = rng.standard_normal((333, 7))
-    one = log_prob(flow.layers, flow.params, x)
-    np.testing.assert_allclose(flow.log_prob(x, chunk_size=chunk), one, rtol=1e-13, atol=1e-12)
-
-
-def test_flow_log_prob_can_run_the_reference_code(rng, monkeypatch):
-    flow = make(rng, 6)
-    x = rng.standard_normal((40, 6))
-    fast_vals = flow.log_prob(x)
-    monkeypatch.setattr(fast, "ENABLED", False)
-    np.testing.assert_allclose(flow.log_prob(x), fast_vals, rtol=1e-13)
+    one = flow_log_prob(flow.layers, flow.params, x)
+    for name in engine.names():
+        flow.engine = name
+        np.testing.assert_allclose(flow.log_prob(x, chunk_size=chunk), one, rtol=1e-13, atol=1e-12)
 
 
 def test_memory_stays_bounded_for_many_samples(rng):
@@ -173,5 +190,5 @@ def test_primitive_forward_pass_input_gradient(kw, rng):
     def weighted(fp):
         return lambda x_: np.sum(fp(flow.layers, flow.params, x_)[0] * w) + np.sum(
             fp(flow.layers, flow.params, x_)[1] * v)
-    np.testing.assert_allclose(grad(weighted(primitives.forward_pass))(x), grad(weighted(forward_pass))(x),
+    np.testing.assert_allclose(grad(weighted(primitives.forward_pass_primitives))(x), grad(weighted(forward_pass))(x),
                                rtol=1e-9, atol=1e-12)

@@ -1,0 +1,115 @@
+"""The rooms of the package and the doors between them (docs/ARCHITECTURE.md), enforced.
+
+Every import in ``minflow/`` is read with ``ast`` (also imports inside functions). Rules:
+* the model (every module outside speed/, thesis/, classroom/) imports none of those rooms;
+  only the package face (``minflow/__init__.py``, ``minflow/__main__.py``) wires them together;
+* the speed room imports only the model (and itself); the thesis room only the model and
+  itself; the classroom the model, the thesis room and itself. The thesis room and the classroom
+  are users of the library and may also import the package face (``minflow``); the model and the
+  speed room may not;
+* no import cycle anywhere in the package.
+"""
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "minflow"
+ROOMS = ("speed", "thesis", "classroom")
+FACE = {"minflow", "minflow.__main__"}
+MAY_IMPORT = {"model": {"model"}, "speed": {"model", "speed"}, "thesis": {"model", "thesis"},
+              "classroom": {"model", "thesis", "classroom"}}
+
+
+def module_name(path):
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def room(module):
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in ROOMS else "model"
+
+
+def is_package(module):
+    return (PACKAGE.parent / module.replace(".", "/") / "__init__.py").exists()
+
+
+def resolve(module, level, target):
+    """The absolute name of ``from <level dots><target> import ...`` written in ``module``."""
+    if level == 0:
+        return target
+    base = module.split(".") if is_package(module) else module.split(".")[:-1]
+    base = base[:len(base) - (level - 1)]
+    return ".".join(base + ([target] if target else []))
+
+
+def imports_of(path):
+    """The minflow modules that the file at ``path`` imports, each once."""
+    module, found = module_name(path), set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = resolve(module, node.level, node.module)
+            for alias in node.names:  # ``from . import x`` imports the module x when there is one
+                sub = f"{base}.{alias.name}"
+                found.add(sub if (PACKAGE.parent / (sub.replace(".", "/") + ".py")).exists() or is_package(sub)
+                          else base)
+    return {m for m in found if m == "minflow" or m.startswith("minflow.")} - {module}
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return {module_name(p): imports_of(p) for p in PACKAGE.rglob("*.py")}
+
+
+def test_the_rooms_are_all_there(graph):
+    assert {room(m) for m in graph} == {"model", *ROOMS}
+    assert "minflow.flow" in graph and "minflow.speed.kernels" in graph
+
+
+def test_each_room_imports_only_what_it_may(graph):
+    bad = [f"{m} -> {t}" for m, targets in sorted(graph.items()) if m not in FACE
+           for t in sorted(targets) if t not in FACE and room(t) not in MAY_IMPORT[room(m)]]
+    bad += [f"{m} -> {t} (the package face)" for m, targets in sorted(graph.items())
+            if m not in FACE and room(m) in ("model", "speed") for t in targets if t == "minflow"]
+    assert not bad, "imports that cross a room's wall the wrong way:\n  " + "\n  ".join(bad)
+
+
+def find_cycles(graph):
+    """Every back edge of a depth-first walk, as "a -> b -> a"; the package face is left out (it
+    imports every room, and no other module may import it: test above)."""
+    graph = {m: ts - FACE for m, ts in graph.items() if m not in FACE}
+    state, stack, cycles = {}, [], []
+
+    def visit(m):
+        state[m] = "open"
+        stack.append(m)
+        for t in sorted(graph.get(m, ())):
+            if state.get(t) == "open":
+                cycles.append(" -> ".join(stack[stack.index(t):] + [t]))
+            elif t not in state:
+                visit(t)
+        stack.pop()
+        state[m] = "done"
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m)
+    return cycles
+
+
+def test_no_import_cycles(graph):
+    cycles = find_cycles(graph)
+    assert not cycles, "import cycles:\n  " + "\n  ".join(cycles)
+
+
+def test_the_rules_can_fail(tmp_path):
+    """A model module that imports the speed room, and a cycle, are caught by the same code."""
+    bad = {"minflow.flow": {"minflow.speed.kernels"}, "minflow.speed.kernels": {"minflow.flow"}}
+    wrong = [f"{m} -> {t}" for m, ts in bad.items() for t in ts if room(t) not in MAY_IMPORT[room(m)]]
+    assert wrong == ["minflow.flow -> minflow.speed.kernels"]
+    assert find_cycles(bad) == ["minflow.flow -> minflow.speed.kernels -> minflow.flow"]
+    assert resolve("minflow.thesis.experiments.cells", 3, "flow") == "minflow.flow"
+    assert resolve("minflow.speed", 1, "kernels") == "minflow.speed.kernels"
