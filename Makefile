@@ -54,10 +54,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
 exercises: $(STAMP)
-	$(BIN)/python -m minflow.exercises generate
+	$(BIN)/python -m minflow.classroom.exercises generate
 
 grade: $(STAMP)
-	$(BIN)/python -m minflow.grade
+	$(BIN)/python -m minflow.classroom.grade
 
 clean:
 	rm -rf lessons/out results exercises .pytest_cache

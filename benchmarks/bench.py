@@ -33,13 +33,14 @@ _threads_from_argv()
 import numpy as np  # noqa: E402
 
 import minflow  # noqa: E402
-from minflow import fast  # noqa: E402
-from minflow.flow import log_prob as reference_log_prob  # noqa: E402
-from minflow.train import ENGINES, adam_step  # noqa: E402
+from minflow import engine as engines  # noqa: E402
+from minflow.flow import flow_log_prob  # noqa: E402
+from minflow.speed import kernels  # noqa: E402
+from minflow.train import adam_init, adam_step  # noqa: E402
 from minflow.tree import tree_map  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ENGINE_NAMES = ("autograd-naive", "autograd", "manual")
+ENGINE_NAMES = ("reference", "primitives", "manual")  # minflow.engine: which code computes the gradient
 
 
 def THREADS():  # noqa: N802
@@ -117,8 +118,8 @@ def train_case(torch_ref, dim, n_layers, width, batch, dtype, reps):
     x = np.random.default_rng(1).standard_normal((batch, dim)).astype(dtype)
     fns = {}
     for name in ENGINE_NAMES:
-        engine = ENGINES[name](flow.layers)
-        box = [flow.params, (tree_map(np.zeros_like, flow.params), tree_map(np.zeros_like, flow.params), 0)]
+        engine = engines.get(name).value_and_grad(flow.layers)
+        box = [flow.params, adam_init(flow.params)]
 
         def step(engine=engine, box=box):
             _, grads = engine(box[0], x)
@@ -133,8 +134,8 @@ def train_case(torch_ref, dim, n_layers, width, batch, dtype, reps):
 def log_prob_case(torch_ref, dim, n_layers, width, dtype, n, chunks, reps):
     flow = make_flow(dim, n_layers, width, dtype)
     x = np.random.default_rng(1).standard_normal((n, dim)).astype(dtype)
-    fns = {f"minflow@{c}": (lambda c=c: fast.log_prob(flow.layers, flow.params, x, c)) for c in chunks}
-    fns["reference@4096"] = lambda: [reference_log_prob(flow.layers, flow.params, x[i:i + 4096])
+    fns = {f"minflow@{c}": (lambda c=c: kernels.log_prob_in_place(flow.layers, flow.params, x, c)) for c in chunks}
+    fns["reference@4096"] = lambda: [flow_log_prob(flow.layers, flow.params, x[i:i + 4096])
                                      for i in range(0, n, 4096)]
     if torch_ref is not None:
         _, _, torch_lp = torch_ref.make(dim, n_layers, width, dtype, threads=THREADS())

@@ -31,12 +31,12 @@ def targets(res):
                 rows.append((f"log_prob >= 1.0x PyTorch ({label})", f"{ratio:.2f}x", mark(ratio >= 1.0)))
             rows.append((f"log_prob >= 45% of matmul peak ({label})", f"{100 * frac:.0f}%", mark(frac >= 0.45)))
     if have_torch:
-        g = gmean([r["autograd"] / r["torch"] for r in train])
+        g = gmean([r["primitives"] / r["torch"] for r in train])
         rows.append(("training, default engine, within 1.5x of PyTorch (geomean: >= 0.67x)",
                      f"{g:.2f}x PyTorch's steps/s", mark(g >= 1 / 1.5)))
         g = gmean([r["manual"] / r["torch"] for r in train])
         rows.append(("training, manual engine, >= 1.1x PyTorch (geomean)", f"{g:.2f}x", mark(g >= 1.1)))
-    speedups = [r["autograd"] / r["autograd-naive"] for r in train]
+    speedups = [r["primitives"] / r["reference"] for r in train]
     g = gmean(speedups)
     rows.append(("training, default engine >= 2x straightforward autograd (geomean; min)",
                  f"{g:.2f}x; min {min(speedups):.2f}x", mark(g >= 2.0)))
@@ -72,7 +72,7 @@ def float32_pairs(res):
     for (shape, dt), r in by.items():
         if dt == "float32" and (shape, "float64") in by:
             r64 = by[(shape, "float64")]
-            ratios += [r[e] / r64[e] for e in ("autograd", "manual")]
+            ratios += [r[e] / r64[e] for e in ("primitives", "manual")]
     by = {(_shape(r), r["dtype"]): r for r in res["log_prob"]}
     for (shape, dt), r in by.items():
         if dt == "float32" and (shape, "float64") in by:
@@ -87,10 +87,10 @@ def train_table(res):
     for r in res["train"]:
         t = r.get("torch")
         frac = r["manual"] * r["gflops_per_step"] / peak[r["dtype"]]
-        tcol, ra, rm = (f"{t:.1f}", f"{r['autograd'] / t:.2f}", f"{r['manual'] / t:.2f}") if t else ("-",) * 3
+        tcol, ra, rm = (f"{t:.1f}", f"{r['primitives'] / t:.2f}", f"{r['manual'] / t:.2f}") if t else ("-",) * 3
         lines.append(f"| {r['dim']} | {r['layers']} | {r['width']} | {r['batch']} | {r['dtype']} "
-                     f"| {r['autograd-naive']:.1f} | {r['autograd']:.1f} | {r['manual']:.1f} | {tcol} | {ra} "
-                     f"| {rm} | {r['autograd'] / r['autograd-naive']:.2f} | {100 * frac:.0f}% |")
+                     f"| {r['reference']:.1f} | {r['primitives']:.1f} | {r['manual']:.1f} | {tcol} | {ra} "
+                     f"| {rm} | {r['primitives'] / r['reference']:.2f} | {100 * frac:.0f}% |")
     return "\n".join(lines)
 
 

@@ -59,6 +59,9 @@ rng = np.random.default_rng(cfg.seed)
 # `minflow.AffineCoupling` holds only the structure; its numbers live in `params`, a list of
 # (W, b) pairs of the MLP. A new layer has a zero output layer — it is the identity, which
 # would make this lesson dull — so we replace every parameter by random noise.
+# `layer.forward` and `layer.inverse` below are the readable reference code of
+# `minflow/bijectors/`; a whole flow (lesson 3 on) also has an `engine` that chooses which code
+# computes its `log_prob` and training gradient ("reference": this code).
 
 # %%
 layer = minflow.AffineCoupling(cfg.dim, cfg.hidden)

@@ -25,37 +25,29 @@
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
+import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis.experiments
 
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minflow import information as info
-from minflow.gaussians import S_DEFAULT, T_DEFAULT, Gaussian, ThesisDistributions
+from minflow.thesis import information as info
+from minflow.thesis.gaussians import S_DEFAULT, T_DEFAULT, Gaussian, ThesisDistributions
 
 
+# The trained core model of section 4 is the one lessons 5-9 and 12 use: its settings (seed,
+# n_layers, hidden, epochs, ...) are inherited from _thesis.CoreModelConfig, so the model is shared.
 @dataclass(frozen=True)
-class Config:
+class Config(_thesis.CoreModelConfig):
     """Lesson 4: analytic vs sampled entropy, KL and cross-entropy; why E_p[log p_theta] <= E_p[log p]."""
 
-    seed: int = 0
     dim: int = 10               # D of the thesis's Gaussians used here
     n_samples: int = 20_000     # N of each test set Q_N(q) (thesis: 1,000,000)
-    # the trained core model of section 4 (the same fields as lessons 5-9, so the model is shared)
-    n_layers: int = 8
-    hidden: tuple = (64, 64)
-    epochs: int = 12
-    epoch_size: int = 8192
-    lr: float = 3e-3
-    batch_size: int = 256
-    n_test: int = 20_000
 
 
-lesson = _lesson.Lesson("04_information", Config,
-                        tiny=dict(dim=4, n_samples=2000, n_layers=2, hidden=(8, 8), epochs=1, epoch_size=512,
-                                  n_test=1000),
-                        thesis=dict(n_samples=1_000_000, epochs=200, epoch_size=32768, lr=1e-3, n_test=1_000_000))
+lesson = _lesson.Lesson("04_information", Config, tiny={**_thesis.TINY, "dim": 4, "n_samples": 2000},
+                        thesis={**_thesis.THESIS, "n_samples": 1_000_000})
 cfg = lesson.config
 rng = np.random.default_rng(cfg.seed)
 
@@ -108,7 +100,7 @@ lesson.savefig(fig, "entropy",
 # %% [markdown]
 # ## 2.2.1 — KL divergence (eq. 9) and Proposition 1
 #
-# Written out for two Gaussians q, p in D dimensions (the library's `information.kl_gaussian`
+# Written out for two Gaussians q, p in D dimensions (the library's `minflow.thesis.information.kl_gaussian`
 # computes the same through Cholesky factors):
 
 # %%
@@ -187,8 +179,8 @@ lesson.savefig(fig, "cross_entropy_grid",
 # models and for the trained core model (the same one lesson 5 uses).
 
 # %%
-exp_cfg = _lesson.experiment_config(cfg, dims=(cfg.dim,))
-flow, _ = lesson.thesis_model(cfg.dim, exp_cfg)
+exp_cfg = cfg.experiment_config(dims=(cfg.dim,))
+flow, _ = _thesis.thesis_model(lesson, cfg.dim, exp_cfg)
 models = {"p itself": p.log_prob, "trained flow p_theta": flow.log_prob,
           "N(mu_p, 1.2^2 Sigma_p)": dists.q(1.2, 0).log_prob, "N(mu_p + 0.1, Sigma_p)": dists.q(1, 0.1).log_prob,
           "N(mu_p, I)": Gaussian(p.mean, np.eye(cfg.dim)).log_prob}

@@ -19,58 +19,52 @@
 # * the gap E_p[log p] - E_p[log p_theta] = KL(p || p_theta) >= 0 (eq. 16-18, lesson 4) is the
 #   cross-entropy gap Delta_HC of section 5.2.1 at s = 1, t = 0.
 #
-# The numbers come from `minflow.experiments` (the same code as `make reproduce`), at a smaller
+# The numbers come from `minflow.thesis.experiments` (the same code as `make reproduce`), at a smaller
 # scale: shorter training and N = 20,000 test points instead of 1,000,000.
 #
 # Run: `python lessons/05_baseline.py` (`--help` lists the options).
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
+import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis.experiments
 
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minflow.experiments import figures
-from minflow.gaussians import ThesisDistributions
+from minflow.thesis.experiments import figures
+from minflow.thesis.gaussians import ThesisDistributions
 
 
+# The core model and its training (seed, n_layers, hidden, epochs, ..., n_test: N of Q(p)) are inherited
+# from _thesis.CoreModelConfig, shared with lessons 4, 6-9 and 12: same values, same cached models.
 @dataclass(frozen=True)
-class Config:
+class Config(_thesis.CoreModelConfig):
     """Lesson 5: the baseline of section 4 — the core model on its own training distribution."""
 
-    seed: int = 0
     dims: tuple = (10, 20, 50, 100)
-    n_test: int = 20_000        # N of Q(p) (thesis: 1,000,000)
-    # the core model and its training (shared with lessons 4 and 6-9 and 12: same values, same cached models)
-    n_layers: int = 8
-    hidden: tuple = (64, 64)
-    epochs: int = 12            # epochs of `epoch_size` fresh points of p each
-    epoch_size: int = 8192
-    lr: float = 3e-3
-    batch_size: int = 256
 
 
-lesson = _lesson.Lesson("05_baseline", Config,
-                        tiny=dict(dims=(4, 6), n_test=1000, n_layers=2, hidden=(8, 8), epochs=1, epoch_size=512),
-                        thesis=dict(epochs=200, epoch_size=32768, lr=1e-3, n_test=1_000_000))
+lesson = _lesson.Lesson("05_baseline", Config, tiny={**_thesis.TINY, "dims": (4, 6)}, thesis=_thesis.THESIS)
 cfg = lesson.config
-exp_cfg = _lesson.experiment_config(cfg, dims=cfg.dims)
+exp_cfg = cfg.experiment_config(dims=cfg.dims)
 
 # %% [markdown]
 # ## Training (section 2.1.5, eq. 15): one model per D
-# `minflow.experiments.train_model` minimises the mean NLL on `epoch_size` fresh points of p per
-# epoch. Its floor is the entropy H(p) = 1/2 log det(2 pi e Sigma_p) (eq. 17).
+# `minflow.thesis.experiments.train_model` minimises the mean NLL on `epoch_size` fresh points of p per
+# epoch. Its floor is the entropy H(p) = 1/2 log det(2 pi e Sigma_p) (eq. 17). It builds the flow with
+# minflow's default engine (printed above as `train_engine`): fast kernels that compute the same
+# log-likelihood and gradient as the reference code of lesson 3.
 
 # %%
 histories, entropies = {}, {}
 for d in cfg.dims:
-    _, hist = lesson.thesis_model(d, exp_cfg)
+    _, hist = _thesis.thesis_model(lesson, d, exp_cfg)
     histories[d] = {"history": hist}
     entropies[d] = ThesisDistributions(d, seed=cfg.seed).p.entropy()
     print(f"  D = {d:3d}: H(p) = {entropies[d]:8.3f} nats, final validation NLL = {hist['val_nll'][-1]:8.3f}")
-_lesson.adopt_figure(lesson, figures.learning_curves(histories, entropies, lesson.partial))
+_thesis.adopt_figure(lesson, figures.learning_curves(histories, entropies, lesson.partial))
 
 # %% [markdown]
 # ## Section 4 — Scoring Q(p) with log p and log p_theta
@@ -78,8 +72,8 @@ _lesson.adopt_figure(lesson, figures.learning_curves(histories, entropies, lesso
 
 # %%
 cells = [(d, "generalisation", 1.0, 0.0) for d in cfg.dims]
-table, kept, _ = _lesson.evaluate_cells(lesson, exp_cfg, cells)
-_lesson.adopt_figure(lesson, figures.fig_1(table, kept, lesson.partial))
+table, kept, _ = _thesis.evaluate_cells(lesson, exp_cfg, cells)
+_thesis.adopt_figure(lesson, figures.fig_1(table, kept, lesson.partial))
 
 rows = {r["D"]: r for r in table}
 for d, r in rows.items():
@@ -112,7 +106,7 @@ lesson.savefig(fig, "baseline_gap",
 # ## What this run showed
 # Asserted: what must hold for ANY model (eq. 18) and for the estimates (C2). The thesis's
 # qualitative finding C1 ("a small gap") is decided by the fixed rule of
-# `minflow.experiments.claims` and reported, not asserted.
+# `minflow.thesis.experiments.claims` and reported, not asserted.
 
 # %%
 for d, r in rows.items():
@@ -124,7 +118,7 @@ for d, r in rows.items():
     lesson.claim(f"D = {d}: training lowered the validation NLL",
                  min(histories[d]["history"]["val_nll"]) < histories[d]["history"]["val_nll"][0],
                  needs_training=True)
-_lesson.thesis_claims(lesson, table, ["C1", "C2"])
+_thesis.thesis_claims(lesson, table, ["C1", "C2"])
 
 # %% [markdown]
 # ## Try this

@@ -28,50 +28,42 @@
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
+import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis.experiments
 
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minflow.experiments import figures
-from minflow.gaussians import S_DEFAULT, T_DEFAULT
+from minflow.thesis.experiments import figures
+from minflow.thesis.gaussians import S_DEFAULT, T_DEFAULT
 
 
+# The core model and its training (seed, n_layers, ..., n_test) are inherited from _thesis.CoreModelConfig.
 @dataclass(frozen=True)
-class Config:
+class Config(_thesis.CoreModelConfig):
     """Lesson 6: the generalisation family q(s, t) of section 5, on the grid S x T."""
 
-    seed: int = 0
     dims: tuple = (10, 20)      # the thesis's Figures 3-5 are at D = 20
     S: tuple = S_DEFAULT
     T: tuple = T_DEFAULT
-    n_test: int = 20_000
-    # the core model and its training (shared with lessons 4-5, 7-9, 12)
-    n_layers: int = 8
-    hidden: tuple = (64, 64)
-    epochs: int = 12
-    epoch_size: int = 8192
-    lr: float = 3e-3
-    batch_size: int = 256
 
 
 lesson = _lesson.Lesson("06_generalisation", Config,
-                        tiny=dict(dims=(20,), S=(0.75, 1.0), T=(0.0, 0.25), n_test=1000, n_layers=2, hidden=(8, 8),
-                                  epochs=1, epoch_size=512),
-                        thesis=dict(dims=(10, 20, 50, 100), epochs=200, epoch_size=32768, lr=1e-3, n_test=1_000_000))
+                        tiny={**_thesis.TINY, "dims": (20,), "S": (0.75, 1.0), "T": (0.0, 0.25)},
+                        thesis={**_thesis.THESIS, "dims": (10, 20, 50, 100)})
 cfg = lesson.config
-exp_cfg = _lesson.experiment_config(cfg, dims=cfg.dims, S=cfg.S, T=cfg.T)
+exp_cfg = cfg.experiment_config(dims=cfg.dims, S=cfg.S, T=cfg.T)
 
 # %% [markdown]
 # ## 5.1 — The test sets Q(q(s, t)), scored by log p and log p_theta
-# `minflow.experiments.evaluate_cell` draws N points of q and computes every quantity of
+# `minflow.thesis.experiments.evaluate_cell` draws N points of q and computes every quantity of
 # sections 3.2 and 8.1 for them (one "cell" of the grid).
 
 # %%
 # eq. 19: Lambda = S x T
 cells = [(d, "generalisation", s, t) for d in cfg.dims for s in cfg.S for t in cfg.T]
-table, kept, _ = _lesson.evaluate_cells(lesson, exp_cfg, cells)
+table, kept, _ = _thesis.evaluate_cells(lesson, exp_cfg, cells)
 lesson.record("table", table)
 d_focus = 20 if 20 in cfg.dims else cfg.dims[-1]
 
@@ -82,7 +74,7 @@ d_focus = 20 if 20 in cfg.dims else cfg.dims[-1]
 
 # %%
 for fig_n in (figures.fig_2, figures.fig_3, figures.fig_4, figures.fig_5, figures.fig_6):
-    _lesson.adopt_figure(lesson, fig_n(table, kept, lesson.partial))
+    _thesis.adopt_figure(lesson, fig_n(table, kept, lesson.partial))
 
 # The gap Delta_HC over the whole grid at one D, as a table you can read at a glance.
 S, T = sorted(cfg.S), sorted(cfg.T)
@@ -119,7 +111,7 @@ if focus is not None:
 # ## What this run showed
 # Asserted: the estimates are trustworthy (C2: H*(q, p) against the analytic H(q, p) on every
 # test set) and the gap is never "negative KL" for q = p. The thesis's findings C3-C5 are decided
-# by `minflow.experiments.claims` and reported side by side with the thesis — not asserted.
+# by `minflow.thesis.experiments.claims` and reported side by side with the thesis — not asserted.
 
 # %%
 z = [abs(r["Hs_qp"] - r["H_qp"]) / r["Hs_qp_se"] for r in table]
@@ -131,7 +123,7 @@ for r in table:
     if r["s"] == 1.0 and r["t"] == 0.0:
         lesson.claim(f"D = {r['D']}, q = p: the model does not beat the truth (eq. 18)",
                      r["mean_logp_theta"] <= r["mean_logp"] + 3 * r["gap_se"])
-_lesson.thesis_claims(lesson, table, ["C3", "C4", "C5"])
+_thesis.thesis_claims(lesson, table, ["C3", "C4", "C5"])
 
 # %% [markdown]
 # ## Try this

@@ -28,46 +28,39 @@
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
+import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis.experiments
 
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 
-from minflow.experiments import figures
-from minflow.gaussians import S_DEFAULT, T_DEFAULT, ThesisDistributions
+from minflow.thesis.experiments import figures
+from minflow.thesis.gaussians import S_DEFAULT, T_DEFAULT, ThesisDistributions
 
 
+# The core model and its training (seed, n_layers, ..., n_test) are inherited from _thesis.CoreModelConfig.
 @dataclass(frozen=True)
-class Config:
+class Config(_thesis.CoreModelConfig):
     """Lesson 7: the perturbed family q_delta(s, t) of section 6."""
 
-    seed: int = 0
     dims: tuple = (10, 20, 50)  # Figure 7: the perturbed set at s = 1, t = 0 for each D
     grid_dim: int = 20          # Figures 8-9: the whole grid S x T at this D, perturbed and not
     variants_dim: int = 50      # Figure 10: s and t changed separately or together at this D
     S: tuple = S_DEFAULT
     T: tuple = T_DEFAULT
-    n_test: int = 20_000
-    # the core model and its training (shared with lessons 4-6, 8-9, 12)
-    n_layers: int = 8
-    hidden: tuple = (64, 64)
-    epochs: int = 12
-    epoch_size: int = 8192
-    lr: float = 3e-3
-    batch_size: int = 256
 
 
 lesson = _lesson.Lesson("07_perturbed", Config,
-                        tiny=dict(dims=(4, 6), grid_dim=6, variants_dim=6, S=(0.5, 1.0), T=(0.0, 0.5), n_test=1000,
-                                  n_layers=2, hidden=(8, 8), epochs=1, epoch_size=512),
-                        thesis=dict(dims=(10, 20, 50, 100), epochs=200, epoch_size=32768, lr=1e-3, n_test=1_000_000))
+                        tiny={**_thesis.TINY, "dims": (4, 6), "grid_dim": 6, "variants_dim": 6, "S": (0.5, 1.0),
+                              "T": (0.0, 0.5)},
+                        thesis={**_thesis.THESIS, "dims": (10, 20, 50, 100)})
 cfg = lesson.config
 all_dims = sorted(set(cfg.dims) | {cfg.grid_dim, cfg.variants_dim})
-exp_cfg = _lesson.experiment_config(cfg, dims=all_dims, S=cfg.S, T=cfg.T)
+exp_cfg = cfg.experiment_config(dims=all_dims, S=cfg.S, T=cfg.T)
 
 # %% [markdown]
 # ## 6.1 — The perturbation (eq. 20-21)
-# alpha and beta are unspecified in the thesis ("minor" perturbations); `minflow.gaussians`
+# alpha and beta are unspecified in the thesis ("minor" perturbations); `minflow.thesis.gaussians`
 # documents how its defaults were chosen.
 
 # %%
@@ -82,7 +75,7 @@ lesson.record("beta", d0.beta)
 cells = {(d, fam, 1.0, 0.0) for d in all_dims for fam in ("generalisation", "perturbed")}
 cells |= {(cfg.grid_dim, fam, s, t) for fam in ("generalisation", "perturbed") for s in cfg.S for t in cfg.T}
 cells |= {(cfg.variants_dim, "perturbed", s, t) for s, t in figures.VARIANTS if s in cfg.S and t in cfg.T}
-table, kept, _ = _lesson.evaluate_cells(lesson, exp_cfg, sorted(cells))
+table, kept, _ = _thesis.evaluate_cells(lesson, exp_cfg, sorted(cells))
 lesson.record("table", table)
 
 # %% [markdown]
@@ -90,7 +83,7 @@ lesson.record("table", table)
 
 # %%
 fig7_table = [r for r in table if r["D"] in cfg.dims]
-_lesson.adopt_figure(lesson, figures.fig_7(fig7_table, kept, lesson.partial))
+_thesis.adopt_figure(lesson, figures.fig_7(fig7_table, kept, lesson.partial))
 
 
 def sep(auroc):
@@ -119,10 +112,10 @@ lesson.savefig(fig, "perturbed_separability",
 
 # %%
 grid_table = [r for r in table if r["D"] == cfg.grid_dim]
-_lesson.adopt_figure(lesson, figures.fig_8(grid_table, kept, lesson.partial))
-_lesson.adopt_figure(lesson, figures.fig_9(grid_table, kept, lesson.partial))
+_thesis.adopt_figure(lesson, figures.fig_8(grid_table, kept, lesson.partial))
+_thesis.adopt_figure(lesson, figures.fig_9(grid_table, kept, lesson.partial))
 var_table = [r for r in table if r["D"] == cfg.variants_dim]
-_lesson.adopt_figure(lesson, figures.fig_10(var_table, kept, lesson.partial))
+_thesis.adopt_figure(lesson, figures.fig_10(var_table, kept, lesson.partial))
 
 # %% [markdown]
 # ## What this run showed
@@ -137,13 +130,13 @@ lesson.claim(f"H*(q, p) matches H(q, p) within 4.5 s.e. on all {len(table)} test
 for r in rows:
     lesson.claim(f"D = {r['D']}: the true density sees the perturbation (sep(log p) >= 0.1)",
                  sep(r["auroc_p"]) >= 0.1, f"sep = {sep(r['auroc_p']):.3f}", needs_training=True)
-_lesson.thesis_claims(lesson, table, ["C6", "C7"])
+_thesis.thesis_claims(lesson, table, ["C6", "C7"])
 
 # %% [markdown]
 # ## Try this
 # - `--dims 10 20 50 100 --variants-dim 100`: does the model's separability keep falling with D?
 # - The perturbation strength: build `ThesisDistributions(D, alpha=0.1, beta=0.3)` and rerun the
-#   scoring cell by hand with `minflow.experiments.evaluate_cell`. When does the model start to notice?
+#   scoring cell by hand with `minflow.thesis.experiments.evaluate_cell`. When does the model start to notice?
 # - Lesson 12 traces single perturbed points through the layers.
 # - At thesis scale: `python lessons/07_perturbed.py --thesis`.
 

@@ -26,41 +26,33 @@
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
+import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis.experiments
 
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 
-from minflow.experiments import figures
-from minflow.gaussians import S_DEFAULT, T_DEFAULT, correlation_summary, ThesisDistributions
+from minflow.thesis.experiments import figures
+from minflow.thesis.gaussians import S_DEFAULT, T_DEFAULT, correlation_summary, ThesisDistributions
 
 
+# The core model and its training (seed, n_layers, ..., n_test) are inherited from _thesis.CoreModelConfig.
 @dataclass(frozen=True)
-class Config:
+class Config(_thesis.CoreModelConfig):
     """Lesson 8: the outlier family q_out(s, t) of section 7."""
 
-    seed: int = 0
     dims: tuple = (10, 20, 50, 100)   # Figure 11: the outlier set at s = 1, t = 0 for each D
     variants_dim: int = 50            # Figure 12 and C9: s and t varied at this D
     S: tuple = S_DEFAULT
     T: tuple = T_DEFAULT
-    n_test: int = 20_000
-    # the core model and its training (shared with lessons 4-7, 9, 12)
-    n_layers: int = 8
-    hidden: tuple = (64, 64)
-    epochs: int = 12
-    epoch_size: int = 8192
-    lr: float = 3e-3
-    batch_size: int = 256
 
 
 lesson = _lesson.Lesson("08_outliers", Config,
-                        tiny=dict(dims=(4, 6), variants_dim=6, S=(0.5, 1.0), T=(0.0, 0.5), n_test=1000,
-                                  n_layers=2, hidden=(8, 8), epochs=1, epoch_size=512),
-                        thesis=dict(epochs=200, epoch_size=32768, lr=1e-3, n_test=1_000_000))
+                        tiny={**_thesis.TINY, "dims": (4, 6), "variants_dim": 6, "S": (0.5, 1.0), "T": (0.0, 0.5)},
+                        thesis=_thesis.THESIS)
 cfg = lesson.config
 all_dims = sorted(set(cfg.dims) | {cfg.variants_dim})
-exp_cfg = _lesson.experiment_config(cfg, dims=all_dims, S=cfg.S, T=cfg.T)
+exp_cfg = cfg.experiment_config(dims=all_dims, S=cfg.S, T=cfg.T)
 
 # %% [markdown]
 # ## 7 — The outlier distribution: different correlations, not just a different place
@@ -79,13 +71,13 @@ cells = {(d, fam, 1.0, 0.0) for d in all_dims for fam in ("generalisation", "out
 cells |= {(cfg.variants_dim, "outlier", s, min(cfg.T)) for s in cfg.S}
 cells |= {(cfg.variants_dim, "outlier", 1.0, t) for t in cfg.T if 1.0 in cfg.S}
 cells |= {(cfg.variants_dim, "outlier", s, t) for s, t in figures.VARIANTS if s in cfg.S and t in cfg.T}
-table, kept, _ = _lesson.evaluate_cells(lesson, exp_cfg, sorted(cells))
+table, kept, _ = _thesis.evaluate_cells(lesson, exp_cfg, sorted(cells))
 lesson.record("table", table)
 
 fig11_table = [r for r in table if r["D"] in cfg.dims]
-_lesson.adopt_figure(lesson, figures.fig_11(fig11_table, kept, lesson.partial))
+_thesis.adopt_figure(lesson, figures.fig_11(fig11_table, kept, lesson.partial))
 var_table = [r for r in table if r["D"] == cfg.variants_dim]
-_lesson.adopt_figure(lesson, figures.fig_12(var_table, kept, lesson.partial))
+_thesis.adopt_figure(lesson, figures.fig_12(var_table, kept, lesson.partial))
 
 rows = sorted((r for r in table if r["family"] == "outlier" and r["s"] == 1.0 and r["t"] == 0.0),
               key=lambda r: r["D"])
@@ -122,11 +114,12 @@ lesson.claim(f"H*(q, p) matches H(q, p) within 4.5 s.e. on all {len(table)} test
 for r in rows:
     lesson.claim(f"D = {r['D']}: the true log p flags outliers (TNR >= 0.9 at TPR 0.975)", r["tnr_p"] >= 0.9,
                  f"TNR = {r['tnr_p']:.3f}", needs_training=True)
-_lesson.thesis_claims(lesson, table, ["C8", "C9"])
+_thesis.thesis_claims(lesson, table, ["C8", "C9"])
 
 # %% [markdown]
 # ## Try this
-# - Outliers that are *closer*: `ThesisDistributions(D, outlier_mean_z=0.0)` centres q_out at a typical point of p, and `outlier_cov_mix=0.5` blends its covariance with p's.
+# - Outliers that are *closer*: `ThesisDistributions(D, outlier_mean_z=0.0)` centres q_out at a typical
+#   point of p, and `outlier_cov_mix=0.5` blends its covariance with p's.
 # - `--S 0.1 0.25 0.5`: very concentrated outliers — do they get a higher log p_theta than training data?
 # - Lesson 12 traces outliers through the layers: which coupling layers pull them back?
 # - At thesis scale: `python lessons/08_outliers.py --thesis`.

@@ -20,67 +20,60 @@
 # C10): poor TNR with p_theta on outliers, worst for s < 1; TNR 0.02 (model) vs 0.38 (truth) on the
 # perturbed set at s = 1, t = 0.
 #
-# Beyond the thesis: AUROC (threshold-free), the latent norm ||f(x)||^2 against its chi-square(D)
-# law, the log-determinant term alone, and the batch typicality test of Nalisnick et al. (2019).
+# Beyond the thesis: AUROC (threshold-free), the two terms of eq. 2 alone (the latent log-density
+# log p_Z(f(x)) and the log-determinant), the latent norm ||f(x)||^2 against its chi-square(D) law
+# (all three from `minflow.thesis.ood`), and the batch typicality test of Nalisnick et al. (2019).
 #
 # Run: `python lessons/09_ood_detection.py` (`--help` lists the options).
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
+import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis.experiments
 
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minflow import ood
-from minflow.experiments import figures
-from minflow.gaussians import S_DEFAULT, T_DEFAULT, ThesisDistributions
+from minflow.thesis import ood
+from minflow.thesis.experiments import figures
+from minflow.thesis.gaussians import S_DEFAULT, T_DEFAULT, ThesisDistributions
 
 
+# The core model and its training (seed, n_layers, ...) are inherited from _thesis.CoreModelConfig.
 @dataclass(frozen=True)
-class Config:
+class Config(_thesis.CoreModelConfig):
     """Lesson 9: TNR at fixed TPR (section 8) and other OOD scores."""
 
-    seed: int = 0
     dim: int = 50               # the thesis's Figure 13 is at D = 50
     S: tuple = S_DEFAULT
     T: tuple = T_DEFAULT
     tpr: float = 0.975
     typicality_batch: int = 10  # batch size M of the typicality test
-    n_test: int = 10_000
-    # the core model and its training (shared with lessons 4-8, 12)
-    n_layers: int = 8
-    hidden: tuple = (64, 64)
-    epochs: int = 12
-    epoch_size: int = 8192
-    lr: float = 3e-3
-    batch_size: int = 256
+    n_test: int = 10_000        # N of each test set (overrides the shared 20,000)
 
 
 lesson = _lesson.Lesson("09_ood_detection", Config,
-                        tiny=dict(dim=6, S=(0.25, 1.0), T=(0.0, 0.5), n_test=1000, n_layers=2, hidden=(8, 8),
-                                  epochs=1, epoch_size=512),
-                        thesis=dict(epochs=200, epoch_size=32768, lr=1e-3, n_test=1_000_000))
+                        tiny={**_thesis.TINY, "dim": 6, "S": (0.25, 1.0), "T": (0.0, 0.5)}, thesis=_thesis.THESIS)
 cfg = lesson.config
-exp_cfg = _lesson.experiment_config(cfg, dims=(cfg.dim,), S=cfg.S, T=cfg.T, tpr=cfg.tpr)
+exp_cfg = cfg.experiment_config(dims=(cfg.dim,), S=cfg.S, T=cfg.T, tpr=cfg.tpr)
 
 # %% [markdown]
 # ## 8.1 — TNR of the thesis's detector over the grid (Figure 13)
 
 # %%
 cells = [(cfg.dim, fam, s, t) for fam in ("perturbed", "outlier") for s in cfg.S for t in cfg.T]
-table, kept, models = _lesson.evaluate_cells(lesson, exp_cfg, cells)
+table, kept, models = _thesis.evaluate_cells(lesson, exp_cfg, cells)
 lesson.record("table", table)
-_lesson.adopt_figure(lesson, figures.fig_13(table, kept, lesson.partial))
+_thesis.adopt_figure(lesson, figures.fig_13(table, kept, lesson.partial))
 
 # %% [markdown]
 # ## Beyond the thesis: other scores on a few test sets
 #
 # Each score is "higher = more in-distribution". Bounds are fitted on one in-distribution set
 # Q(p) and checked on a second, fresh one (the TPR must come out near 0.975 on data the bounds
-# never saw). Two-sided bounds (equal tails, as in the thesis) for log-likelihoods and the
-# log-det; a one-sided lower bound for the chi-square tail probability of ||z||^2, which is
+# never saw). Two-sided bounds (equal tails, as in the thesis) for log-likelihoods and the two
+# terms of eq. 2; a one-sided lower bound for the chi-square tail probability of ||z||^2, which is
 # already two-sided in ||z||^2.
 
 # %%
@@ -94,15 +87,20 @@ test_sets = {"p (fresh)": dists.p, "q(0.75, 0.25)": dists.q(0.75, 0.25),
 
 def scores(x):
     """Every score of x: (N, D) -> dict name -> (N,); higher = more typical."""
-    z, log_det = flow.forward(x)
     return {"log p (truth)": dists.p.log_prob(x), "log p_theta": flow.log_prob(x),
+            # eq. 2 in its two terms: log p_theta(x) = log p_Z(f(x)) + log|det J_f(x)|, each used alone
+            "log p_Z(f(x))": ood.latent_log_prob(flow, x),
+            "log|det J_f(x)|": ood.log_det_score(flow, x),
             # the latent norm: ||z||^2 ~ chi-square(D) if x ~ p_theta; score = its two-sided tail probability
-            "chi2 tail of ||f(x)||^2": ood.chi2_tail(np.sum(z * z, axis=1), cfg.dim),
-            "log|det J_f(x)|": np.asarray(log_det, float)}
+            "chi2 tail of ||f(x)||^2": ood.chi2_tail(ood.latent_norm_sq(flow, x), cfg.dim)}
 
 
 ONE_SIDED = {"chi2 tail of ||f(x)||^2"}
 fit_scores = scores(dists.p.sample(cfg.n_test, rng))
+# the two terms add up to the model's log-likelihood (eq. 2), on every point
+eq2_error = float(np.abs(fit_scores["log p_Z(f(x))"] + fit_scores["log|det J_f(x)|"]
+                         - fit_scores["log p_theta"]).max())
+lesson.record("eq2_terms_vs_log_p_theta_max_diff", eq2_error, ".1e")
 bounds = {k: ood.tpr_bounds(v, cfg.tpr, lower_fraction=1.0 if k in ONE_SIDED else 0.5) for k, v in fit_scores.items()}
 typ = {k: ood.TypicalityTest(cfg.typicality_batch, tpr=cfg.tpr).fit(fit_scores[k], rng)
        for k in ("log p (truth)", "log p_theta")}
@@ -123,7 +121,7 @@ fresh_tpr = {k[len("flagged: "):]: 1 - v for k, v in results["p (fresh)"].items(
 lesson.record("tpr_on_fresh_p", fresh_tpr)
 
 keys = [k for k in results["p (fresh)"] if k.startswith("flagged")]
-fig, ax = plt.subplots(figsize=(11, 4.5))
+fig, ax = plt.subplots(figsize=(12, 4.5))
 width = 0.8 / len(keys)
 names = list(results)
 for j, k in enumerate(keys):
@@ -137,7 +135,8 @@ ax.legend(fontsize=7, ncol=2, loc="upper left")
 lesson.savefig(fig, "ood_scores",
                f"Fraction of each test set flagged as out-of-distribution (the TNR; for the fresh p set, 1 - TPR) "
                f"by bounds fitted on Q(p) at TPR {cfg.tpr}, D = {cfg.dim}: the true log p, the model's log p_theta "
-               "(the thesis's detector), the chi-square tail of the latent norm, the log-det term alone, and the "
+               "(the thesis's detector), its two terms alone (the latent log-density log p_Z(f(x)) and the log-det), "
+               "the chi-square tail of the latent norm, and the "
                f"typicality test on batches of {cfg.typicality_batch} points (truth and model).")
 
 auc_keys = [k for k in results["p (fresh)"] if k.startswith("AUROC")]
@@ -162,6 +161,8 @@ lesson.savefig(fig, "auroc_scores",
 # 0.975 up to sampling noise — and the truth flags the outliers. C10 is reported against the thesis.
 
 # %%
+lesson.claim("log p_Z(f(x)) + log|det J_f(x)| = log p_theta(x) on every point (eq. 2)", eq2_error < 1e-9,
+             f"{eq2_error:.1e}")
 tol = 4 * np.sqrt(cfg.tpr * (1 - cfg.tpr) / cfg.n_test)
 for k, v in fresh_tpr.items():
     lesson.claim(f"TPR of '{k}' on fresh in-distribution data is {cfg.tpr} within 4 s.e.", abs(v - cfg.tpr) < tol,
@@ -172,7 +173,7 @@ lesson.record("outliers_mean_tnr_true_p", mean_tnr_p, ".3f")
 lesson.record("outliers_mean_tnr_model", float(np.mean([r["tnr_ptheta"] for r in outlier_rows])), ".3f")
 lesson.claim("the true log p flags the outlier family (mean TNR >= 0.9 over the grid)", mean_tnr_p >= 0.9,
              f"{mean_tnr_p:.3f}", needs_training=True)
-_lesson.thesis_claims(lesson, table, ["C10"])
+_thesis.thesis_claims(lesson, table, ["C10"])
 
 # %% [markdown]
 # ## Try this

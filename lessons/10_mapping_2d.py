@@ -38,6 +38,7 @@ import numpy as np
 from scipy import stats
 
 import minflow
+from _data import two_moons
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Config:
     epochs: tuple = (15, 60, 80)    # per data set, in the order of `datasets`
     batch_size: int = 256
     lr: float = 3e-3
+    engine: str = "primitives"      # the fast kernels (three flows to train); "reference": the readable code
     n_outliers: int = 10            # points highlighted on each side
     n_consistency: int = 100        # points in the consistency table (autograd Jacobian per point)
     moon_noise: float = 0.08
@@ -80,13 +82,9 @@ def shifted_mvn(n, rng):
     return rng.multivariate_normal(MVN_MEAN, MVN_COV, size=n)
 
 
-def two_moons(n, rng):
-    """Two interleaved half circles (as in the RealNVP paper's toy figure), plus Gaussian noise."""
-    upper = rng.integers(0, 2, n) == 1
-    angle = rng.uniform(0.0, np.pi, n)
-    x = np.where(upper, np.cos(angle), 1.0 - np.cos(angle))
-    y = np.where(upper, np.sin(angle), 0.5 - np.sin(angle))
-    return np.stack([x, y], axis=1) + cfg.moon_noise * rng.standard_normal((n, 2))
+def moons(n, rng):
+    """Two interleaved half circles plus Gaussian noise (lessons/_data.py; lesson 11 uses it too)."""
+    return two_moons(n, rng, cfg.moon_noise)
 
 
 def ring8(n, rng):
@@ -96,7 +94,7 @@ def ring8(n, rng):
     return centres + cfg.ring_std * rng.standard_normal((n, 2))
 
 
-SAMPLERS = {"shifted_mvn": shifted_mvn, "two_moons": two_moons, "ring8": ring8}
+SAMPLERS = {"shifted_mvn": shifted_mvn, "two_moons": moons, "ring8": ring8}
 unknown = [d for d in cfg.datasets if d not in SAMPLERS]
 if unknown:
     raise SystemExit(f"error: --datasets: unknown {unknown}; choose from {sorted(SAMPLERS)}")
@@ -133,7 +131,7 @@ results, reports = {}, {}
 for name, epochs in zip(cfg.datasets, cfg.epochs):
     print(f"--- {name}")
     x_train = SAMPLERS[name](cfg.n_train, rng)
-    flow = minflow.RealNVP(2, cfg.n_layers, cfg.hidden, rng=rng)
+    flow = minflow.RealNVP(2, cfg.n_layers, cfg.hidden, rng=rng, engine=cfg.engine)
     history = minflow.fit(flow, x_train, rng=rng, epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                           validation=0.1)
     x_test = SAMPLERS[name](20_000, rng)
@@ -176,7 +174,7 @@ for name, epochs in zip(cfg.datasets, cfg.epochs):
 
     # The change-of-variables consistency table (float64), on training points
     report = minflow.consistency_report(flow, x_train[:cfg.n_consistency], rng)
-    print(minflow.format_report(report))
+    print(minflow.format_consistency_report(report))
     reports[name] = report
     # the same in float32: differences of order 1e-6 relative, as in the demo's float32 table
     report32 = minflow.consistency_report(flow.astype("float32"), x_train[:cfg.n_consistency], rng)
@@ -189,7 +187,7 @@ for name, epochs in zip(cfg.datasets, cfg.epochs):
 lesson.record("per_dataset", results)
 lesson.write_json("consistency", reports)
 (lesson.partial / "consistency.txt").write_text(
-    "\n\n".join(f"[{name}]\n{minflow.format_report(rep)}" for name, rep in reports.items()) + "\n")
+    "\n\n".join(f"[{name}]\n{minflow.format_consistency_report(rep)}" for name, rep in reports.items()) + "\n")
 
 # %% [markdown]
 # ## What this run showed

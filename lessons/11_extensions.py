@@ -35,6 +35,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minflow
+from _data import two_moons
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Config:
     epochs: int = 30
     batch_size: int = 256
     lr: float = 3e-3
+    engine: str = "primitives"  # the fast kernels (five flows to train); "reference": the readable code
     moon_noise: float = 0.08
 
 
@@ -68,17 +70,9 @@ VARIANTS = {
 }
 
 
-def two_moons(n, rng):
-    """Two interleaved half circles plus Gaussian noise (the same sampler as lesson 10)."""
-    upper = rng.integers(0, 2, n) == 1
-    angle = rng.uniform(0.0, np.pi, n)
-    x = np.where(upper, np.cos(angle), 1.0 - np.cos(angle))
-    y = np.where(upper, np.sin(angle), 0.5 - np.sin(angle))
-    return np.stack([x, y], axis=1) + cfg.moon_noise * rng.standard_normal((n, 2))
-
-
-x_train = two_moons(cfg.n_train, rng)
-x_test = two_moons(cfg.n_test, rng)
+# two moons, the same sampler as lesson 10 (lessons/_data.py)
+x_train = two_moons(cfg.n_train, rng, cfg.moon_noise)
+x_test = two_moons(cfg.n_test, rng, cfg.moon_noise)
 
 # %% [markdown]
 # ## The pieces, checked one by one before training
@@ -116,7 +110,8 @@ lesson.record("lu_round_trip_error", lu_round_trip, ".1e")
 # %%
 flows, table = {}, {}
 for name, options in VARIANTS.items():
-    flow = minflow.RealNVP(2, cfg.n_layers, cfg.hidden, rng=np.random.default_rng(cfg.seed), **options)
+    flow = minflow.RealNVP(2, cfg.n_layers, cfg.hidden, rng=np.random.default_rng(cfg.seed), engine=cfg.engine,
+                           **options)
     history = minflow.fit(flow, x_train, rng=np.random.default_rng(cfg.seed + 1), epochs=cfg.epochs,
                           batch_size=cfg.batch_size, lr=cfg.lr, validation=0.1)
     z, log_det = flow.forward(x_test)

@@ -32,37 +32,30 @@
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
+import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis.experiments
 
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minflow import ood
-from minflow.gaussians import ThesisDistributions
+from minflow.thesis import ood
+from minflow.thesis.gaussians import ThesisDistributions
 
 
+# The core model and its training (seed, n_layers, hidden, epochs, ...) are inherited from
+# _thesis.CoreModelConfig, so this is the model lessons 4-9 trained (n_test is unused here).
 @dataclass(frozen=True)
-class Config:
+class Config(_thesis.CoreModelConfig):
     """Lesson 12: the per-layer trace of s and t for training, perturbed and outlier inputs."""
 
-    seed: int = 0
     dim: int = 20
-    n_points: int = 3000      # points of each input kind
-    # the core model and its training (the same fields as lessons 5-9, so the model is shared)
-    n_layers: int = 8
-    hidden: tuple = (64, 64)
-    epochs: int = 12
-    epoch_size: int = 8192
-    lr: float = 3e-3
-    batch_size: int = 256
-    n_test: int = 20_000      # (unused here; part of the shared experiment settings)
+    n_points: int = 3000        # points of each input kind
+    engine: str = "reference"   # the code that computes log p_theta here: the formulas you read (flow.engine)
 
 
-lesson = _lesson.Lesson("12_inside_the_model", Config,
-                        tiny=dict(dim=6, n_points=300, n_layers=2, hidden=(8, 8), epochs=1, epoch_size=512,
-                                  n_test=1000),
-                        thesis=dict(epochs=200, epoch_size=32768, lr=1e-3, n_test=1_000_000, n_points=20_000))
+lesson = _lesson.Lesson("12_inside_the_model", Config, tiny={**_thesis.TINY, "dim": 6, "n_points": 300},
+                        thesis={**_thesis.THESIS, "n_points": 20_000})
 cfg = lesson.config
 rng = np.random.default_rng(cfg.seed)
 
@@ -70,8 +63,9 @@ rng = np.random.default_rng(cfg.seed)
 # ## The trained core model and the three kinds of input
 
 # %%
-exp_cfg = _lesson.experiment_config(cfg, dims=(cfg.dim,))
-flow, history = lesson.thesis_model(cfg.dim, exp_cfg)
+exp_cfg = cfg.experiment_config(dims=(cfg.dim,))
+flow, history = _thesis.thesis_model(lesson, cfg.dim, exp_cfg)  # trained with cfg.train_engine
+flow.engine = cfg.engine  # from here on, log_prob runs the reference code (the trace always does)
 dists = ThesisDistributions(cfg.dim, seed=cfg.seed)
 lesson.record("train_kl_nats", float(-np.mean(flow.log_prob(dists.p.sample(5000, rng)))) - dists.p.entropy(), ".3f")
 

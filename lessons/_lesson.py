@@ -6,7 +6,7 @@ A lesson reads, top to bottom:
     @dataclass(frozen=True)
     class Config: seed: int = 0; epochs: int = 30   # every field is a command-line option
     lesson = _lesson.Lesson("03_training", Config, tiny=dict(epochs=2), thesis=dict(epochs=200))
-    cfg = lesson.config                             # printed at start
+    cfg = lesson.config                             # printed at start, every field
     ...
     lesson.savefig(fig, "density", "what the figure shows")  # -> <out>/density.png + density.txt
     lesson.record("H_p", 1.23)                      # printed, and written to <out>/results.json
@@ -17,6 +17,11 @@ Command line (every lesson):  python lessons/NN_name.py [--field VALUE ...] [--t
     --tiny (or the environment variable MINFLOW_TINY=1): seconds-long settings for the smoke test.
     --thesis: the thesis's scale (long).
     --out DIR: where the figures and results.json go (default lessons/out/<lesson>/).
+
+A Config may inherit fields from a base dataclass (lessons 4-9 and 12: ``_thesis.CoreModelConfig``):
+inherited fields are options too, printed and listed by ``--help`` under the base class's heading.
+A field declared with ``init=False`` is printed and recorded but fixed (not an option). A field
+``engine`` must name a minflow engine (``minflow.engine.names()``).
 
 Nothing that looks complete is left behind by a failed run: everything is written into
 ``<out>.partial/`` and renamed to ``<out>/`` only when the lesson reaches ``finish()``.
@@ -32,6 +37,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")  # figures are written, never shown
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 import hashlib  # noqa: E402
+import inspect  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
@@ -81,6 +87,30 @@ def _option_kwargs(f):
     return dict(type=kind, metavar=kind.__name__.upper())
 
 
+def _field_groups(config_cls):
+    """[(heading, fields)]: the lesson's own fields first, then those inherited, per base class."""
+    groups = {}
+    for f in dataclasses.fields(config_cls):
+        owner = next(c for c in config_cls.__mro__ if f.name in inspect.get_annotations(c))
+        groups.setdefault(owner, []).append(f)
+    order = sorted(groups, key=lambda c: c is not config_cls)  # stable: bases keep their order
+    return [(_heading(c, config_cls), groups[c]) for c in order]
+
+
+def _heading(cls, config_cls):
+    if cls is config_cls:
+        return "settings (the fields of Config)"
+    summary = (cls.__doc__ or "").strip().split("\n")[0].rstrip(".")
+    return f"inherited from {cls.__module__}.{cls.__name__}: {summary}"
+
+
+def _check_engine(config):
+    if hasattr(config, "engine"):
+        import minflow
+
+        minflow.engine.get(config.engine)  # ValueError listing the known engines
+
+
 def _in_notebook():
     return "ipykernel" in sys.modules
 
@@ -99,6 +129,7 @@ class Lesson:
         values.update(args.explicit)
         try:
             self.config = dataclasses.replace(config_cls(), **values)
+            _check_engine(self.config)
         except (TypeError, ValueError) as e:
             _fail(f"bad setting for {self.name}: {e}")
         self.out = Path(args.out).resolve() if args.out else DEFAULT_OUT / self.name
@@ -112,11 +143,13 @@ class Lesson:
         parser = argparse.ArgumentParser(
             prog=f"python lessons/{self.name}.py", description=(config_cls.__doc__ or "").strip(),
             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-        group = parser.add_argument_group("settings (the fields of Config)")
-        for f in dataclasses.fields(config_cls):
-            flags = [f"--{f.name.replace('_', '-')}"] + ([f"--{f.name}"] if "_" in f.name else [])
-            group.add_argument(*flags, dest=f.name, default=argparse.SUPPRESS,
-                               help=f"(default {f.default!r})", **_option_kwargs(f))
+        options = [f for f in dataclasses.fields(config_cls) if f.init]
+        for heading, fields in _field_groups(config_cls):
+            group = parser.add_argument_group(heading)
+            for f in (f for f in fields if f.init):
+                flags = [f"--{f.name.replace('_', '-')}"] + ([f"--{f.name}"] if "_" in f.name else [])
+                group.add_argument(*flags, dest=f.name, default=argparse.SUPPRESS,
+                                   help=f"(default {f.default!r})", **_option_kwargs(f))
         scale = parser.add_mutually_exclusive_group()
         scale.add_argument("--tiny", action="store_true",
                            help="seconds-long settings for the smoke test (or MINFLOW_TINY=1)")
@@ -125,7 +158,7 @@ class Lesson:
         if argv is None:
             argv = [] if _in_notebook() else sys.argv[1:]
         args = parser.parse_args(argv)  # unknown options: argparse prints usage and exits 2
-        names = {f.name for f in dataclasses.fields(config_cls)}
+        names = {f.name for f in options}
         args.explicit = {k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items() if k in names}
         if os.environ.get("MINFLOW_TINY", "") not in ("", "0") and not args.thesis:
             args.tiny = True
@@ -147,8 +180,11 @@ class Lesson:
 
     def _print_header(self, config_cls):
         print(f"=== lesson {self.name}  (settings: {self.preset})")
-        for f in dataclasses.fields(config_cls):
-            print(f"    {f.name:<16} = {getattr(self.config, f.name)!r}")
+        for heading, fields in _field_groups(config_cls):
+            print(f"  {heading}")
+            for f in fields:
+                fixed = "" if f.init else "   (fixed, not an option)"
+                print(f"    {f.name:<16} = {getattr(self.config, f.name)!r}{fixed}")
         print(f"    output -> {self.out}")
 
     # --- results -------------------------------------------------------------
@@ -211,8 +247,8 @@ class Lesson:
     def cached(self, key, build):
         """``build()`` -> (flow, history dict), saved in <out>/../_cache/ under a hash of ``key``.
 
-        Lessons 5-9 and 12 use the same trained models; the first lesson to need one trains
-        it. Delete lessons/out/_cache/ to retrain from scratch.
+        Lessons 4-9 and 12 use the same trained models (``_thesis.thesis_model``); the first lesson
+        to need one trains it. Delete lessons/out/_cache/ to retrain from scratch.
         """
         import minflow
 
@@ -232,96 +268,6 @@ class Lesson:
         except OSError as e:  # a cache we cannot write only costs time
             print(f"  (could not cache the model: {e})")
         return flow, history
-
-    def thesis_model(self, dim, config):
-        """The core RealNVP trained on p = ThesisDistributions(dim, config.seed).p exactly as
-        ``minflow.experiments.train_model`` trains it (same seed stream as ``make reproduce``),
-        cached so lessons 5-9 and 12 share it. Returns (flow, {"train_nll", "val_nll", "seconds"})."""
-        import minflow
-        from minflow.experiments import rng_for, train_model
-
-        key = {"what": "thesis-core-model", "version": minflow.__version__, "dim": dim, "seed": config.seed,
-               "dtype": config.dtype, "model": config.model, "training": config.training}
-
-        def build():
-            print(f"  training the core model for D = {dim} ...", flush=True)
-            flow, hist = train_model(dim, config, rng_for(config.seed, "train", dim))
-            return flow, {"train_nll": hist.train_nll, "val_nll": hist.val_nll, "seconds": hist.seconds}
-
-        return self.cached(key, build)
-
-
-def evaluate_cells(lesson, config, cells):
-    """Score the test sets ``cells`` = [(D, family, s, t), ...] with minflow.experiments.
-
-    Per D: the cached trained model, the reference set Q(p) (fixes the OOD bounds), then
-    ``evaluate_cell`` for each test set, with the same random streams as ``make reproduce``.
-    Returns (table: list of row dicts, kept: {kept_key: {"logp", "logp_theta"}}, models: {D: flow}).
-    """
-    from minflow.experiments import evaluate_cell, evaluate_reference, rng_for
-    from minflow.experiments.cells import keep_values
-    from minflow.experiments.io import kept_key
-    from minflow.gaussians import ThesisDistributions
-
-    table, kept, models = [], {}, {}
-    for dim in sorted({c[0] for c in cells}):
-        flow, _ = lesson.thesis_model(dim, config)
-        dists = ThesisDistributions(dim, seed=config.seed)
-        ref = evaluate_reference(flow, dists, config, rng_for(config.seed, "reference", dim))
-        kept[kept_key(dim, "reference")] = keep_values(ref._asdict(), config.kde_keep,
-                                                       rng_for(config.seed, "keep", dim, "reference"))
-        models[dim] = flow
-        for d, family, s, t in cells:
-            if d != dim:
-                continue
-            row, k = evaluate_cell(flow, dists, family, s, t, config, rng_for(config.seed, "cell", dim, family, s, t),
-                                   reference=ref)
-            table.append(row)
-            kept[kept_key(dim, family, s, t)] = k
-        print(f"  D = {dim}: scored {sum(c[0] == dim for c in cells)} test sets of {config.n_test} points", flush=True)
-    return table, kept, models
-
-
-def adopt_figure(lesson, path):
-    """Record a figure written by minflow.experiments.figures (PNG + caption .txt) as the lesson's own."""
-    path = Path(path)
-    caption = path.with_suffix(".txt").read_text().strip() if path.with_suffix(".txt").exists() else ""
-    lesson.figures[path.name] = caption
-    print(f"[figure] {path.name}: {caption.splitlines()[0] if caption else ''} ...")
-    return path
-
-
-def thesis_claims(lesson, table, ids):
-    """Decide findings (C1-C10 of thesis-experiments.md) with minflow.experiments.claims and print them
-    side by side with what the thesis says. These are reported, not asserted: a reproduction
-    must be free to fail. Returns the list of dicts (also stored in results.json)."""
-    from minflow.experiments import claims as C
-
-    decided = {r.id: r for r in C.check_claims(table)}
-    out = []
-    for cid in ids:
-        d = decided[cid].as_dict()
-        out.append(d)
-        print(f"[thesis {cid}, section {d['section']}] {d['thesis']}")
-        for check in d["checks"]:
-            print(f"    {'ok  ' if check['passed'] else 'FAIL'} {check['name']}: {check['measured']}")
-        print(f"    -> {d['verdict']} on this run ({d['passed']}/{d['total']} checks)")
-    lesson.results["thesis_claims"] = _to_json(out)
-    return out
-
-
-def experiment_config(cfg, dims, **extra):
-    """An ``ExperimentConfig`` (minflow.experiments) from a lesson's Config fields.
-
-    The lessons' Configs share the field names n_layers, hidden, epochs, epoch_size, lr,
-    batch_size, n_test and seed, so equal settings give the same cached models."""
-    from minflow.experiments import preset
-
-    return preset("quick", dims=tuple(dims), seed=cfg.seed, n_test=cfg.n_test,
-                  model=dict(n_layers=cfg.n_layers, hidden=tuple(cfg.hidden)),
-                  training=dict(epochs=cfg.epochs, epoch_size=cfg.epoch_size, lr=cfg.lr,
-                                batch_size=cfg.batch_size, validation=min(4096, cfg.epoch_size)),
-                  **extra)
 
 
 def _versions():

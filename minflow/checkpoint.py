@@ -1,19 +1,28 @@
 """Save and load a flow: parameter arrays in ``.npz``, architecture in JSON.
 
-A checkpoint is one ``.npz`` file holding every parameter array (named by its
-path in the parameter tree, e.g. ``"3/0/1"``) and a ``__config__`` entry with
-the JSON description of the layers. Loading rebuilds the layers from the JSON
-and the exact arrays, so ``log_prob`` is bit-identical after the round trip.
+A checkpoint is one ``.npz`` file holding every parameter array (named by its path in the
+parameter tree, e.g. ``"p/3/0/1"``) and a ``__config__`` entry with the JSON description of
+the layers. Loading rebuilds the layers from the JSON and the exact arrays, so ``log_prob`` is
+bit-identical after the round trip.
+
+Saving is atomic: the file is written under a temporary name in the same folder, flushed to
+disk and renamed over the target, so a failed save (a full disk, a killed process) leaves the
+old checkpoint intact, and a reader never sees a half-written file. Loading trusts nothing in
+the file: the configuration is checked against the stored arrays before anything is allocated,
+and every failure is a ``ValueError`` naming the file.
 """
 import json
 import os
+import tempfile
 import zipfile
 
 import numpy as np
 
+from . import bijectors
 from .backend import to_numpy
 from .flow import Flow
 from .tree import tree_paths
+from .validation import check_dtype
 
 FORMAT = "minflow-checkpoint-1"
 
@@ -22,51 +31,132 @@ def save(flow, path):
     """Write ``flow`` to ``path`` (a ``.npz`` file; the suffix is added if missing). Returns the path."""
     if not isinstance(flow, Flow):
         raise TypeError(f"flow: expected a minflow Flow, got {type(flow).__name__}")
-    path = os.fspath(path)
-    if not path.endswith(".npz"):
-        path += ".npz"
-    config = {"format": FORMAT, "flow": flow.config()}
+    path = _check_path(path)
     arrays = {f"p/{k}": to_numpy(v) for k, v in tree_paths(flow.params)}
+    bad = [k for k, a in arrays.items() if not np.all(np.isfinite(a))]
+    if bad:
+        raise ValueError(f"flow: parameters {bad[:5]} contain NaN or infinite values; not saving a broken model")
+    config = {"format": FORMAT, "flow": flow.config()}
     arrays["__config__"] = np.frombuffer(json.dumps(config).encode(), dtype=np.uint8)
+    write_atomic(path, lambda f: np.savez(f, **arrays))
+    return path
+
+
+def write_atomic(path, write):
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it onto ``path``.
+
+    The temporary name is unique per process and call; on any failure it is removed and the
+    old ``path``, if any, is untouched.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _check_path(path):
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"path: expected a file name (str or os.PathLike), got {type(path).__name__}")
+    path = os.fsdecode(os.fspath(path))
+    if not path or os.path.isdir(path):
+        raise ValueError(f"path: expected a file name, got {'an empty string' if not path else 'a directory'} "
+                         f"({path!r})")
+    path = path if path.endswith(".npz") else path + ".npz"
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise ValueError(f"path: directory {directory!r} does not exist")
-    np.savez(path, **arrays)
+    if os.path.isdir(path):
+        raise ValueError(f"path: {path!r} is a directory")
     return path
 
 
 def load(path):
-    """Read a flow written by ``save``. A missing or corrupt file is a clear ``ValueError``."""
-    path = os.fspath(path)
+    """Read a flow written by ``save``. A missing, corrupt or inconsistent file is a ``ValueError``."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"path: expected a file name (str or os.PathLike), got {type(path).__name__}")
+    path = os.fsdecode(os.fspath(path))
     if not os.path.isfile(path):
         raise ValueError(f"path: no checkpoint file at {path!r}")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        config = json.loads(bytes(arrays.pop("__config__")).decode())
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, EOFError) as err:
-        raise ValueError(f"path: {path!r} is not a readable minflow checkpoint ({err})") from err
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise ValueError(f"path: {path!r} is not a {FORMAT} file")
-    try:
-        template = Flow.from_config(config["flow"])
-        params = _fill(template.params, arrays, "")
-    except (KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"path: {path!r} has a corrupt configuration or is missing arrays ({err})") from err
-    flow = Flow.from_config(config["flow"], params=params)
-    return flow
+        config, arrays = _read(path)
+        return _rebuild(config, arrays)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, NotImplementedError, RecursionError,
+            OverflowError, MemoryError, OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as err:
+        raise ValueError(f"path: {path!r} is not a valid minflow checkpoint ({type(err).__name__}: {err})") from err
 
 
-def _fill(template, arrays, prefix):
-    """Rebuild the parameter tree of ``template`` from the saved arrays, checking shapes."""
-    if isinstance(template, dict):
-        return {k: _fill(template[k], arrays, f"{prefix}{k}/") for k in template}
-    if isinstance(template, (list, tuple)):
-        return type(template)(_fill(t, arrays, f"{prefix}{i}/") for i, t in enumerate(template))
-    key = "p/" + prefix.rstrip("/")
-    if key not in arrays:
-        raise KeyError(f"array {key!r} missing")
-    a = arrays[key]
-    if a.shape != np.shape(template) or a.dtype != template.dtype:
-        raise ValueError(f"array {key!r}: expected {template.dtype}{np.shape(template)}, got {a.dtype}{a.shape}")
-    return a
+def _read(path):
+    """(config dict, {name: array}) from the file, with nothing interpreted yet."""
+    with np.load(path, allow_pickle=False) as npz:
+        if "__config__" not in npz.files:
+            raise ValueError("no __config__ entry (not written by minflow.save)")
+        arrays = {k: npz[k] for k in npz.files}
+    config = json.loads(bytes(arrays.pop("__config__")).decode())
+    if not isinstance(config, dict) or config.get("format") != FORMAT or not isinstance(config.get("flow"), dict):
+        raise ValueError(f"not a {FORMAT} file")
+    return config["flow"], arrays
+
+
+def _rebuild(config, arrays):
+    """Check the configuration against the stored arrays, then build the flow around them."""
+    layer_configs = config.get("layers")
+    if not isinstance(layer_configs, list) or not layer_configs:
+        raise ValueError("the configuration lists no layers")
+    _check_sizes(layer_configs, arrays)
+    dtype = np.dtype(check_dtype(config.get("dtype", "float64")))
+    layers = [bijectors.from_config(c) for c in layer_configs]
+    expected = {f"p/{k}": shape for k, shape in _shape_paths([layer.param_shapes() for layer in layers])}
+    if set(expected) != set(arrays):
+        missing, extra = sorted(set(expected) - set(arrays)), sorted(set(arrays) - set(expected))
+        raise ValueError(f"arrays missing {missing[:5]} / not expected {extra[:5]}")
+    for k, shape in expected.items():
+        a = arrays[k]
+        if a.shape != shape or a.dtype != dtype:
+            raise ValueError(f"array {k!r}: expected {dtype}{shape}, got {a.dtype}{a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"array {k!r} contains NaN or infinite values")
+    params = [_fill(layer.param_shapes(), arrays, f"p/{i}/") for i, layer in enumerate(layers)]
+    return Flow.from_config(config, params=params)
+
+
+def _check_sizes(layer_configs, arrays):
+    """Sizes claimed by the JSON must fit what the file holds, before any layer allocates them.
+
+    Every dimension and width of a real flow is bounded by the number of stored scalars (a
+    coupling's biases alone hold D/2 + widths of them) or, for permutations, by the stored order."""
+    held = sum(a.size for a in arrays.values())
+    for i, c in enumerate(layer_configs):
+        if not isinstance(c, dict):
+            raise ValueError(f"layer config {i}: expected a dict, got {type(c).__name__}")
+        perm = c["perm"] if isinstance(c.get("perm"), list) else []
+        sizes = [c.get("dim"), *(c["hidden"] if isinstance(c.get("hidden"), list) else [])]
+        for n in sizes:
+            if isinstance(n, int) and n > 2 * held + len(perm) + 2:
+                raise ValueError(f"layer config {i}: size {n} is larger than anything stored in the file")
+
+
+def _shape_paths(tree, prefix=""):
+    """(path, shape) pairs of a tree of shape tuples, the paths as ``tree_paths`` names arrays."""
+    if isinstance(tree, tuple) and all(isinstance(n, int) for n in tree) and tree:
+        return [(prefix.rstrip("/"), tree)]
+    if isinstance(tree, dict):
+        return [pl for k in sorted(tree) for pl in _shape_paths(tree[k], f"{prefix}{k}/")]
+    return [pl for i, t in enumerate(tree) for pl in _shape_paths(t, f"{prefix}{i}/")]
+
+
+def _fill(shapes, arrays, prefix):
+    """The parameter tree with the structure of ``shapes`` (lists of tuples), leaves from ``arrays``."""
+    if isinstance(shapes, tuple) and all(isinstance(n, int) for n in shapes) and shapes:
+        return arrays[prefix.rstrip("/")]
+    return type(shapes)(_fill(s, arrays, f"{prefix}{i}/") for i, s in enumerate(shapes))
+
+
+__all__ = ["save", "load", "write_atomic", "FORMAT"]

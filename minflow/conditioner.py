@@ -40,6 +40,11 @@ def activation(name):
     return ACTIVATIONS[name]
 
 
+def mlp_shapes(sizes):
+    """[((d_in, h_1), (h_1,)), ...]: the shapes of ``init_mlp(sizes)``'s (W, b) pairs."""
+    return [((m, n), (n,)) for m, n in zip(sizes[:-1], sizes[1:])]
+
+
 def init_mlp(sizes, rng, dtype=np.float64, zero_last=True):
     """Random MLP parameters for layer widths ``sizes = [d_in, h_1, ..., d_out]``.
 

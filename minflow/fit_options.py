@@ -99,6 +99,8 @@ def _is_number(v):
 
 def _check_validation(validation, sampler, epoch_size):
     """With a sampler: the number of points to draw; with an array: the fraction; None if explicit."""
+    if isinstance(validation, (bool, np.bool_, str, bytes)):
+        raise TypeError(f"validation: expected a fraction, a size or an (M, D) array, got {validation!r}")
     if not _is_number(validation):
         return None  # an explicit (M, D) array; checked by check_batch with the name "validation"
     if sampler is None:

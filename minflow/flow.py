@@ -11,14 +11,13 @@ of (layers, params) with the checked, user-facing methods. Which code evaluates 
 and the training gradient is ``flow.engine`` (see engine.py); these functions are the "reference".
 """
 import numpy as np
-from autograd import value_and_grad
 
 from . import bijectors
 from . import engine as engines
 from .backend import default_backend, namespace, to_backend, to_numpy
 from .prior import standard_normal_log_prob, standard_normal_sample
 from .tree import tree_leaves, tree_map
-from .validation import check_batch, check_dtype, check_int, check_rng
+from .validation import check_batch, check_bool, check_dtype, check_int, check_rng
 
 DEFAULT_CHUNK = 4096
 
@@ -67,16 +66,6 @@ def in_chunks(fn, x, chunk_size):
         return tuple(xp.concat([p[k] for p in parts], axis=0) for k in range(len(parts[0])))
     return xp.concat(parts, axis=0)
 
-
-def _reference_value_and_grad(layers):
-    vg = value_and_grad(mean_nll)
-    return lambda params, x: vg(params, layers, x)
-
-
-engines.register("reference", engines.Engine(
-    log_prob=lambda layers, params, x, chunk_size: in_chunks(
-        lambda c: flow_log_prob(layers, params, c), x, chunk_size or DEFAULT_CHUNK),
-    value_and_grad=_reference_value_and_grad))
 
 
 class Flow:
@@ -211,7 +200,7 @@ class Flow:
         rng = np.random.default_rng(0) if params is None else None
         flow = Flow([bijectors.from_config(c) for c in config["layers"]], params=params, rng=rng,
                     dim=config.get("dim"), dtype=config.get("dtype", "float64"), engine=config.get("engine"))
-        flow.needs_data_init = bool(config.get("needs_data_init", False))
+        flow.needs_data_init = check_bool(config.get("needs_data_init", False), "needs_data_init")
         return flow
 
     def astype(self, dtype):
@@ -255,6 +244,7 @@ class RealNVP(Flow):
             raise ValueError(f"coupling: expected 'affine' or 'additive', got {coupling!r}")
         if permutation not in (None, "reverse", "random"):
             raise ValueError(f"permutation: expected None, 'reverse' or 'random', got {permutation!r}")
+        actnorm, lu = check_bool(actnorm, "actnorm"), check_bool(lu, "lu")
         layers = []
         for k in range(n_layers):
             if actnorm:

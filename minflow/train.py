@@ -16,10 +16,12 @@ import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from autograd import value_and_grad
 
 from . import engine as engines
 from .backend import to_backend
 from .fit_options import check_options
+from .flow import DEFAULT_CHUNK, flow_log_prob, in_chunks, mean_nll
 from .tree import tree_leaves, tree_map
 from .validation import check_batch
 
@@ -70,7 +72,8 @@ def fit(flow, data, *, rng, epochs=100, batch_size=256, lr=1e-3, schedule="cosin
     train, val, n_train = _split_data(flow, data, opt)
     if flow.needs_data_init:
         flow.data_init(train[:4096] if train is not None else opt.sampler(min(4096, n_train), rng))
-    value_grad = engines.get(opt.engine).value_and_grad(flow.layers)
+    engine = engines.get(opt.engine)
+    value_grad = engine.value_and_grad(flow.layers)
     hist = History(settings=opt.settings(flow, n_train, len(val)))
     total_steps = opt.epochs * (n_train // opt.batch_size)
     rate_at = lambda step: learning_rate(step, total_steps, opt.lr, opt.schedule, opt.warmup)  # noqa: E731
@@ -85,7 +88,7 @@ def fit(flow, data, *, rng, epochs=100, batch_size=256, lr=1e-3, schedule="cosin
             if not np.isfinite(loss):
                 break
             rate = rate_at(state[2])
-            flow.params, state = adam_step(flow.params, _clip(grads, opt.clip_norm), state, rate)
+            flow.params, state = engine.adam_step(flow.params, _clip(grads, opt.clip_norm), state, rate)
         if not _record(hist, epoch, losses, _eval_nll(flow, val), rate_at(max(state[2] - 1, 0))):
             break
         if hist.best_epoch == epoch:
@@ -119,6 +122,21 @@ def adam_step(params, grads, state, lr, b1=0.9, b2=0.999, eps=1e-8):
     lr_t = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
     params = tree_map(lambda p, m, v: p - lr_t * m / (v**0.5 + eps), params, m, v)
     return params, (m, v, t)
+
+
+def reference_value_and_grad(layers):
+    """The gradient of the "reference" engine: autograd through every line of ``flow.mean_nll``."""
+    vg = value_and_grad(mean_nll)
+    return lambda params, x: vg(params, layers, x)
+
+
+def reference_log_prob(layers, params, x, chunk_size=None):
+    """``Flow.log_prob`` of the "reference" engine: ``flow.flow_log_prob`` (eq. 2), chunk by chunk."""
+    return in_chunks(lambda c: flow_log_prob(layers, params, c), x, chunk_size or DEFAULT_CHUNK)
+
+
+engines.register("reference", engines.Engine(log_prob=reference_log_prob, value_and_grad=reference_value_and_grad,
+                                             adam_step=adam_step))
 
 
 def learning_rate(step, total, lr, schedule="cosine", warmup=0, final_ratio=0.01):

@@ -40,6 +40,24 @@ def check_positive(value, name):
     return float(value)
 
 
+def check_bool(value, name):
+    """``value`` if it is exactly True or False (a string such as "no" is not a boolean)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_permutation(perm, name="perm", dim=None):
+    """``perm`` as an int64 array holding each of 0..D-1 exactly once."""
+    arr = np.asarray(perm)
+    if arr.ndim != 1 or arr.dtype.kind not in "iu" or (dim is not None and len(arr) != dim):
+        want = f"of length {dim}" if dim is not None else "1-D"
+        raise ValueError(f"{name}: expected an integer array {want}, got {arr.dtype} of shape {arr.shape}")
+    if not np.array_equal(np.sort(arr), np.arange(len(arr))):
+        raise ValueError(f"{name}: expected a permutation of 0..{len(arr) - 1}, got {arr.tolist()[:20]}")
+    return arr.astype(np.int64)
+
+
 def check_hidden(hidden, name="hidden"):
     """Hidden-layer widths as a tuple of ints >= 1 (an int is one layer)."""
     if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):

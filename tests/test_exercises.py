@@ -10,8 +10,9 @@ import sys
 
 import pytest
 
-from minflow import exercises as ex
-from minflow import grade as gr
+from minflow.classroom import exercises as ex
+from minflow.classroom import grade as gr
+from minflow.classroom.grading.templates import SPEED_STANDIN
 
 SOURCE = ex.PACKAGE_DIR
 
@@ -46,8 +47,9 @@ def _by_name(report):
 def test_every_exercise_has_a_fence_and_every_fence_an_exercise(fences):
     ex.check_registry(fences)
     for e in ex.EXERCISES:
-        path = e.where.split(":")[0].removeprefix("minflow/")
+        path = e.path.removeprefix("minflow/")
         assert any(f.name == e.name and f.path == path for f in fences), e
+        assert (SOURCE.parent / e.path).is_file() and e.module == e.path[:-3].replace("/", "."), e
 
 
 def test_malformed_fences_are_errors_naming_the_line():
@@ -77,8 +79,12 @@ def test_stub_keeps_the_indentation_and_names_the_equation():
 def test_no_solution_leaks_into_the_workspace(stubs, fences):
     solution_lines = {line.strip() for f in fences for line in f.body if line.strip()}
     files = [p for p in stubs.rglob("*") if p.is_file()]
-    names = {p.relative_to(stubs / "minflow").parts[0] for p in files if (stubs / "minflow") in p.parents}
-    assert not names & {"grading", "grade.py", "exercises.py"}
+    package = [p.relative_to(stubs / "minflow") for p in files if (stubs / "minflow") in p.parents]
+    assert package and not [p for p in package if p.parts[0] == "classroom"]
+    assert not {"grading", "grade.py", "exercises.py", "fences.py", "catalog.py"} & {p.name for p in files}
+    speed = [p for p in package if p.parts[0] == "speed"]
+    assert [p.as_posix() for p in speed] == ["speed/__init__.py"]
+    assert (stubs / "minflow" / "speed" / "__init__.py").read_text() == SPEED_STANDIN
     assert not [p for p in files if p.suffix in (".pyc", ".pyo")]
     for path in files:
         text = path.read_text()
@@ -89,13 +95,21 @@ def test_no_solution_leaks_into_the_workspace(stubs, fences):
     assert all(f"`{e.name}`" in readme for e in ex.EXERCISES)
 
 
+def _run_in(workspace, code):
+    proc = subprocess.run([sys.executable, "-c", f"WS = {str(workspace)!r}\n" + code], cwd=workspace,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
+
+
 def test_the_workspace_runs_the_students_code_not_a_fast_path(stubs):
-    """Flow.log_prob and fit must reach the student's stubs: no speed layer runs instead of them."""
+    """Flow.log_prob and fit must reach the student's stubs: no speed engine runs instead of them."""
     code = """
 import numpy as np, minflow
 assert minflow.__file__.startswith(WS), minflow.__file__
+assert minflow.engine.DEFAULT == "reference" and minflow.engine.names() == ["reference"]
 rng = np.random.default_rng(0)
 flow = minflow.RealNVP(2, n_layers=2, hidden=(4,), rng=rng)
+assert flow.engine == "reference", flow.engine
 for call in (lambda: flow.log_prob(np.zeros((3, 2))),
              lambda: minflow.fit(flow, rng.standard_normal((64, 2)), rng=rng, epochs=1, batch_size=32)):
     try:
@@ -106,9 +120,26 @@ for call in (lambda: flow.log_prob(np.zeros((3, 2))),
         raise AssertionError("ran without reaching a stub")
 print("ok")
 """
-    proc = subprocess.run([sys.executable, "-c", f"WS = {str(stubs)!r}\n" + code], cwd=stubs,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
+    _run_in(stubs, code)
+
+
+def test_a_workspace_with_solutions_trains_on_the_reference_engine(tmp_path):
+    key = ex.main(["generate", "--out", str(tmp_path / "key"), "--with-solutions"])
+    assert key == 0
+    code = """
+import numpy as np, minflow
+assert minflow.__file__.startswith(WS), minflow.__file__
+rng = np.random.default_rng(0)
+flow = minflow.RealNVP(2, n_layers=2, hidden=(8,), rng=rng)
+assert flow.engine == "reference", flow.engine
+data = rng.standard_normal((256, 2)) * [2.0, 0.5] + [1.0, -1.0]
+before = -np.mean(flow.log_prob(data))
+history = minflow.fit(flow, data, rng=rng, epochs=5, batch_size=64)
+after = -np.mean(flow.log_prob(data))
+assert np.isfinite(after) and after < before, (before, after)
+print("ok")
+"""
+    _run_in(tmp_path / "key", code)
 
 
 def test_solutions_pasted_back_score_100_percent(stubs, fences, tmp_path):
@@ -148,11 +179,11 @@ def test_typical_mistakes_fail_exactly_their_exercises_with_their_hints(stubs, f
         "coupling_inverse": ["return (y_b - t) * xp.exp(s)"],
         "flow_log_prob": ["z, log_det = forward_pass(layers, params, x)",
                           "return standard_normal_log_prob(z) - log_det"],
-        "mean_nll": ["return xp.sum(log_prob(layers, params, x)) / x.shape[0]"],
+        "mean_nll": ["return xp.sum(flow_log_prob(layers, params, x)) / x.shape[0]"],
         "mlp": ["raise ValueError('shapes do not match')"],
         "kl_gaussian": ["return correct_kl(p, q)"],  # the arguments swapped
     }))
-    info = ws / "minflow" / "information.py"
+    info = ws / "minflow" / "thesis" / "information.py"
     kl_body = next(f for f in fences if f.name == "kl_gaussian").body
     info.write_text(info.read_text() + "\n\ndef correct_kl(q, p):\n" + "\n".join(kl_body) + "\n")
     report = _by_name(gr.grade(ws))
@@ -168,14 +199,40 @@ def test_typical_mistakes_fail_exactly_their_exercises_with_their_hints(stubs, f
     assert mlp_errors and all(where in c["message"] for c in mlp_errors)
 
 
+def test_expected_values_come_from_the_graders_copy_not_the_workspace(stubs, fences, tmp_path):
+    """A workspace that changes what the grader takes from the library (LOG_2PI, the activation
+    table) fails: the grader's reference values are computed by the teacher's copy."""
+    ws = _copy(stubs, tmp_path, "tampered")
+    ex.fill(ws, fences)
+    for rel, line in (("prior.py", "LOG_2PI = 1.8"), ("conditioner.py", "ACTIVATIONS['tanh'] = ACTIVATIONS['elu']")):
+        path = ws / "minflow" / rel
+        path.write_text(path.read_text() + "\n" + line + "\n")
+    report = _by_name(gr.grade(ws, ["flow_log_prob", "mlp", "gaussian_entropy", "auroc"]))
+    assert [n for n, e in report.items() if e["status"] != "pass"] == ["flow_log_prob", "mlp", "gaussian_entropy"]
+    failed_mlp = [c["label"] for c in report["mlp"]["cases"] if c["status"] != "pass"]
+    assert failed_mlp == ["activation='tanh': the argument chooses the activation",
+                          "autograd's gradient in the parameters"]  # both in tanh; the relu cases pass
+
+
 def test_a_package_that_does_not_import_is_reported_not_a_crash(stubs, tmp_path):
     ws = _copy(stubs, tmp_path, "syntax_error")
-    ood = ws / "minflow" / "ood.py"
-    ood.write_text(ood.read_text() + "\ndef broken(:\n")
+    prior = ws / "minflow" / "prior.py"  # imported by `import minflow`: every exercise scores 0
+    prior.write_text(prior.read_text() + "\ndef broken(:\n")
     report = gr.grade(ws, ["mlp", "auroc"])
     for e in report["exercises"]:
         assert e["score"] == 0 and e["cases"][0]["label"] == "import minflow"
-        assert "raised SyntaxError: invalid syntax (in minflow/ood.py, line" in e["cases"][0]["message"]
+        assert "raised SyntaxError: invalid syntax (in minflow/prior.py, line" in e["cases"][0]["message"]
+
+
+def test_a_thesis_module_that_does_not_import_fails_only_its_exercises(stubs, tmp_path):
+    ws = _copy(stubs, tmp_path, "syntax_error_ood")
+    ood = ws / "minflow" / "thesis" / "ood.py"  # loaded on first use, not by `import minflow`
+    ood.write_text(ood.read_text() + "\ndef broken(:\n")
+    report = _by_name(gr.grade(ws, ["mlp", "auroc"]))
+    assert report["mlp"]["status"] == "not implemented"
+    case = report["auroc"]["cases"][0]
+    assert report["auroc"]["score"] == 0 and case["label"] == "import minflow.thesis.ood"
+    assert "raised SyntaxError: invalid syntax (in minflow/thesis/ood.py, line" in case["message"]
 
 
 def test_json_report_and_selection(stubs, capsys):
@@ -202,7 +259,7 @@ def test_generate_does_not_overwrite_students_work(stubs, tmp_path):
 
 
 def test_a_case_that_loops_or_exits_is_recorded_and_grading_goes_on():
-    from minflow.grading.checker import Checker
+    from minflow.classroom.grading.checker import Checker
 
     ck = Checker(SOURCE, case_timeout=0.3)
     with ck.case("endless loop that swallows exceptions"):

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from minflow.gaussians import (FAMILIES, OUTLIER_MEAN_Z, Gaussian, ThesisDistributions, affine_map,
-                               correlation_summary, eigen_spectrum, grid, haar_orthogonal, random_covariance)
-from minflow.ood import tpr_bounds, true_negative_rate
+from minflow.thesis.gaussians import (FAMILIES, OUTLIER_MEAN_Z, Gaussian, ThesisDistributions, affine_map,
+                                      correlation_summary, eigen_spectrum, grid, haar_orthogonal, random_covariance)
+from minflow.thesis.ood import tpr_bounds, true_negative_rate
 
 
 @pytest.mark.parametrize("dim", [1, 3, 10, 50, 100])

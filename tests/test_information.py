@@ -7,11 +7,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from minflow.gaussians import FAMILIES, Gaussian, ThesisDistributions, grid, random_covariance  # noqa: E402
-from minflow.information import (Estimate, cross_entropy_estimate, cross_entropy_gaussian,  # noqa: E402
-                                 evaluate_log_probs, gap_estimate, gaussian_entropy, information_table,
-                                 kl_estimate, kl_gaussian)
-from minflow.plotting import kde, panel_series, plot_kde_panel  # noqa: E402
+from minflow.thesis.gaussians import FAMILIES, Gaussian, ThesisDistributions, grid, random_covariance  # noqa: E402
+from minflow.thesis.information import (Estimate, cross_entropy_estimate, cross_entropy_gaussian,  # noqa: E402
+                                        evaluate_log_probs, gap_estimate, gaussian_entropy, information_table,
+                                        kl_estimate, kl_gaussian)
+from minflow.thesis.plotting import kde, panel_series, plot_kde_panel  # noqa: E402
 
 
 def random_gaussian(dim, rng, kappa=30.0):

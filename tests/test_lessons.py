@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import minflow
+
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 
@@ -29,6 +31,16 @@ FIGURES = {
     "12_inside_the_model": ["layer_scales_shifts", "layer_perturbation_separation"],
 }
 EXTRA_FILES = {"10_mapping_2d": ["consistency.json", "consistency.txt"]}
+# The engine each lesson that builds or trains a flow prints in its settings (field -> value): lessons
+# 4-9 and 12 train through minflow.thesis.experiments.train_model, i.e. with the default engine.
+ENGINES = {name: {"train_engine": minflow.engine.DEFAULT} for name in (
+    "04_information", "05_baseline", "06_generalisation", "07_perturbed", "08_outliers", "09_ood_detection",
+    "12_inside_the_model")}
+ENGINES["12_inside_the_model"]["engine"] = "reference"
+ENGINES.update({"03_training": {"engine": "reference"}, "10_mapping_2d": {"engine": "primitives"},
+                "11_extensions": {"engine": "primitives"}})
+# The core model's fields, inherited by lessons 4-9 and 12 from lessons/_thesis.py: options like any other.
+SHARED_FIELDS = ("seed", "n_layers", "hidden", "epochs", "epoch_size", "lr", "batch_size", "n_test")
 
 
 def _run(name, *args, env_extra=None, timeout=120):
@@ -72,6 +84,13 @@ def test_lesson_runs_tiny(tiny_runs, name):
         assert f"{fig}.png" in summary["figures"]
     for extra in EXTRA_FILES.get(name, []):
         assert (out / extra).is_file()
+    header = proc.stdout.split("output ->")[0]
+    for field, value in ENGINES.get(name, {}).items():
+        assert summary["config"][field] == value
+        assert f"{field:<16} = {value!r}" in header, f"{name}: the settings do not show {field}"
+    if "train_engine" in ENGINES.get(name, {}):
+        for field in SHARED_FIELDS:  # inherited fields are printed and recorded too
+            assert f"    {field:<16} = " in header and field in summary["config"]
     if name == "10_mapping_2d":  # the consistency table holds to machine precision even untrained
         report = json.loads((out / "consistency.json").read_text())
         for rows in report.values():
@@ -108,6 +127,21 @@ def test_failed_lesson_leaves_no_complete_looking_output(tmp_path):
     assert proc.returncode != 0 and "unknown ['spiral']" in proc.stderr
     assert not out.exists()
     assert not (out.with_name("mapping.partial") / "results.json").exists()
+
+
+def test_inherited_fields_are_options():
+    proc = _run("06_generalisation", "--help")
+    assert proc.returncode == 0, proc.stderr
+    for field in ("dims", *SHARED_FIELDS):
+        assert f"--{field.replace('_', '-')}" in proc.stdout
+    assert "--train-engine" not in proc.stdout  # printed, but fixed
+
+
+def test_bad_engine_fails_clearly(tmp_path):
+    proc = _run("03_training", "--tiny", "--engine", "fast", "--out", str(tmp_path / "x"))
+    assert proc.returncode == 2
+    assert "engine" in proc.stderr and "'reference'" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x").exists()
 
 
 def test_tiny_from_environment(tmp_path):

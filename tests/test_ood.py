@@ -5,9 +5,9 @@ from conftest import randomize
 from scipy import stats
 
 import minflow
-from minflow.gaussians import Gaussian, ThesisDistributions
-from minflow.ood import (TypicalityTest, auroc, chi2_tail, fpr_at_tpr, is_outlier, latent_log_prob,
-                         latent_norm_sq, log_det_score, tpr_bounds, true_negative_rate, true_positive_rate)
+from minflow.thesis.gaussians import Gaussian, ThesisDistributions
+from minflow.thesis.ood import (TypicalityTest, auroc, chi2_tail, fpr_at_tpr, is_outlier, latent_log_prob,
+                                latent_norm_sq, log_det_score, tpr_bounds, true_negative_rate, true_positive_rate)
 
 
 def test_bounds_give_the_target_tpr_on_fresh_data():

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from minflow.__main__ import main
-from minflow.experiments import COLUMNS, preset, read_table, run
-from minflow.experiments import io
-from minflow.experiments.figures import APPENDIX, FIGURES, appendix
-from minflow.experiments.report import finish_run
+from minflow.thesis.cli import main
+from minflow.thesis.experiments import COLUMNS, preset, read_table, run
+from minflow.thesis.experiments import io
+from minflow.thesis.experiments.figures import APPENDIX, FIGURES, appendix
+from minflow.thesis.experiments.report import finish_run
 
 TINY = dict(dims=(4, 6), S=(0.5, 1.0), T=(0.0,), n_test=2000)  # two (s, t) pairs x 3 families x 2 D = 12 sets
 
@@ -50,7 +50,7 @@ def test_sampled_cross_entropy_of_p_matches_the_analytic_value(tiny_run):
 
 def test_entropy_column_matches_scipy(tiny_run):
     _, _, table = tiny_run
-    from minflow.gaussians import ThesisDistributions
+    from minflow.thesis.gaussians import ThesisDistributions
     d = ThesisDistributions(4, seed=0)
     for r in (r for r in table if r["D"] == 4):
         q = d.family(r["family"], r["s"], r["t"])
@@ -153,8 +153,26 @@ def test_two_worker_processes_give_the_same_table(tiny_run, tmp_path):
 def test_resume_after_the_gaussians_changed_is_refused(tiny_run, tmp_path, monkeypatch):
     config, _, _ = tiny_run
     run(config, tmp_path, progress=False, stop_after=2)
-    from minflow.experiments import cells
-    from minflow.gaussians import ThesisDistributions
+    from minflow.thesis.experiments import cells
+    from minflow.thesis.gaussians import ThesisDistributions
     monkeypatch.setattr(cells, "distributions", lambda d, cfg: ThesisDistributions(d, seed=cfg.seed, alpha=0.5))
     with pytest.raises(ValueError, match="other test distributions"):
         run(config, tmp_path, progress=False)
+
+
+def test_python_m_minflow_is_the_thesis_command_line(capsys):
+    import minflow.__main__ as wrapper
+    assert wrapper.main is main
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    assert "reproduce" in capsys.readouterr().out
+
+
+def test_read_notes_pastes_only_claim_and_capacity_sections(tmp_path):
+    from minflow.thesis.experiments.report import read_notes
+    path = tmp_path / "NOTES.md"
+    path.write_text("# Title\n> a remark\nThe intro.\n\n## C4\nReading of C4.\n\n## Capacity\nCapacity reading.\n\n"
+                    "## Calibration of the perturbation and outlier families\nA long log.\n")
+    notes = read_notes(path)
+    assert notes == {"C4": "Reading of C4.", "Capacity": "Capacity reading.", "intro": "The intro."}

@@ -6,6 +6,7 @@ from conftest import randomize
 from scipy.stats import multivariate_normal
 
 import minflow
+from minflow.tree import tree_leaves
 from minflow.flow import mean_nll
 from minflow.train import adam_step, learning_rate
 
@@ -98,6 +99,13 @@ def test_adam_minimises_a_quadratic():
     (dict(schedule="linear"), ValueError, "schedule"), (dict(engine="jax"), ValueError, "engine"),
     (dict(validation=1.5), ValueError, "validation"), (dict(batch_size=5000), ValueError, "batch_size"),
     (dict(rng=None), TypeError, "rng"),
+    # issue 11: every option checked before the first epoch
+    (dict(clip_norm=-1), ValueError, "clip_norm"), (dict(clip_norm=0), ValueError, "clip_norm"),
+    (dict(clip_norm=float("nan")), ValueError, "clip_norm"), (dict(warmup=-5), ValueError, "warmup"),
+    (dict(warmup=2.5), TypeError, "warmup"), (dict(callback=5), TypeError, "callback"),
+    (dict(progress="yes"), TypeError, "progress"), (dict(patience=0), ValueError, "patience"),
+    (dict(epoch_size=1000), ValueError, "epoch_size"), (dict(validation=True), TypeError, "validation"),
+    (dict(validation=float("nan")), ValueError, "validation"), (dict(epochs=2.0), TypeError, "epochs"),
 ])
 def test_bad_training_settings(kwargs, err, match, rng):
     flow = minflow.RealNVP(2, 1, (4,), rng=rng)
@@ -112,3 +120,40 @@ def test_bad_training_data(rng):
         minflow.fit(flow, rng.standard_normal((100, 3)), rng=rng)
     with pytest.raises(ValueError, match="sampler output"):
         minflow.fit(flow, lambda n, r: np.full((n, 2), np.nan), rng=rng, epochs=1)
+
+
+@pytest.mark.parametrize("validation, match", [(float("nan"), "validation"), (float("inf"), "validation"),
+                                               (-0.5, "validation"), (0, "validation"), ("x", "validation")])
+def test_bad_validation_with_a_sampler(validation, match, rng):
+    flow = minflow.RealNVP(2, 1, (4,), rng=rng)
+    with pytest.raises((ValueError, TypeError), match=match):
+        minflow.fit(flow, lambda n, r: r.standard_normal((n, 2)), rng=rng, epochs=1, validation=validation)
+
+
+def test_fit_needs_a_flow(rng):
+    with pytest.raises(TypeError, match="flow"):
+        minflow.fit("x", rng.standard_normal((100, 2)), rng=rng)
+
+
+def test_a_blow_up_with_a_finite_loss_is_caught_and_the_best_parameters_kept(rng):
+    """lr = 10: the bounded log-scale keeps the loss finite while the model is ruined."""
+    data = rng.standard_normal((2048, 5)) @ rng.standard_normal((5, 5))
+    flow = minflow.RealNVP(5, 4, (32, 32), rng=rng)
+    initial = flow.log_prob(data).mean()
+    with pytest.warns(RuntimeWarning, match="validation NLL"):
+        hist = minflow.fit(flow, data, rng=rng, epochs=30, batch_size=64, lr=10.0, schedule="constant")
+    assert hist.diverged and hist.stop_reason == "diverged" and len(hist.val_nll) < 30
+    assert hist.best_val_nll <= hist.initial_val_nll
+    assert -flow.log_prob(data).mean() <= -initial + 5.0    # never returns a model worse than the initial one
+
+
+def test_the_initial_parameters_are_a_candidate(rng):
+    """A model that only gets worse is returned untrained, and History says so (best_epoch -1)."""
+    x = rng.standard_normal((512, 3))
+    flow = minflow.RealNVP(3, 2, (8,), rng=rng)          # the identity: N(0, I), already the truth
+    before = [a.copy() for a in tree_leaves(flow.params)]
+    hist = minflow.fit(flow, x, rng=rng, epochs=3, batch_size=64, lr=0.5, schedule="constant", validation=x)
+    if hist.best_epoch == -1:
+        for a, b in zip(tree_leaves(flow.params), before):
+            np.testing.assert_array_equal(a, b)
+    assert hist.best_val_nll == min([hist.initial_val_nll, *hist.val_nll])

@@ -24,6 +24,9 @@ class ActNorm(Bijector):
     def init(self, rng, dtype=np.float64):
         return (np.zeros(self.dim, dtype=dtype), np.zeros(self.dim, dtype=dtype))
 
+    def param_shapes(self):
+        return ((self.dim,), (self.dim,))
+
     def data_init(self, x):
         """Parameters that standardise the batch x: (N, D): b = -mean, log_scale = -log std."""
         x = np.asarray(x)

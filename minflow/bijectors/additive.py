@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import conditioner
 from ..backend import namespace
-from ..conditioner import init_mlp, mlp
+from ..conditioner import init_mlp, mlp, mlp_shapes
 from ..validation import check_hidden
 from .base import Bijector, constant_log_det
 from .coupling import Split
@@ -40,6 +40,9 @@ class AdditiveCoupling(Bijector):
 
     def init(self, rng, dtype=np.float64):
         return init_mlp([self.split.d_a, *self.hidden, self.split.d_b], rng, dtype)
+
+    def param_shapes(self):
+        return mlp_shapes([self.split.d_a, *self.hidden, self.split.d_b])
 
     def shift(self, params, x_a):
         """x_a: (N, d_a) -> t: (N, d_b)"""

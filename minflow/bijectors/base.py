@@ -20,6 +20,10 @@ class Bijector:
     def init(self, rng, dtype=np.float64):
         return ()
 
+    def param_shapes(self):
+        """The shapes of ``init``'s arrays, same structure, nothing allocated (checkpoints check them)."""
+        return ()
+
     def forward(self, params, x):
         """x: (N, D) -> y: (N, D), log_det: (N,)"""
         raise NotImplementedError

@@ -18,8 +18,8 @@ import numpy as np
 
 from ..backend import namespace
 from .. import conditioner
-from ..conditioner import init_mlp, mlp
-from ..validation import check_hidden, check_int, check_positive
+from ..conditioner import init_mlp, mlp, mlp_shapes
+from ..validation import check_bool, check_hidden, check_int, check_positive
 from .base import Bijector
 
 MASKS = ("half", "alternate")
@@ -36,9 +36,7 @@ class Split:
         self.dim = check_int(dim, "dim", minimum=2)
         if mask not in MASKS:
             raise ValueError(f"mask: expected one of {MASKS}, got {mask!r}")
-        if not isinstance(flip, (bool, np.bool_)):
-            raise TypeError(f"flip: expected True or False, got {flip!r}")
-        self.mask, self.flip = mask, bool(flip)
+        self.mask, self.flip = mask, check_bool(flip, "flip")
         cols = np.arange(dim)
         first, second = (cols[:dim // 2], cols[dim // 2:]) if mask == "half" else (cols[0::2], cols[1::2])
         self.idx_a, self.idx_b = (second, first) if self.flip else (first, second)
@@ -94,6 +92,9 @@ class AffineCoupling(Bijector):
 
     def init(self, rng, dtype=np.float64):
         return init_mlp([self.split.d_a, *self.hidden, 2 * self.split.d_b], rng, dtype)
+
+    def param_shapes(self):
+        return mlp_shapes([self.split.d_a, *self.hidden, 2 * self.split.d_b])
 
     def scale_shift(self, params, x_a):
         """x_a: (N, d_a) -> s: (N, d_b) bounded to (-s_max, s_max), t: (N, d_b)."""

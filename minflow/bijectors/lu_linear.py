@@ -7,7 +7,7 @@ log-determinant is sum(log_s): O(D), no O(D^3) determinant.
 import numpy as np
 
 from ..backend import namespace
-from ..validation import check_int
+from ..validation import check_int, check_permutation
 from .base import Bijector, constant_log_det
 
 
@@ -21,16 +21,21 @@ class LULinear(Bijector):
 
     def __init__(self, dim, perm=None, sign=None):
         self.dim = check_int(dim, "dim", minimum=1)
-        self.perm = np.arange(dim) if perm is None else np.asarray(perm, dtype=np.int64)
-        self.sign = np.ones(dim) if sign is None else np.asarray(sign, dtype=np.float64)
-        if self.perm.shape != (dim,) or self.sign.shape != (dim,):
-            raise ValueError(f"perm, sign: expected shape ({dim},), got {self.perm.shape} and {self.sign.shape}")
+        self.perm = np.arange(dim) if perm is None else check_permutation(perm, "perm", dim)
+        self.sign = np.ones(dim) if sign is None else np.asarray(sign)
+        if self.sign.shape != (dim,) or self.sign.dtype.kind not in "iuf" or not np.all(np.abs(self.sign) == 1):
+            raise ValueError(f"sign: expected {dim} entries, each +1 or -1 (W must be invertible), got "
+                             f"{self.sign.tolist()[:20]}")
+        self.sign = self.sign.astype(np.float64)
         self.row_order = np.argsort(self.perm)
 
     def init(self, rng, dtype=np.float64):
         """L = U = I and log_s = 0: the layer starts as the fixed permutation P."""
         z = np.zeros((self.dim, self.dim), dtype=dtype)
         return (z, z.copy(), np.zeros(self.dim, dtype=dtype))
+
+    def param_shapes(self):
+        return ((self.dim, self.dim), (self.dim, self.dim), (self.dim,))
 
     def weight(self, params):
         """W = P L (U + diag(sign * exp(log_s))): (D, D)."""

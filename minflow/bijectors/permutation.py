@@ -6,7 +6,7 @@ is the other way to let every coordinate be transformed.
 import numpy as np
 
 from ..backend import namespace
-from ..validation import check_int, check_rng
+from ..validation import check_int, check_permutation, check_rng
 from .base import Bijector, constant_log_det
 
 
@@ -17,13 +17,8 @@ class Permutation(Bijector):
     """
 
     def __init__(self, perm):
-        perm = np.asarray(perm)
-        if perm.ndim != 1 or perm.dtype.kind not in "iu":
-            raise ValueError(f"perm: expected a 1-D integer array, got {perm.dtype} of shape {perm.shape}")
-        self.dim = check_int(len(perm), "len(perm)", minimum=1)
-        if not np.array_equal(np.sort(perm), np.arange(self.dim)):
-            raise ValueError(f"perm: expected a permutation of 0..{self.dim - 1}, got {perm.tolist()}")
-        self.perm = perm.astype(np.int64)
+        self.perm = check_permutation(perm)
+        self.dim = check_int(len(self.perm), "len(perm)", minimum=1)
         self.inv_perm = np.argsort(self.perm)
 
     def forward(self, params, x):

@@ -1,12 +1,13 @@
 """Grade an exercises workspace: per-exercise scores with actionable messages.
 
-    python -m minflow.grade                                   # every exercise, workspace ./exercises
-    python -m minflow.grade coupling_log_det mlp --workspace submissions/alice
-    python -m minflow.grade --lesson 02 --json > alice.json   # for a gradebook
+    python -m minflow.classroom.grade                          # every exercise, workspace ./exercises
+    python -m minflow.classroom.grade coupling_log_det mlp --workspace submissions/alice
+    python -m minflow.classroom.grade --lesson 02 --json > alice.json   # for a gradebook
 
-The checks run in a separate Python process whose ``sys.path`` starts with the workspace, so
-``import minflow`` there is the student's copy; the expected values are computed by the grader
-(``minflow/grading``), never by the workspace. A stub (``NotImplementedError``) scores 0 for its
+The checks run in a separate Python process (``grading/runner.py``) whose ``sys.path`` starts
+with the workspace, so ``import minflow`` there is the student's copy; the expected values are
+computed by the grader (``minflow/classroom/grading``, imported from the teacher's copy before the
+workspace goes on ``sys.path``), never by the workspace. A stub (``NotImplementedError``) scores 0 for its
 exercise, an exception in the student's code is reported as that case's result, and a case
 running past its time limit fails; none of them stops the grading. Each exercise scores the
 fraction of its cases that pass; the total is the mean over the graded exercises, in percent.
@@ -19,10 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .exercises import EXERCISES, NAMES
+from .catalog import BY_NAME, EXERCISES, NAMES
 
 RUNNER = Path(__file__).resolve().parent / "grading" / "runner.py"
-BY_NAME = {e.name: e for e in EXERCISES}
 
 
 def find_package_root(workspace):
@@ -49,7 +49,7 @@ def select(names=(), lesson=None):
 
 
 def grade(workspace="exercises", names=(), lesson=None, timeout=600):
-    """Grade ``workspace``: -> report dict (JSON-ready), see ``format_report``."""
+    """Grade ``workspace``: -> report dict (JSON-ready), see ``format_grade_report``."""
     root = find_package_root(workspace)
     chosen = select(names, lesson)
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg")
@@ -77,8 +77,8 @@ def grade(workspace="exercises", names=(), lesson=None, timeout=600):
             "max_points": len(exercises), "percent": 100.0 * points / len(exercises), "exercises": exercises}
 
 
-def format_report(report, verbose=False):
-    """The report as text: one line per exercise, then each failed case with its message and hint."""
+def format_grade_report(report, verbose=False):
+    """The grade report of ``grade`` as text: one line per exercise, then each failed case with its message and hint."""
     lines = [f"Grading {report['workspace']} (minflow from {report['package'] or '?'})", "",
              f"  #  {'exercise':24s} lesson  score"]
     for i, e in enumerate(report["exercises"], start=1):
@@ -102,7 +102,7 @@ def format_report(report, verbose=False):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m minflow.grade", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m minflow.classroom.grade", description=__doc__.split("\n")[0])
     parser.add_argument("exercises", nargs="*", metavar="EXERCISE", help=f"exercises to grade (default: all): "
                                                                           f"{', '.join(NAMES)}")
     parser.add_argument("--workspace", default="exercises", help="folder holding the student's minflow/ "
@@ -120,7 +120,7 @@ def main(argv=None):
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(json.dumps(report, indent=1) if args.json else format_report(report, args.verbose))
+    print(json.dumps(report, indent=1) if args.json else format_grade_report(report, args.verbose))
     return 1 if args.fail_under is not None and report["percent"] < args.fail_under else 0
 
 

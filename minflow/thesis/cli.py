@@ -1,4 +1,4 @@
-"""Command line: ``python -m minflow <command>``.
+"""Command line: ``python -m minflow <command>`` (minflow/__main__.py calls ``main``).
 
     python -m minflow reproduce --preset quick|thesis|tiny [--out DIR] [--workers N] [--fresh]
         train one core model per D, evaluate every test set (resumable), draw every figure,
@@ -14,7 +14,7 @@ import sys
 
 
 def _reproduce(args):
-    from .experiments import preset
+    from .experiments import preset, run
     from .experiments.report import finish_run
 
     overrides = {}
@@ -26,8 +26,6 @@ def _reproduce(args):
         overrides["seed"] = args.seed
     config = preset(args.preset, **overrides)
     out = args.out or os.path.join("reproduction", args.preset)
-    from .experiments import run
-
     path = run(config, out, workers=args.workers, fresh=args.fresh, progress=not args.quiet)
     report = args.report if args.report is not None else ("REPRODUCTION.md" if args.preset in ("quick", "thesis")
                                                           and not overrides and args.out is None else "")

@@ -25,7 +25,8 @@ z = outlier_mean_z says how atypical the outlier mean is for p:
 log p(mu_q) = E_p[log p(X)] - z sd_p[log p(X)] exactly, since (mu_q - mu_p)^T Sigma_p^-1 (mu_q - mu_p)
 = D + z sqrt(2 D). gamma = outlier_cov_mix moves the covariance from Sigma_p (0) to the
 independent draw (1). How ALPHA_DEFAULT, BETA_DEFAULT, OUTLIER_MEAN_Z and OUTLIER_COV_MIX were
-chosen (with measured numbers) is in the docstring of ``ThesisDistributions``.
+chosen (with measured numbers) is in reproduction/NOTES.md ("Calibration of the perturbation and
+outlier families").
 """
 import math
 
@@ -114,11 +115,11 @@ class Gaussian:
         """The law of g(x; s, t) = (x - c) s + c + t for x ~ self (eq. 13): N(mu + t 1, s^2 Sigma).
 
         ``center`` c defaults to the mean; t is a scalar (added to every coordinate) or (D,).
+        The mean is ``affine_map`` of the mean: g is affine, so E[g(x)] = g(E[x]).
         """
-        s = check_positive(s, "s")
-        shift = _check_shift(t, self.dim)
         c = self.mean if center is None else np.asarray(center, dtype=np.float64)
-        return Gaussian((self.mean - c) * s + c + shift, s * s * self.cov, name=name)
+        mean = affine_map(self.mean[None, :], s, t, c)[0]  # checks s > 0 and t
+        return Gaussian(mean, s * s * self.cov, name=name)
 
     def __repr__(self):
         label = f"{self.name!r}, " if self.name else ""
@@ -133,7 +134,10 @@ def _check_shift(t, dim):
 
 
 def affine_map(x, s, t, center):
-    """g(x; s, t) = (x - center) s + center + t (eq. 13): x: (N, D) -> (N, D)."""
+    """g(x; s, t) = (x - center) s + center + t (eq. 13): x: (N, D) -> (N, D).
+
+    s > 0 a scalar; t a scalar (added to every coordinate) or (D,); center (D,) (thesis: mu_p).
+    ``Gaussian.affine`` gives the law of g(x) for Gaussian x; this maps the points themselves."""
     s = check_positive(s, "s")
     x = check_batch(x, None, "x")
     return (x - center) * s + center + _check_shift(t, x.shape[1])
@@ -189,35 +193,7 @@ class ThesisDistributions:
     Three independent streams are spawned from ``np.random.SeedSequence(seed)``: (mu_p, Sigma_p),
     the perturbation direction u ~ U([-1, 1]^D), and the outliers' direction e and Sigma_ind.
     ``settings()`` records every number; ``ThesisDistributions(**settings)`` rebuilds it.
-
-    How the unspecified defaults were chosen (true density log p, TPR 0.975 with equal tails,
-    bounds from 200,000 draws of p, TNR from 50,000 draws per test distribution, seeds 0, 1, 2):
-
-    * condition_number = 100, mean_variance = 1: marginal variances average 1 (t is in units of
-      a typical standard deviation); smallest/largest standard deviation = 0.1. Correlations:
-      D = 10: mean |rho| 0.28-0.34, max 0.68-0.85, total correlation 4 nats;
-      D = 50: mean |rho| 0.13, max 0.47-0.54, total correlation 19 nats.
-    * alpha = 0.08, beta = 0.2 ("minor", section 6.1: noise variance 8% of the average variance,
-      mean moved by at most 0.2 per coordinate). Picked from the scan alpha in {0.02, 0.05, 0.08,
-      0.1} x beta in {0.1, 0.25, 0.5} at D = 50 as the round pair closest to the thesis's
-      true-density TNRs (section 8.2.2): q_delta(1, 0) 0.39 / 0.42 / 0.46 (thesis 0.38) and
-      q_delta(0.25, 0.5) 0.88 / 0.75 / 0.82 (thesis 0.91). alpha = 0.02 would give only 0.05.
-    * outliers (module docstring): Sigma_q = Sigma_ind (outlier_cov_mix = 1: "entirely different"
-      correlations and covariance, section 7) and only the distance of the mean calibrated, with
-      the true density alone. The former default, (mu_q, Sigma_q) drawn like p and independently,
-      gave TNR 1.000 (mean and min over the 24 grid points) at D = 20, 50, 100, far from the
-      thesis's mean 0.98, min 0.96 at D = 50 (section 8.2.1). Grid-mean TNR at D = 50, seeds 0/1/2,
-      against outlier_mean_z: 1.2 -> 0.981/0.978/0.980, 1.4 -> 0.985/0.983/0.983, 1.6 -> 0.990/
-      0.986/0.987, 2.0 -> 0.996/0.993/0.992, 2.5 -> 0.999/0.997/0.996. z = 1.4 is the smallest
-      z (step 0.2) with the mean >= 0.98 on every seed. The thesis's min cannot come with its mean
-      here: the deficit is concentrated in q_out(0.25, 0), the narrowest distribution, while t > 0
-      moves q_out far out (t 1 is a long step in Sigma_p^-1 units), so the min is 0.62-0.67 at z = 1.4
-      and reaches ~0.96 (0.97/0.94/0.92) only at z = 2.5, where the mean is 0.997. Mixing the
-      covariance halfway (outlier_cov_mix = 0.5) gives a lower min at equal mean (z = 2.0: mean
-      0.985-0.989, min 0.67-0.74). With the defaults (mean / min over seeds 0, 1, 2):
-      D = 10: 0.891-0.912 / 0.26-0.29;  D = 20: 0.938-0.962 / 0.33-0.38;
-      D = 50: 0.983-0.985 / 0.62-0.67;  D = 100: 0.994-0.995 / 0.87-0.88.
-      The same z is not the same difficulty in every D; the thesis reports TNRs at D = 50 only.
+    How the defaults were chosen: reproduction/NOTES.md, "Calibration of the perturbation and outlier families".
     """
 
     def __init__(self, dim, seed=0, *, alpha=ALPHA_DEFAULT, beta=BETA_DEFAULT,

@@ -21,8 +21,9 @@ from collections import namedtuple
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from .gaussians import LOG_2PI, Gaussian, check_covariance
+from ..prior import LOG_2PI
 from ..validation import check_dtype, check_int, check_rng
+from .gaussians import Gaussian, check_covariance
 
 Estimate = namedtuple("Estimate", "value stderr")
 Estimate.__doc__ = "A sample estimate and its standard error (both in nats)."
@@ -41,7 +42,7 @@ def gaussian_entropy(cov):
 def _check_pair(q, p):
     for name, g in (("q", q), ("p", p)):
         if not isinstance(g, Gaussian):
-            raise TypeError(f"{name}: expected a minflow.gaussians.Gaussian, got {type(g).__name__}")
+            raise TypeError(f"{name}: expected a minflow.thesis.gaussians.Gaussian, got {type(g).__name__}")
     if q.dim != p.dim:
         raise ValueError(f"q, p: dimensions differ (q.dim = {q.dim}, p.dim = {p.dim})")
 

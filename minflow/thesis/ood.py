@@ -117,13 +117,23 @@ def fpr_at_tpr(scores_in, scores_out, tpr=0.95, lower_fraction=1.0):
 
 # --- scores from a flow beyond log p_theta ------------------------------------------------------
 def latent_log_prob(flow, x):
-    """log p_Z(f(x)) = -1/2 ||f(x)||^2 - D/2 log 2 pi, without the log-det: (N, D) -> (N,)."""
+    """The latent log-density log p_Z(f(x)) = -1/2 ||f(x)||^2 - D/2 log 2 pi, in nats.
+
+    The first term of log p_theta(x) = log p_Z(f(x)) + log|det J_f(x)| (thesis eq. 2, section 2.1),
+    p_Z = N(0, I_D) (section 2.1.3), without the log-det. flow: a Flow with f = flow.forward;
+    x: (N, D) -> (N,) float64.
+    """
     z, _ = flow.forward(x)
     return np.asarray(standard_normal_log_prob(z), dtype=np.float64)
 
 
 def latent_norm_sq(flow, x):
-    """||f(x)||^2: (N, D) -> (N,). Under the model it is chi-square(D) distributed."""
+    """The squared latent norm ||f(x)||^2 = sum_d f_d(x)^2, f = flow.forward (eq. 2, section 2.1).
+
+    x: (N, D) -> (N,) float64. Under the model (x ~ p_theta, so f(x) ~ N(0, I_D), section 2.1.3)
+    it is chi-square(D) distributed (``chi2_tail`` turns it into a score), and
+    latent_log_prob = -1/2 latent_norm_sq - D/2 log 2 pi.
+    """
     z, _ = flow.forward(x)
     return np.asarray(np.sum(z * z, axis=1), dtype=np.float64)
 
@@ -146,7 +156,11 @@ def chi2_tail(norm_sq, dim, side="two-sided"):
 
 
 def log_det_score(flow, x):
-    """The log-det term log|det J_f(x)| of eq. 2 alone: (N, D) -> (N,)."""
+    """The log-det term log|det J_f(x)| of eq. 2 (section 2.1) alone, J_f the Jacobian of f = flow.forward.
+
+    x: (N, D) -> (N,) float64 nats; log p_theta(x) = latent_log_prob(flow, x) + log_det_score(flow, x).
+    A volume-preserving flow (additive couplings only) gives a constant log-det, returned as (N,).
+    """
     _, log_det = flow.forward(x)
     return np.asarray(log_det, dtype=np.float64) * np.ones(len(x))
 

@@ -1,8 +1,9 @@
-"""Checks of the flow exercises: coupling layers, conditioner, log_prob, training loss.
+"""Checks of the flow exercises: coupling layers, conditioner, flow_log_prob, training loss.
 
 Each ``check_<exercise>(ck, module)`` gets the student's module and records cases in ``ck``.
 """
 import importlib
+from contextlib import ExitStack
 
 import autograd
 import autograd.numpy as anp
@@ -46,13 +47,25 @@ def _ref_affine_layer(x, params, d_a, s_max=2.0):
     return anp.concatenate([x_a, ref.affine_forward(x_b, s, out[:, d_b:])], axis=1), ref.affine_log_det(s)
 
 
-def _isolated_coupling(coupling, **keep):
-    """Patch every coupling exercise and the MLP with references, except those named in ``keep``."""
-    conditioner = _module("minflow.conditioner")
-    refs = {name: getattr(ref, name) for name in
-            ("affine_forward", "affine_inverse", "affine_log_det", "additive_forward", "additive_inverse")
-            if name not in keep}
-    return patched(conditioner, mlp=ref.mlp), patched(coupling, mlp=ref.mlp, **refs)
+# the student's functions that a coupling layer calls, by module (each module holds its own name mlp)
+LAYER_FUNCTIONS = (("minflow.conditioner", ("mlp",)),
+                   ("minflow.bijectors.coupling", ("mlp", "affine_forward", "affine_inverse", "affine_log_det")),
+                   ("minflow.bijectors.additive", ("mlp", "additive_forward", "additive_inverse")))
+
+
+def _isolated_layer(*keep):
+    """A context in which every coupling exercise and the MLP are the grader's references, except
+    the student's functions named in ``keep``: a check of one exercise grades that exercise only."""
+    stack = ExitStack()
+    for module_name, names in LAYER_FUNCTIONS:
+        stack.enter_context(patched(_module(module_name), **{n: getattr(ref, n) for n in names if n not in keep}))
+    return stack
+
+
+def _random_layer(layer, seed, n):
+    """The student's ``layer`` (D=5), random conditioner parameters for it, and points x: (n, 5)."""
+    x = np.random.default_rng(seed + 1).standard_normal((n, 5))
+    return layer, _layer_params(layer, np.random.default_rng(seed)), x
 
 
 # --- lesson 02: the affine coupling -----------------------------------------------------------
@@ -75,10 +88,8 @@ def check_coupling_forward(ck, coupling):
         compare(grad, x_b * np.exp(s), "autograd.grad of sum(affine_forward(x_b, s, t)) in s", inputs,
                 hint=GRAD_WRONG)
     with ck.case("inside AffineCoupling.forward (D=5, random conditioner)"):
-        layer = coupling.AffineCoupling(5, hidden=(8,))
-        params, x = _layer_params(layer, np.random.default_rng(2)), np.random.default_rng(3).standard_normal((7, 5))
-        a, b = _isolated_coupling(coupling, affine_forward=True)
-        with a, b:
+        layer, params, x = _random_layer(coupling.AffineCoupling(5, hidden=(8,)), 2, 7)
+        with _isolated_layer("affine_forward"):
             y, _ = layer.forward(params, x)
         compare(y, _ref_affine_layer(x, params, 2)[0], "AffineCoupling(5).forward(params, x)", {"x": x})
 
@@ -107,12 +118,10 @@ def check_coupling_inverse(ck, coupling):
         grad = autograd.grad(lambda t_: anp.sum(coupling.affine_inverse(y_b, s, t_)))(t)
         compare(grad, -np.exp(-s), "autograd.grad of sum(affine_inverse(y_b, s, t)) in t", inputs, hint=GRAD_WRONG)
     with ck.case("AffineCoupling.inverse undoes its forward (D=5, random conditioner)"):
-        layer = coupling.AffineCoupling(5, hidden=(8,))
-        params, x = _layer_params(layer, np.random.default_rng(6)), np.random.default_rng(7).standard_normal((7, 5))
-        y, ld = _ref_affine_layer(x, params, 2)
-        a, b = _isolated_coupling(coupling, affine_inverse=True)
-        with a, b:
-            x_back, ld_back = layer.inverse(params, y)
+        layer, params, x = _random_layer(coupling.AffineCoupling(5, hidden=(8,)), 6, 7)
+        y, _ = _ref_affine_layer(x, params, 2)
+        with _isolated_layer("affine_inverse"):
+            x_back, _ = layer.inverse(params, y)
         compare(x_back, x, "AffineCoupling(5).inverse(params, y), y = forward(x)", {"x": x})
 
 
@@ -137,29 +146,25 @@ def check_coupling_log_det(ck, coupling):
                           (np.sum(s), "one log-det per row (example): sum over axis=1 only, shape (N,)"),
                           (np.mean(s, axis=1), "sum over the d_b coordinates, not the mean")])
     with ck.case("AffineCoupling.forward's log_det against autograd's Jacobian of the whole layer (D=5)"):
-        layer = coupling.AffineCoupling(5, hidden=(8,))
-        params, x = _layer_params(layer, np.random.default_rng(9)), np.random.default_rng(10).standard_normal((4, 5))
-        a, b = _isolated_coupling(coupling, affine_log_det=True)
-        with a, b:
+        layer, params, x = _random_layer(coupling.AffineCoupling(5, hidden=(8,)), 9, 4)
+        with _isolated_layer("affine_log_det"):
             _, ld = layer.forward(params, x)
             expected = _slogdet_rows(lambda i: lambda v: layer.forward(params, v[None, :])[0][0], x)
         compare(ld, expected, "AffineCoupling(5).forward(params, x)[1]", {"x": x},
                 mistakes=[(-expected, SIGN_HINT)])
 
 
-def check_additive_coupling(ck, coupling):
+def check_additive_coupling(ck, additive):
     x_b, _, t = _coupling_inputs(12)
     with ck.case("additive_forward(x_b, t) (N=6, d_b=3)"):
-        compare(coupling.additive_forward(x_b, t), x_b + t, "additive_forward(x_b, t)", {"x_b": x_b, "t": t},
+        compare(additive.additive_forward(x_b, t), x_b + t, "additive_forward(x_b, t)", {"x_b": x_b, "t": t},
                 mistakes=[(x_b - t, "the forward map adds the shift: y_b = x_b + t")])
     with ck.case("additive_inverse(y_b, t) (N=6, d_b=3)"):
-        compare(coupling.additive_inverse(x_b, t), x_b - t, "additive_inverse(y_b, t)", {"y_b": x_b, "t": t},
+        compare(additive.additive_inverse(x_b, t), x_b - t, "additive_inverse(y_b, t)", {"y_b": x_b, "t": t},
                 mistakes=[(x_b + t, "the inverse subtracts the shift: x_b = y_b - t")])
     with ck.case("AdditiveCoupling (D=5, alternate mask): forward against the formula, then the round trip"):
-        layer = coupling.AdditiveCoupling(5, hidden=(8,), mask="alternate")
-        params, x = _layer_params(layer, np.random.default_rng(13)), np.random.default_rng(14).standard_normal((6, 5))
-        a, b = _isolated_coupling(coupling, additive_forward=True, additive_inverse=True)
-        with a, b:
+        layer, params, x = _random_layer(additive.AdditiveCoupling(5, hidden=(8,), mask="alternate"), 13, 6)
+        with _isolated_layer("additive_forward", "additive_inverse"):
             y, _ = layer.forward(params, x)
             x_back, _ = layer.inverse(params, y)
         expected = x.copy()
@@ -172,7 +177,7 @@ def check_additive_coupling(ck, coupling):
 def check_mlp(ck, conditioner):
     rng = np.random.default_rng(20)
     x = rng.standard_normal((6, 3))
-    relu = ref.ACTIVATIONS["relu"]
+    relu = lambda a: ref.ACTIVATIONS["relu"].value(np, a)  # noqa: E731
     with ck.case("no hidden layer: mlp([(W, b)], x) = x @ W + b"):
         params = ref.random_params(ref.mlp_shapes([3, 4]), rng)
         W, b = params[0]
@@ -191,8 +196,8 @@ def check_mlp(ck, conditioner):
                           (linear, "apply the activation after every hidden layer (h = act(xp, h @ W + b))")])
     with ck.case("activation='tanh': the argument chooses the activation"):
         compare(conditioner.mlp(params, x, "tanh"), ref.mlp(params, x, "tanh"), "mlp(params, x, 'tanh')",
-                {"x": x}, mistakes=[(ref.mlp(params, x, "relu"), "use the activation named by the `activation` "
-                                                                 "argument: act = ACTIVATIONS[activation]")])
+                {"x": x}, mistakes=[(ref.mlp(params, x, "relu"), "use the activation named by the third argument, "
+                                                                 "activation_name: the `act` set above the stub")])
     with ck.case("autograd's gradient in the parameters", error_hint=GRAD_HINT):
         got = autograd.grad(lambda p: anp.sum(conditioner.mlp(p, x, "tanh") ** 2))(params)
         expected = autograd.grad(lambda p: anp.sum(ref.mlp(p, x, "tanh") ** 2))(params)
@@ -200,7 +205,7 @@ def check_mlp(ck, conditioner):
         compare(flat(got), flat(expected), "autograd.grad of sum(mlp(params, x)**2), flattened", hint=GRAD_WRONG)
 
 
-# --- lessons 01 and 03: log p_theta(x) and the training loss ----------------------------------
+# --- lessons 01 and 03: log p_theta(x) (flow_log_prob) and the training loss --------------------
 def _flow_problem(seed, n):
     """Grader-made layers (scale-shift, dense, scale-shift), their params and points x: (n, 3).
 
@@ -236,26 +241,27 @@ def check_flow_log_prob(ck, flow):
     with ck.case("no layers: log p(x) = log N(x; 0, I) (D=3)"):
         x = np.random.default_rng(30).standard_normal((4, 3))
         expected = multivariate_normal(np.zeros(3)).logpdf(x)
-        compare(flow.log_prob([], [], x), expected, "log_prob([], [], x)", {"x": x},
+        compare(flow.flow_log_prob([], [], x), expected, "flow_log_prob([], [], x)", {"x": x},
                 mistakes=[(-expected, "return log p(x), not -log p(x)")])
     layers, params, x, exact, z, log_det = _flow_problem(31, 5)
     with ck.case("three layers: scale-shift, dense, scale-shift (D=3), against scipy.stats"):
-        compare(flow.log_prob(layers, params, x), exact, "log_prob(layers, params, x)", {"x": x},
+        compare(flow.flow_log_prob(layers, params, x), exact, "flow_log_prob(layers, params, x)", {"x": x},
                 mistakes=_log_prob_mistakes(x, z, log_det))
     with ck.case("one dense layer (D=3): log|det A| enters with the right sign"):
         A = 1.7 * params[1][0]
         M_inv = np.linalg.inv(A)
         expected = multivariate_normal(np.zeros(3), M_inv.T @ M_inv).logpdf(x)
-        compare(flow.log_prob(layers[1:2], [(A,)], x), expected, "log_prob([dense], [(A,)], x)", {"x": x},
+        compare(flow.flow_log_prob(layers[1:2], [(A,)], x), expected, "flow_log_prob([dense], [(A,)], x)",
+                {"x": x},
                 mistakes=_log_prob_mistakes(x, x @ A, np.full(len(x), np.linalg.slogdet(A)[1])))
-    with ck.case("Flow(layers, params).log_prob(x) runs on your log_prob"):
-        got = flow.Flow(layers, params, dim=3).log_prob(x)
-        compare(got, exact, "Flow(layers, params, dim=3).log_prob(x)", {"x": x},
+    with ck.case("Flow(layers, params, engine='reference').log_prob(x) runs on your flow_log_prob"):
+        got = flow.Flow(layers, params, dim=3, engine="reference").log_prob(x)
+        compare(got, exact, "Flow(layers, params, dim=3, engine='reference').log_prob(x)", {"x": x},
                 mistakes=_log_prob_mistakes(x, z, log_det))
 
 
 def check_mean_nll(ck, flow):
-    with patched(flow, log_prob=ref.flow_log_prob):
+    with patched(flow, flow_log_prob=ref.flow_log_prob):
         for n, seed in ((8, 40), (32, 41)):
             layers, params, x, exact, z, log_det = _flow_problem(seed, n)
             with ck.case(f"the loss on a batch of {n} points (D=3), against scipy.stats"):
@@ -268,7 +274,7 @@ def check_mean_nll(ck, flow):
                                   (-exact, "return one number, the mean over the batch, not one per point")])
         with ck.case("autograd's gradient of the loss (what fit() uses)", error_hint=GRAD_HINT):
             got = autograd.grad(flow.mean_nll)(params, layers, x)
-            expected = autograd.grad(ref.mean_nll)(params, layers, x)
+            expected = autograd.grad(ref.reference_mean_nll)(params, layers, x)
             flat = lambda g: np.concatenate([np.ravel(a) for p in g for a in p])  # noqa: E731
             compare(flat(got), flat(expected), "autograd.grad(mean_nll)(params, layers, x), flattened",
                     hint=GRAD_WRONG)

@@ -1,26 +1,26 @@
-"""The grader's own implementations: used to isolate one exercise from the others (patched in
-for the student's functions that a check does not grade) and to build test layers.
+"""The grader's own implementations of the exercises: used to isolate one exercise from the
+others (patched in for the student's functions that a check does not grade) and to build test
+layers. Each keeps the name of the library function it stands in for, except the loss,
+``reference_mean_nll``.
 
-Written independently of the library, with ``autograd.numpy`` so that Jacobians can be taken.
+The formulas are written here, with ``autograd.numpy`` so that Jacobians can be taken; what is
+no exercise comes from the library: the activation table (``minflow.conditioner.ACTIVATIONS``)
+and ``LOG_2PI`` (``minflow.prior``). Those imports bind the TEACHER's copy: ``runner.py`` imports
+this package before it puts the student's workspace on ``sys.path`` (see its docstring).
 """
 import autograd.numpy as anp
-import numpy as np
 
-ACTIVATIONS = {
-    "relu": lambda h: anp.maximum(h, 0.0),
-    "leaky_relu": lambda h: anp.where(h > 0, h, 0.01 * h),
-    "tanh": anp.tanh,
-    "elu": lambda h: anp.where(h > 0, h, anp.exp(anp.minimum(h, 0.0)) - 1.0),
-}
-LOG_2PI = np.log(2.0 * np.pi)
+from ...conditioner import ACTIVATIONS
+from ...prior import LOG_2PI
 
 
 def mlp(params, x, activation="relu"):
+    act = ACTIVATIONS[activation].value
     h = x
     for k, (W, b) in enumerate(params):
         h = anp.dot(h, W) + b
         if k + 1 < len(params):
-            h = ACTIVATIONS[activation](h)
+            h = act(anp, h)
     return h
 
 
@@ -56,7 +56,8 @@ def flow_log_prob(layers, params, x):
     return normal_log_prob(x) + log_det
 
 
-def mean_nll(params, layers, x):
+def reference_mean_nll(params, layers, x):
+    """The training loss of eq. 15, -(1/N) sum_i log p_theta(x_i), on ``flow_log_prob`` of this module."""
     return -anp.mean(flow_log_prob(layers, params, x))
 
 

@@ -1,29 +1,36 @@
 """Run the checks of some exercises against a workspace, in a fresh interpreter.
 
-    python minflow/grading/runner.py WORKSPACE RESULT.json NAME [NAME ...]
+    python minflow/classroom/grading/runner.py WORKSPACE RESULT.json NAME [NAME ...]
 
-Started by ``minflow.grade`` as a script (not ``-m``), so that nothing has imported the
-repository's minflow yet: the workspace replaces the script's folder at the head of ``sys.path``
-and ``import minflow`` loads the student's copy. This package is loaded from its files under
-another name (``_minflow_grading``). Results go to RESULT.json: exercise name -> list of cases.
+Started by ``minflow.classroom.grade`` as a script (not ``-m``), so that nothing has imported
+minflow yet. Two copies of minflow meet here, and each value must come from the right one:
+
+1. the grader (``minflow.classroom.grading``) is imported first, from the TEACHER's copy, the one
+   this file belongs to: the reference values it takes from the library (``LOG_2PI``, the
+   activation table) are bound to that copy's objects at import time;
+2. then every ``minflow`` module is forgotten (``sys.modules``) and the workspace replaces the
+   script's folder at the head of ``sys.path``: ``import minflow``, and every module a check
+   receives, is the STUDENT's copy.
+
+Results go to RESULT.json: exercise name -> list of cases.
 """
 import importlib
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
+TEACHER_ROOT = Path(__file__).resolve().parents[3]  # the folder that holds the teacher's minflow/
 IMPORT_HINT = "the module must import before anything can be checked: a syntax error or a misspelt name?"
 
 
 def _load_grading():
-    here = Path(__file__).resolve().parent
-    spec = importlib.util.spec_from_file_location("_minflow_grading", here / "__init__.py",
-                                                  submodule_search_locations=[str(here)])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["_minflow_grading"] = module
-    spec.loader.exec_module(module)
-    return module
+    """The grader, imported from the teacher's copy; then no minflow module is left in sys.modules."""
+    sys.path[0] = str(TEACHER_ROOT)
+    grading = importlib.import_module("minflow.classroom.grading")
+    for name in [m for m in sys.modules if m == "minflow" or m.startswith("minflow.")]:
+        del sys.modules[name]
+    importlib.invalidate_caches()
+    return grading
 
 
 def _error_case(ck, label, err, hint=None):
@@ -39,18 +46,17 @@ def _relative(filename, workspace):
     return path.relative_to(workspace) if str(path).startswith(workspace) else path
 
 
-def run(workspace, names):
-    grading = _load_grading()
-    checker = sys.modules["_minflow_grading.checker"]
+def run(workspace, names, grading):
+    """Check ``names`` against the workspace first on sys.path: -> {"package": path, "results": ...}."""
     results, package, broken = {}, None, None
-    try:
-        import minflow
+    try:  # the student's package (the workspace is first on sys.path), hence by name, like the checks' modules
+        minflow = importlib.import_module("minflow")
         package = str(Path(minflow.__file__).resolve().parent)
     except BaseException as err:  # noqa: BLE001 - a broken student package must not stop the grader
         broken = err
     for name in names:
         module_name, check = grading.CHECKS[name]
-        ck = checker.Checker(workspace)
+        ck = grading.checker.Checker(workspace)
         if broken is not None:
             ck.cases.append(_error_case(ck, "import minflow", broken, IMPORT_HINT))
         elif not package.startswith(str(workspace)):
@@ -72,8 +78,9 @@ def run(workspace, names):
 
 def main(argv):
     workspace, out, names = Path(argv[1]).resolve(), Path(argv[2]), argv[3:]
+    grading = _load_grading()
     sys.path[0] = str(workspace)
-    out.write_text(json.dumps(run(workspace, names)))
+    out.write_text(json.dumps(run(workspace, names, grading)))
     return 0
 
 

@@ -1,7 +1,7 @@
 """Reproducing the thesis's experiments (sections 4-8, appendices A-C).
 
-    from minflow.experiments import preset, run, read_table, load_kept, check_claims
-    from minflow.experiments.figures import make_figures, fig_1   # (imports matplotlib)
+    from minflow.thesis.experiments import preset, run, read_table, load_kept, check_claims
+    from minflow.thesis.experiments.figures import make_figures, fig_1   # (imports matplotlib)
     path = run(preset("quick"), "reproduction/quick", workers=2)   # train + evaluate, resumable
     table = read_table(path)                                        # list of row dicts, COLUMNS
     make_figures(table, load_kept("reproduction/quick/kept.npz"), "reproduction/quick/figures")

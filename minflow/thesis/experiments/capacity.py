@@ -17,8 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from . import io  # noqa: E402
 from .cells import distribution_fingerprint  # noqa: E402
-from .claims import cell, check_claims, sep  # noqa: E402
+from .claims import check_claims, sep  # noqa: E402
 from .config import ExperimentConfig, preset  # noqa: E402
+from .lookup import cell, dims  # noqa: E402
 from .runner import run  # noqa: E402
 
 # (name, model fields, training fields): from a clearly under-fitted flow to a longer-trained one,
@@ -50,7 +51,7 @@ def _reusable(config, path):
 def key_numbers(table):
     """The numbers behind C4, C6, C8, C10 at each D (None where the grid lacks the cell)."""
     out = {}
-    for d in sorted({r["D"] for r in table}):
+    for d in dims(table):
         g = cell(table, d, "generalisation", 1.0, max(r["t"] for r in table))
         pt = cell(table, d, "perturbed", 1.0, 0.0)
         o = cell(table, d, "outlier", 1.0, 0.0)
@@ -132,7 +133,7 @@ def write_markdown(results, base, out_dir, fig_path):
     n_test = preset(base).n_test
     lines = ["## Capacity study (beyond the thesis)", "",
              f"The {base} preset's grid (288 test sets, N = {n_test:,}, seed 0), rerun for {len(results)} model sizes / training budgets "
-             "(`python -m minflow capacity --workers 2`; `minflow/experiments/capacity.py`, LEVELS). "
+             "(`python -m minflow capacity --workers 2`; `minflow/thesis/experiments/capacity.py`, LEVELS). "
              "Fit is measured as train KL = H*(p, p_theta) - H(p) on Q(p), in nats.", "",
              "| level | couplings x hidden | training | params (largest D) | train KL per D | " + " | ".join(FOCUS) + " |",
              "| --- | --- | --- | --- | --- | " + " | ".join("---" for _ in FOCUS) + " |"]

@@ -17,6 +17,8 @@ claim is tested on every one of the 288 cells at once).
 import math
 from dataclasses import dataclass, field
 
+from .lookup import cell, cell_per_dim, close, dims, rows
+
 Z = 3.0          # standard errors allowed for "a <= b" statements on one cell
 Z_ALL = 4.0      # the same when a check runs over every cell of the grid (288 tests)
 VERDICTS = ("reproduced", "partly", "not reproduced", "not evaluated")
@@ -96,28 +98,7 @@ def verdict(checks):
     return "partly" if 2 * passed >= len(checks) else "not reproduced"
 
 
-# --- looking up the table ---------------------------------------------------
-def _close(a, b):
-    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
-
-
-def cell(table, D, family, s, t):
-    """The row of one test set, or None when the grid lacks it."""
-    for r in table:
-        if r["D"] == D and r["family"] == family and _close(r["s"], s) and _close(r["t"], t):
-            return r
-    return None
-
-
-def rows(table, D=None, family=None, s=None, t=None):
-    return [r for r in table if (D is None or r["D"] == D) and (family is None or r["family"] == family)
-            and (s is None or _close(r["s"], s)) and (t is None or _close(r["t"], t))]
-
-
-def dims(table):
-    return sorted({r["D"] for r in table})
-
-
+# --- shared measures (table lookups: lookup.py) ------------------------------
 def sep(auroc):
     """|2 AUROC - 1|: 0 when a score cannot tell the two sets apart, 1 when it separates them fully."""
     return abs(2.0 * auroc - 1.0)
@@ -141,10 +122,7 @@ def _fmt(values):
 # --- the claims ---------------------------------------------------------------
 def c1(table):
     out = []
-    for d in dims(table):
-        r = cell(table, d, "generalisation", 1.0, 0.0)
-        if r is None:
-            continue
+    for d, r in cell_per_dim(table, "generalisation", 1.0, 0.0):
         diff = r["mean_logp_theta"] - r["mean_logp"]
         out.append((f"D={d} (a) E[log p_theta] <= E[log p]", f"{r['mean_logp_theta']:.3f} vs {r['mean_logp']:.3f}",
                     diff <= Z * r["gap_se"]))
@@ -206,10 +184,7 @@ def c5(table):
 
 def c6(table):
     out, seps = [], []
-    for d in dims(table):
-        r = cell(table, d, "perturbed", 1.0, 0.0)
-        if r is None:
-            continue
+    for d, r in cell_per_dim(table, "perturbed", 1.0, 0.0):
         sp, st = sep(r["auroc_p"]), sep(r["auroc_ptheta"])
         seps.append(st)
         out.append((f"D={d} (a) sep_p > sep_ptheta", f"{sp:.3f} vs {st:.3f}", sp > st))
@@ -234,7 +209,7 @@ def c7(table):
         out.append((f"D={d} (a) model change < true change", f"in {sum(smaller)}/{len(smaller)} (s,t) = {frac:.2f}",
                     frac >= 0.75))
         t_max = max(q["t"] for q, _ in pairs)
-        hard = [(q, qd) for q, qd in pairs if _close(q["t"], t_max) and q["s"] > 1]
+        hard = [(q, qd) for q, qd in pairs if close(q["t"], t_max) and q["s"] > 1]
         if hard:
             txt = "; ".join(f"s={q['s']:g}: {qd['Ds_qptheta']:.2f} vs {q['Ds_qptheta']:.2f}" for q, qd in hard)
             out.append((f"D={d} (b) t={t_max:g}, s>1: D*(q_delta) < D*(q) somewhere", txt,
@@ -244,10 +219,7 @@ def c7(table):
 
 def c8(table):
     out = []
-    for d in dims(table):
-        r = cell(table, d, "outlier", 1.0, 0.0)
-        if r is None:
-            continue
+    for d, r in cell_per_dim(table, "outlier", 1.0, 0.0):
         ok, txt = _overestimate(r)
         out.append((f"D={d} (a) overestimated", txt, ok))
         out.append((f"D={d} (b) sep_ptheta <= 0.5", f"{sep(r['auroc_ptheta']):.3f} (true p: {sep(r['auroc_p']):.3f})",
@@ -300,7 +272,7 @@ def c10(table):
     return out
 
 
-CHECKS = {"C1": c1, "C2": c2, "C3": c3, "C4": c4, "C5": c5, "C6": c6, "C7": c7, "C8": c8, "C9": c9, "C10": c10}
+CLAIM_CHECKS = {"C1": c1, "C2": c2, "C3": c3, "C4": c4, "C5": c5, "C6": c6, "C7": c7, "C8": c8, "C9": c9, "C10": c10}
 
 
 def check_claims(table):
@@ -308,7 +280,7 @@ def check_claims(table):
     if not table:
         raise ValueError("table: empty; run the experiments first")
     results = []
-    for cid, fn in CHECKS.items():
+    for cid, fn in CLAIM_CHECKS.items():
         section, thesis = THESIS[cid]
         checks = fn(table)
         results.append(ClaimResult(cid, section, thesis, RULES[cid], checks, verdict(checks)))

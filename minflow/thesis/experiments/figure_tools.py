@@ -9,8 +9,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..plotting import plot_kde_panel  # noqa: E402
-from .claims import rows  # noqa: E402
 from .io import kept_key  # noqa: E402
+from .lookup import dims, rows  # noqa: E402
 
 FAMILY_LABEL = {"generalisation": "q", "perturbed": "q_delta", "outlier": "q_out"}
 
@@ -25,10 +25,6 @@ def save_figure(fig, out_dir, name, caption):
     return path
 
 
-def dims(table):
-    return sorted({r["D"] for r in table})
-
-
 def pick_dim(table, want):
     """The thesis's D if the table has it, else the nearest one (and a note for the caption)."""
     ds = dims(table)
@@ -40,7 +36,8 @@ def n_caption(table):
     return f"N = {table[0]['n_test']:,} test points per set"
 
 
-def grid(nr, nc, w=3.0, h=2.3):
+def figure_grid(nr, nc, w=3.0, h=2.3):
+    """A figure with nr x nc panels of w x h inches: (fig, axes), axes always 2-D."""
     fig, axes = plt.subplots(nr, nc, figsize=(w * nc, h * nr), squeeze=False)
     return fig, axes
 
@@ -62,7 +59,7 @@ def kde_row(kept, d, family, pairs, title_fmt="s={s:g}, t={t:g}", cols=4):
     if not pairs:
         raise ValueError(f"kept: no kept values for D={d}, family {family!r}")
     nr = int(np.ceil(len(pairs) / cols))
-    fig, axes = grid(nr, min(cols, len(pairs)), 3.4, 2.6)
+    fig, axes = figure_grid(nr, min(cols, len(pairs)), 3.4, 2.6)
     for ax, (s, t) in zip(axes.flat, pairs):
         plot_kde_panel(ax, kde_series(kept, d, family, s, t), title=title_fmt.format(s=s, t=t, D=d))
     for ax in list(axes.flat)[len(pairs):]:

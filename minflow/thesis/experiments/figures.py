@@ -10,9 +10,9 @@ import os
 import numpy as np
 
 from ..plotting import plot_kde_panel
-from .claims import rows
-from .figure_tools import available, dims, grid, heatmap, kde_series, kde_row, n_caption, pick_dim, save_figure
+from .figure_tools import available, figure_grid, heatmap, kde_series, kde_row, n_caption, pick_dim, save_figure
 from .io import kept_key
+from .lookup import dims, rows
 
 # (s, t) of the variant panels of figures 10 and 12: s and t changed separately, then together
 VARIANTS = ((1.0, 0.0), (0.5, 0.0), (1.75, 0.0), (1.0, 0.25), (1.0, 0.5), (0.75, 0.25), (0.5, 0.5), (1.25, 0.75))
@@ -22,7 +22,7 @@ VARIANTS = ((1.0, 0.0), (0.5, 0.0), (1.75, 0.0), (1.0, 0.25), (1.0, 0.5), (0.75,
 def fig_1(table, kept, out_dir):
     """Baseline (section 4): KDEs of log p and log p_theta over Q(p), one panel per D."""
     ds = dims(table)
-    fig, axes = grid(1, len(ds), 3.4, 2.6)
+    fig, axes = figure_grid(1, len(ds), 3.4, 2.6)
     for ax, d in zip(axes.flat, ds):
         ref = kept[kept_key(d, "reference")]
         plot_kde_panel(ax, {"log p over Q(p)": ref["logp"], "log p_theta over Q(p)": ref["logp_theta"]}, title=f"D={d}")
@@ -38,7 +38,7 @@ def _curves(table, family, d, t, keys):
 
 def _curve_grid(table, family, keys, name, caption, ylabel):
     ds, ts = dims(table), sorted({r["t"] for r in table})
-    fig, axes = grid(len(ds), len(ts), 2.8, 2.2)
+    fig, axes = figure_grid(len(ds), len(ts), 2.8, 2.2)
     for i, d in enumerate(ds):
         for j, t in enumerate(ts):
             ax = axes[i, j]
@@ -106,7 +106,7 @@ D*(q||p_theta) = H*(q,p_theta) - H(q). {n_caption(table)}.""", "nats")
 def _kde_row_per_dim(table, kept, out_dir, family, name, caption):
     """One KDE panel per D for the family's s=1, t=0 set against Q(p)."""
     ds = dims(table)
-    fig, axes = grid(1, len(ds), 3.4, 2.6)
+    fig, axes = figure_grid(1, len(ds), 3.4, 2.6)
     for ax, d in zip(axes.flat, ds):
         plot_kde_panel(ax, kde_series(kept, d, family, 1.0, 0.0), title=f"D={d}, s=1, t=0")
     fig.tight_layout()
@@ -162,7 +162,7 @@ def fig_12(table, kept, out_dir):
 
 def fig_13(table, kept, out_dir):
     d, note = pick_dim(table, 50)
-    fig, axes = grid(1, 4, 3.6, 3.2)
+    fig, axes = figure_grid(1, 4, 3.6, 3.2)
     panels = [("outlier", "tnr_ptheta", "(a) log p_theta on Q(q_out)"), ("perturbed", "tnr_ptheta", "(b) log p_theta on Q(q_delta)"),
               ("perturbed", "tnr_p", "(c) log p on Q(q_delta)"), ("outlier", "tnr_p", "(d) log p on Q(q_out)\n(thesis: text only)")]
     for ax, (fam, key, title) in zip(axes.flat, panels):
@@ -185,7 +185,7 @@ def appendix(letter, table, kept, out_dir, only=None):
     paths = []
     for d in only or dims(table):
         ss, ts = sorted({r["s"] for r in table}), sorted({r["t"] for r in table})
-        fig, axes = grid(len(ss), len(ts), 3.0, 2.2)
+        fig, axes = figure_grid(len(ss), len(ts), 3.0, 2.2)
         for i, s in enumerate(ss):
             for j, t in enumerate(ts):
                 plot_kde_panel(axes[i, j], kde_series(kept, d, family, s, t), title=f"s={s:g}, t={t:g}")
@@ -201,7 +201,7 @@ log p and log p_theta over Q({lab}) for every (s,t) of the grid, with the traini
 def learning_curves(histories, entropies, out_dir):
     """Training NLL per epoch for every D, with the floor H(p) (eq. 16-17) -> path."""
     ds = sorted(histories)
-    fig, axes = grid(1, len(ds), 3.0, 2.4)
+    fig, axes = figure_grid(1, len(ds), 3.0, 2.4)
     for ax, d in zip(axes.flat, ds):
         h = histories[d]["history"]
         ax.plot(h["train_nll"], label="train NLL")

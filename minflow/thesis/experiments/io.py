@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from .cells import COLUMNS
+from .cells import COLUMNS, distributions
 
 TEXT_COLUMNS = ("family",)
 INT_COLUMNS = ("D", "n_test")
@@ -174,8 +174,6 @@ def write_outputs(config, out_dir, table, wall_seconds, workers, keep_timing=Fal
     """table.csv, kept.npz and run.json; returns the path of table.csv.
 
     keep_timing: keep the wall time of the earlier run.json (this invocation computed nothing)."""
-    from .cells import distributions
-
     path = os.path.join(out_dir, "table.csv")
     write_table(path, table)
     save_kept(os.path.join(out_dir, "kept.npz"), collect_kept(config, out_dir))

@@ -4,7 +4,7 @@
 
 Layout of ``out_dir`` (every file written atomically, so a killed run leaves no half file):
     config.json          the settings; a resume with other settings is refused
-    models/D{D}.npz      the trained flow (minflow.save), models/D{D}.json its learning curve
+    models/D{D}.npz      the trained flow (minflow.checkpoint.save), models/D{D}.json its learning curve
     cells/D{D}/*.json    one finished test set each (its table row); *.npz its kept log-densities
     table.csv            the tidy table, one row per test set (``cells.COLUMNS``)
     kept.npz             subsampled log p / log p_theta per test set and per Q(p), for the KDEs
@@ -127,7 +127,7 @@ def _prepare(config, out_dir, resume, fresh):
                              "or fresh=True to delete them and start over")
     fingerprint, fp_file = C.distribution_fingerprint(config), os.path.join(out_dir, "distributions.json")
     if has_results and not fresh and (not os.path.exists(fp_file) or io.read_json(fp_file) != fingerprint):
-        raise ValueError(f"out_dir: {out_dir} holds results for other test distributions (minflow.gaussians changed "
+        raise ValueError(f"out_dir: {out_dir} holds results for other test distributions (minflow.thesis.gaussians changed "
                          "since they were computed); choose another output directory or start over with fresh=True (--fresh)")
     io.write_json(fp_file, fingerprint)
     os.makedirs(os.path.join(out_dir, "models"), exist_ok=True)
