@@ -48,7 +48,7 @@ def consistency_report(flow, x, rng, n_latent=None, brute_force_max_dim=10):
     else:
         log_det = -flow.inverse(z)[1]
     via = standard_normal_log_prob(z) + log_det
-    n_latent = check_int(n_latent or len(direct), "n_latent", minimum=1)
+    n_latent = len(direct) if n_latent is None else check_int(n_latent, "n_latent", minimum=1)
     z_new = rng.standard_normal((n_latent, flow.dim)).astype(flow.dtype)
     x_new, log_det_inv = flow.inverse(z_new)
     px_direct = flow.log_prob(x_new)

@@ -17,7 +17,7 @@ from . import engine as engines
 from .backend import default_backend, namespace, to_backend, to_numpy
 from .prior import standard_normal_log_prob, standard_normal_sample
 from .tree import tree_leaves, tree_map
-from .validation import check_batch, check_bool, check_dtype, check_int, check_rng
+from .validation import check_batch, check_bool, check_dtype, check_int, check_rng, warn_if_far
 
 DEFAULT_CHUNK = 4096
 
@@ -122,27 +122,42 @@ class Flow:
             raise ValueError("this flow has no layers and no dim: build it as Flow([], dim=D)")
         if self.backend == "cupy":
             return check_batch(to_backend(x, "cupy"), self.dim, name, self.dtype)
-        return check_batch(x, self.dim, name, self.dtype)
+        x = check_batch(x, self.dim, name, self.dtype)
+        warn_if_far(x, name, self.dtype)
+        return x
 
     @staticmethod
     def _chunk_size(chunk_size):
         return None if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1)
 
+    @staticmethod
+    def _finite(result, x, name):
+        """``result`` if every number is finite; else a ValueError naming the input that was too far out."""
+        xp = namespace(x)
+        for r in result if isinstance(result, tuple) else (result,):
+            if not bool(xp.all(xp.isfinite(r))):
+                raise ValueError(f"{name}: gives non-finite values in {x.dtype} (|{name}| up to "
+                                 f"{float(xp.max(xp.abs(x))):.3g}): too far out for the working precision")
+        return result
+
     def forward(self, x, chunk_size=None):
         """Data -> latent: x: (N, D) -> z: (N, D), log_det: (N,) = log|det df/dx|."""
         x, size = self._check(x, "x"), self._chunk_size(chunk_size) or DEFAULT_CHUNK
-        return in_chunks(lambda c: forward_pass(self.layers, self.params, c), x, size)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._finite(in_chunks(lambda c: forward_pass(self.layers, self.params, c), x, size), x, "x")
 
     def inverse(self, z, chunk_size=None):
         """Latent -> data: z: (N, D) -> x: (N, D), log_det: (N,) = log|det df^{-1}/dz|."""
         z, size = self._check(z, "z"), self._chunk_size(chunk_size) or DEFAULT_CHUNK
-        return in_chunks(lambda c: inverse_pass(self.layers, self.params, c), z, size)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._finite(in_chunks(lambda c: inverse_pass(self.layers, self.params, c), z, size), z, "z")
 
     def log_prob(self, x, chunk_size=None):
         """log p_theta(x) in nats (eq. 2): x: (N, D) -> (N,), evaluated in chunks of rows
         (memory bounded for any N) by the engine ``self.engine``."""
-        x = self._check(x, "x")
-        return engines.get(self._engine).log_prob(self.layers, self.params, x, self._chunk_size(chunk_size))
+        x, size = self._check(x, "x"), self._chunk_size(chunk_size)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._finite(engines.get(self._engine).log_prob(self.layers, self.params, x, size), x, "x")
 
     score_samples = log_prob  # the scikit-learn name
 

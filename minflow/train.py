@@ -78,6 +78,9 @@ def fit(flow, data, *, rng, epochs=100, batch_size=256, lr=1e-3, schedule="cosin
     total_steps = opt.epochs * (n_train // opt.batch_size)
     rate_at = lambda step: learning_rate(step, total_steps, opt.lr, opt.schedule, opt.warmup)  # noqa: E731
     hist.initial_val_nll = hist.best_val_nll = _eval_nll(flow, val)
+    if not np.isfinite(hist.initial_val_nll):
+        raise ValueError(f"data: the untrained model's NLL on the validation data is not finite (|x| up to "
+                         f"{float(np.max(np.abs(val))):.3g}): too far out for {np.dtype(flow.dtype).name}")
     best, state = flow.params, adam_init(flow.params)
     start = time.perf_counter()
     for epoch in range(opt.epochs):
@@ -169,8 +172,10 @@ def _record(hist, epoch, losses, val_nll, rate):
 
 
 def _eval_nll(flow, x):
+    """Mean NLL of x: (M, D) under the flow's engine; may be inf or NaN (fit watches for that)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        return -float(np.sum(flow.log_prob(x))) / len(x)
+        x = x if flow.backend == "numpy" else to_backend(x, flow.backend)
+        return -float(engines.get(flow.engine).log_prob(flow.layers, flow.params, x, None).sum()) / len(x)
 
 
 def _batches(flow, train, opt, n_train, rng):

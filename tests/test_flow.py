@@ -175,3 +175,36 @@ def test_consistency_report_is_at_machine_precision(rng):
     assert rep["latent -> data"]["difference"]["max|.|"] < 1e-10
     assert rep["latent -> data"]["pz difference"]["max|.|"] < 1e-10
     assert "log_px_direct" in minflow.format_consistency_report(rep)
+
+
+# --- issue 11: far inputs, overflow in the working dtype, falsy options --------------------------
+def test_far_inputs_warn_and_overflowing_inputs_are_named(rng):
+    flow = minflow.RealNVP(3, 2, (4,), rng=rng)
+    with pytest.warns(RuntimeWarning, match="lose precision"):
+        flow.log_prob(np.full((2, 3), 1e30))
+    f32 = flow.astype("float32")
+    with pytest.warns(RuntimeWarning, match="float32"):
+        f32.forward(np.full((2, 3), 1e6))
+    with pytest.raises(ValueError, match="overflow float32"):
+        f32.log_prob(np.full((2, 3), 1e39))
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flow.log_prob(rng.standard_normal((5, 3)) * 100)          # ordinary data: no warning
+
+
+@pytest.mark.parametrize("kwargs, err", [(dict(chunk_size=0), ValueError), (dict(chunk_size=False), TypeError),
+                                         (dict(chunk_size=2.5), TypeError)])
+def test_chunk_size_is_checked_not_defaulted(kwargs, err, rng):
+    flow = minflow.RealNVP(3, 2, (4,), rng=rng)
+    for method in (flow.log_prob, flow.forward, flow.inverse):
+        with pytest.raises(err, match="chunk_size"):
+            method(rng.standard_normal((4, 3)), **kwargs)
+
+
+def test_boolean_options_must_be_booleans(rng):
+    for name in ("lu", "actnorm"):
+        with pytest.raises(TypeError, match=name):
+            minflow.RealNVP(3, 2, (4,), rng=rng, **{name: "no"})
+    with pytest.raises(ValueError, match="n_latent"):
+        minflow.consistency_report(minflow.RealNVP(2, 1, (4,), rng=rng), rng.standard_normal((5, 2)), rng, n_latent=0)
