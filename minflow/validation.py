@@ -125,7 +125,7 @@ def warn_if_far(x, name, dtype):
     Python shows a warning once per place in the code that triggers it.
     """
     limit = np.finfo(dtype).eps ** -0.5
-    biggest = float(np.max(np.abs(x))) if x.size else 0.0
+    biggest = max(float(x.max()), -float(x.min())) if x.size else 0.0  # no copy of x
     if biggest > limit:
         warnings.warn(f"{name}: |{name}| reaches {biggest:.3g}, beyond {limit:.3g} for {np.dtype(dtype).name}: "
                       f"the round trip and the log-density lose precision this far out (relative error grows "
