@@ -192,3 +192,55 @@ def test_primitive_forward_pass_input_gradient(kw, rng):
             fp(flow.layers, flow.params, x_)[1] * v)
     np.testing.assert_allclose(grad(weighted(primitives.forward_pass_primitives))(x), grad(weighted(forward_pass))(x),
                                rtol=1e-9, atol=1e-12)
+
+
+# --- both cores: blocks of rows on a pool of threads (speed/parallel.py) -----------------------
+@pytest.fixture
+def thread_counts():
+    from minflow.speed import parallel
+
+    before = parallel.threads()
+    yield parallel.set_threads
+    parallel.set_threads(before)
+
+
+@pytest.mark.parametrize("name", ["primitives", "manual"])
+def test_threaded_gradient_equals_reference_and_is_identical_for_any_thread_count(name, rng, thread_counts):
+    flow = make(rng, 7, mask="alternate", activation="tanh")
+    x = rng.standard_normal((700, 7))                      # 6 blocks of rows, the last one short
+    loss_ref, g_ref = reference_value_and_grad(flow, x)
+    results = []
+    for n in (1, 2, 3):
+        thread_counts(n)
+        loss, g = engine.get(name).value_and_grad(flow.layers)(flow.params, x)
+        assert loss == pytest.approx(loss_ref, rel=1e-12)
+        assert_same_grads(g, g_ref)
+        results.append((loss, tree_leaves(g)))
+    for loss, leaves in results[1:]:
+        assert loss == results[0][0]
+        for a, b in zip(leaves, results[0][1]):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_threaded_log_prob_equals_reference_and_is_identical_for_any_thread_count(rng, thread_counts):
+    flow = make(rng, 6)
+    x = rng.standard_normal((5000, 6))
+    ref = flow_log_prob(flow.layers, flow.params, x)
+    outs = []
+    for n in (1, 2, 4):
+        thread_counts(n)
+        outs.append(kernels.log_prob_in_place(flow.layers, flow.params, x, chunk_size=512))
+        np.testing.assert_allclose(outs[-1], ref, rtol=1e-10, atol=1e-10)
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])
+
+
+def test_thread_settings_are_checked(monkeypatch, thread_counts):
+    from minflow.speed import parallel
+
+    with pytest.raises(ValueError, match="n"):
+        thread_counts(0)
+    monkeypatch.setenv(parallel.THREADS_ENV, "two")
+    monkeypatch.setitem(parallel._state, "threads", None)
+    with pytest.raises(ValueError, match="MINFLOW_THREADS"):
+        parallel.threads()

@@ -36,9 +36,15 @@ of work (the usual rule of thumb).
 This module has no autograd in it: it runs on NumPy or CuPy arrays (``array_module``).
 ``tests/test_speed.py`` checks it against ``autograd.grad`` of the reference loss to 1e-8.
 """
+import numpy as np
+
 from ..conditioner import activation
 from ..prior import LOG_2PI
+from ..tree import tree_map
+from . import parallel
 from ._arrays import array_module, couplings_only
+
+ROWS_PER_BLOCK = 128  # the batch is split into blocks of this many rows, one per thread at a time
 
 
 def coupling_forward(layer, params, x):
@@ -94,14 +100,16 @@ def coupling_backward(layer, params, cache, g_y, g_ld, need_gx=True):
     return grads, layer.split.join(g_xa, g_xb)
 
 
-def mean_nll_and_grad(layers, params, x):
+def mean_nll_and_grad(layers, params, x, n=None):
     """Mean NLL of the batch and its gradient, every step by hand.
 
     layers: AffineCoupling layers only; params: the flow's parameter list; x: (N, D).
-    Returns (loss: float, grads with the structure of params).
+    ``n``: the size of the whole batch when x is one block of it (default N), so that the
+    blocks' results add up to the batch's. Returns (loss: float, grads with the structure of params).
     """
     xp = array_module(x)
-    n, dim = x.shape
+    dim = x.shape[1]
+    n = x.shape[0] if n is None else n
     caches, ld, z = [], 0.0, x
     for layer, p in zip(layers, params):
         z, ld_k, cache = coupling_forward(layer, p, z)
@@ -122,4 +130,21 @@ def manual_value_and_grad(layers):
         kinds = sorted({type(layer).__name__ for layer in layers} - {"AffineCoupling"})
         raise ValueError(f"engine: 'manual' implements flows of AffineCoupling layers only; this flow also "
                          f"has {kinds}: use engine='primitives' or 'reference'")
-    return lambda params, x: mean_nll_and_grad(layers, params, x)
+    return lambda params, x: mean_nll_and_grad_in_blocks(layers, params, x)
+
+
+def mean_nll_and_grad_in_blocks(layers, params, x):
+    """``mean_nll_and_grad`` with the rows split into blocks run on both cores (parallel.py).
+
+    The loss and its gradient are sums over rows, so each block's share is computed alone and
+    the shares are added in block order: the same numbers for any number of threads.
+    """
+    if array_module(x) is not np:  # a GPU is parallel already
+        return mean_nll_and_grad(layers, params, x)
+    n = x.shape[0]
+    shares = parallel.map_blocks(lambda a, b: mean_nll_and_grad(layers, params, x[a:b], n),
+                                 parallel.blocks(n, ROWS_PER_BLOCK))
+    loss, grads = shares[0]
+    for loss_k, grads_k in shares[1:]:
+        loss, grads = loss + loss_k, tree_map(lambda g, h: g + h, grads, grads_k)
+    return loss, grads

@@ -107,6 +107,13 @@ def mean_nll_primitives(params, layers, x):
 
 
 def primitive_value_and_grad(layers):
-    """The training gradient of ``engine="primitives"``: autograd over the coupling primitives."""
+    """The training gradient of ``engine="primitives"``: autograd over the coupling primitives.
+
+    A flow of affine couplings only is one primitive whose VJP is ``manual``'s backward pass, so
+    autograd has nothing left to do: it is differentiated by that backward pass directly, with the
+    rows split across both cores (``manual.mean_nll_and_grad_in_blocks``).
+    """
+    if couplings_only(layers):
+        return lambda params, x: manual.mean_nll_and_grad_in_blocks(layers, params, x)
     vg = value_and_grad(mean_nll_primitives)
     return lambda params, x: vg(params, layers, x)

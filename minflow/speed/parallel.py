@@ -1,0 +1,69 @@
+"""Both cores for the elementwise work, and never more threads than cores.
+
+NumPy's matrix products run on every core (OpenBLAS threads), but its elementwise functions
+(tanh, exp, the activations) on one. A flow spends a large share of its time in those, so the
+speed room splits the rows of a batch into *blocks*, runs the blocks on a small pool of Python
+threads (NumPy releases the GIL inside its kernels), and limits BLAS to one thread while they
+run: ``threads`` Python threads x 1 BLAS thread = ``threads`` cores, never oversubscribed.
+
+The blocks depend only on the number of rows, never on the number of threads, and results are
+combined in block order, so every thread count gives bit-identical numbers.
+
+    minflow.speed.parallel.set_threads(1)     # or the environment variable MINFLOW_THREADS=1
+"""
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from threadpoolctl import ThreadpoolController
+
+THREADS_ENV = "MINFLOW_THREADS"
+_state = {"threads": None, "pool": None, "controller": None}
+_lock = threading.Lock()
+
+
+def available_cores():
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def threads():
+    """The number of threads the speed room uses: set_threads, else $MINFLOW_THREADS, else the cores."""
+    if _state["threads"] is None:
+        value = os.environ.get(THREADS_ENV, "").strip()
+        if value and not (value.isdigit() and int(value) >= 1):
+            raise ValueError(f"${THREADS_ENV}: expected a whole number >= 1, got {value!r}")
+        _state["threads"] = int(value) if value else available_cores()
+    return _state["threads"]
+
+
+def set_threads(n):
+    """Use ``n`` threads (an int >= 1) from now on."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n: expected an integer >= 1, got {n!r}")
+    with _lock:
+        if _state["pool"] is not None:
+            _state["pool"].shutdown()
+        _state["threads"], _state["pool"] = n, None
+
+
+def blocks(n_rows, rows_per_block):
+    """[(start, stop), ...] covering range(n_rows) in blocks of ``rows_per_block`` (the last may be short)."""
+    return [(i, min(i + rows_per_block, n_rows)) for i in range(0, n_rows, rows_per_block)]
+
+
+def map_blocks(fn, spans):
+    """[fn(start, stop) for each span], run on the pool with BLAS at one thread; results in span order."""
+    n = threads()
+    if n == 1 or len(spans) == 1:
+        return [fn(a, b) for a, b in spans]
+    with _lock:
+        if _state["pool"] is None:
+            _state["pool"] = ThreadPoolExecutor(n, thread_name_prefix="minflow")
+            _state["controller"] = ThreadpoolController()
+        pool, controller = _state["pool"], _state["controller"]
+    with controller.limit(limits=1, user_api="blas"):
+        return list(pool.map(lambda span: fn(*span), spans))
