@@ -44,7 +44,9 @@ from ..tree import tree_map
 from . import parallel
 from ._arrays import array_module, couplings_only
 
-ROWS_PER_BLOCK = 128  # the batch is split into blocks of this many rows, one per thread at a time
+# The batch is split into at most 4 blocks of at least 128 rows (fewer, larger blocks keep the
+# matrix products efficient; the split depends on the batch size only, never on the threads).
+MIN_ROWS, MAX_BLOCKS = 128, 4
 
 
 def coupling_forward(layer, params, x):
@@ -143,7 +145,7 @@ def mean_nll_and_grad_in_blocks(layers, params, x):
         return mean_nll_and_grad(layers, params, x)
     n = x.shape[0]
     shares = parallel.map_blocks(lambda a, b: mean_nll_and_grad(layers, params, x[a:b], n),
-                                 parallel.blocks(n, ROWS_PER_BLOCK))
+                                 parallel.blocks(n, max(MIN_ROWS, -(-n // MAX_BLOCKS))))
     loss, grads = shares[0]
     for loss_k, grads_k in shares[1:]:
         loss, grads = loss + loss_k, tree_map(lambda g, h: g + h, grads, grads_k)

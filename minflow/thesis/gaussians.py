@@ -34,7 +34,8 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from ..prior import LOG_2PI
-from ..validation import check_batch, check_int, check_positive, check_rng
+from ..validation import check_batch, check_dtype, check_int, check_positive, check_rng
+from .checks import real_array, real_number
 
 S_DEFAULT = (0.25, 0.5, 0.75, 1.0, 1.25, 1.75)
 T_DEFAULT = (0.0, 0.25, 0.5, 0.75)
@@ -54,7 +55,7 @@ def check_covariance(cov, name="cov", dim=None):
 
     Returns (cov, chol): the exactly symmetrised matrix and its lower Cholesky factor.
     """
-    arr = np.asarray(cov, dtype=np.float64)
+    arr = real_array(cov, name)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
         raise ValueError(f"{name}: expected a square (D, D) matrix, got shape {arr.shape}")
     if dim is not None and arr.shape[0] != dim:
@@ -81,7 +82,7 @@ class Gaussian:
     """
 
     def __init__(self, mean, cov, name=None):
-        mean = np.asarray(mean, dtype=np.float64)
+        mean = real_array(mean, "mean")
         if mean.ndim != 1 or mean.size == 0 or not np.all(np.isfinite(mean)):
             raise ValueError(f"mean: expected a finite 1-D array of shape (D,), got shape {mean.shape}")
         self.cov, self.chol = check_covariance(cov, "cov", dim=mean.size)
@@ -92,9 +93,10 @@ class Gaussian:
         return 2.0 * float(np.sum(np.log(np.diag(self.chol))))
 
     def sample(self, n, rng, dtype=np.float64):
-        """x = mu + L z, z ~ N(0, I): (n, D). Rows are drawn in order, so n rows in chunks
-        from one Generator equal n rows in one call."""
+        """x = mu + L z, z ~ N(0, I): (n, D) of ``dtype`` (float32 or float64). Rows are drawn in
+        order, so n rows in chunks from one Generator equal n rows in one call."""
         n = check_int(n, "n", minimum=1)
+        dtype = check_dtype(dtype)
         z = check_rng(rng).standard_normal((n, self.dim))
         return (self.mean + z @ self.chol.T).astype(dtype, copy=False)
 
@@ -117,8 +119,9 @@ class Gaussian:
         ``center`` c defaults to the mean; t is a scalar (added to every coordinate) or (D,).
         The mean is ``affine_map`` of the mean: g is affine, so E[g(x)] = g(E[x]).
         """
-        c = self.mean if center is None else np.asarray(center, dtype=np.float64)
-        mean = affine_map(self.mean[None, :], s, t, c)[0]  # checks s > 0 and t
+        s = check_positive(s, "s")
+        c = self.mean if center is None else _check_center(center, self.dim)
+        mean = affine_map(self.mean[None, :], s, t, c)[0]  # checks t
         return Gaussian(mean, s * s * self.cov, name=name)
 
     def __repr__(self):
@@ -126,8 +129,15 @@ class Gaussian:
         return f"Gaussian({label}dim={self.dim}, entropy={self.entropy():.4f} nats)"
 
 
+def _check_center(center, dim):
+    c = real_array(center, "center")
+    if c.shape != (dim,) or not np.all(np.isfinite(c)):
+        raise ValueError(f"center: expected a finite ({dim},) array, got shape {c.shape}")
+    return c
+
+
 def _check_shift(t, dim):
-    shift = np.asarray(t, dtype=np.float64)
+    shift = real_array(t, "t")
     if shift.ndim > 1 or (shift.ndim == 1 and shift.size != dim) or not np.all(np.isfinite(shift)):
         raise ValueError(f"t: expected a finite scalar or a ({dim},) array, got shape {shift.shape}")
     return shift
@@ -140,7 +150,7 @@ def affine_map(x, s, t, center):
     ``Gaussian.affine`` gives the law of g(x) for Gaussian x; this maps the points themselves."""
     s = check_positive(s, "s")
     x = check_batch(x, None, "x")
-    return (x - center) * s + center + _check_shift(t, x.shape[1])
+    return (x - _check_center(center, x.shape[1])) * s + center + _check_shift(t, x.shape[1])
 
 
 def haar_orthogonal(dim, rng):
@@ -204,13 +214,14 @@ class ThesisDistributions:
         self.seed = check_int(seed, "seed", minimum=0)
         self.alpha = _check_number(alpha, "alpha")
         self.beta = _check_number(beta, "beta")
-        self.condition_number = check_positive(condition_number, "condition_number")
+        self.condition_number = _check_number(condition_number, "condition_number", minimum=1.0)
         self.mean_variance = check_positive(mean_variance, "mean_variance")
         self.mean_scale = _check_number(mean_scale, "mean_scale")
-        self.outlier_condition_number = check_positive(
-            outlier_condition_number or self.condition_number, "outlier_condition_number")
-        self.outlier_mean_variance = check_positive(
-            outlier_mean_variance or self.mean_variance, "outlier_mean_variance")
+        # None (only None) means "the same as p's"
+        self.outlier_condition_number = _check_number(self.condition_number if outlier_condition_number is None
+                                                      else outlier_condition_number, "outlier_condition_number", 1.0)
+        self.outlier_mean_variance = check_positive(self.mean_variance if outlier_mean_variance is None
+                                                    else outlier_mean_variance, "outlier_mean_variance")
         # z = -sqrt(D / 2) puts mu_q on mu_p; below it the squared distance would be negative
         z_min = -math.sqrt(self.dim / 2.0)
         self.outlier_mean_z = _check_number(outlier_mean_z, "outlier_mean_z", minimum=z_min)
@@ -269,8 +280,4 @@ class ThesisDistributions:
 
 def _check_number(value, name, minimum=0.0, maximum=math.inf):
     """A finite real number in [minimum, maximum], returned as float."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
-    if not np.isfinite(value) or not minimum <= value <= maximum:
-        raise ValueError(f"{name}: expected a finite number in [{minimum:.6g}, {maximum:.6g}], got {value}")
-    return float(value)
+    return real_number(value, name, minimum, maximum)

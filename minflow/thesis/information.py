@@ -23,6 +23,7 @@ from scipy.linalg import solve_triangular
 
 from ..prior import LOG_2PI
 from ..validation import check_dtype, check_int, check_rng
+from .checks import real_array, real_number
 from .gaussians import Gaussian, check_covariance
 
 Estimate = namedtuple("Estimate", "value stderr")
@@ -60,13 +61,14 @@ def kl_gaussian(q, p):
 
 def cross_entropy_gaussian(q, p):
     """H(q, p) = -E_q[log p] = H(q) + KL(q || p) (eq. 10), in nats."""
+    _check_pair(q, p)
     # BEGIN EXERCISE cross_entropy_gaussian: thesis eq. 10 (section 2.2.2), from an entropy and kl_gaussian
     return q.entropy() + kl_gaussian(q, p)
     # END EXERCISE
 
 
 def _check_log_probs(values, name):
-    arr = np.asarray(values, dtype=np.float64)
+    arr = real_array(values, name)
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array of shape (N,), got shape {arr.shape}")
     if arr.size < 2:
@@ -92,9 +94,7 @@ def kl_estimate(log_probs_model, entropy_q):
     The analytic entropy H(q) adds no sampling error, so the stderr is that of H*.
     """
     h = cross_entropy_estimate(log_probs_model)
-    entropy_q = float(entropy_q)
-    if not np.isfinite(entropy_q):
-        raise ValueError(f"entropy_q: expected a finite number, got {entropy_q}")
+    entropy_q = real_number(entropy_q, "entropy_q")
     return Estimate(h.value - entropy_q, h.stderr)
 
 
@@ -132,6 +132,8 @@ def evaluate_log_probs(dist, n, rng, scorers, chunk_size=65536, dtype=np.float64
     n = check_int(n, "n", minimum=1)
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     rng, dtype = check_rng(rng), check_dtype(dtype)
+    if not callable(getattr(dist, "sample", None)):
+        raise TypeError(f"dist: expected a distribution with .sample(n, rng), got {type(dist).__name__}")
     if not isinstance(scorers, dict) or not scorers:
         raise ValueError("scorers: expected a non-empty dict name -> scorer")
     fns = {name: _as_scorer(name, fn) for name, fn in scorers.items()}
@@ -140,7 +142,7 @@ def evaluate_log_probs(dist, n, rng, scorers, chunk_size=65536, dtype=np.float64
         m = min(chunk_size, n - start)
         x = np.asarray(dist.sample(m, rng)).astype(dtype, copy=False)
         for name, fn in fns.items():
-            values = np.asarray(fn(x), dtype=np.float64).reshape(-1)
+            values = real_array(fn(x), f"scorers[{name!r}]").reshape(-1)
             if values.shape != (m,):
                 raise ValueError(f"scorers[{name!r}]: returned shape {values.shape}, expected ({m},)")
             out[name][start:start + m] = values

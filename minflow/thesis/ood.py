@@ -16,10 +16,13 @@ from scipy.stats import chi2, rankdata
 
 from ..prior import standard_normal_log_prob
 from ..validation import check_int, check_rng
+from .checks import real_array, real_number
+
+BOOTSTRAP_BLOCK = 1 << 20  # TypicalityTest.fit draws at most this many indices at once (8 MiB)
 
 
 def _check_scores(scores, name):
-    arr = np.asarray(scores, dtype=np.float64)
+    arr = real_array(scores, name)
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array of scores (N,), got shape {arr.shape}")
     if arr.size == 0:
@@ -30,7 +33,8 @@ def _check_scores(scores, name):
 
 
 def _check_rate(value, name):
-    value = float(value)
+    """A rate strictly between 0 and 1, as float."""
+    value = real_number(value, name)
     if not 0.0 < value < 1.0:
         raise ValueError(f"{name}: expected a rate strictly between 0 and 1, got {value}")
     return value
@@ -47,9 +51,7 @@ def tpr_bounds(scores_in, tpr=0.975, lower_fraction=0.5):
     if not np.all(np.isfinite(scores_in)):
         raise ValueError("scores_in: contains infinite value(s); bounds need finite scores")
     tpr = _check_rate(tpr, "tpr")
-    lower_fraction = float(lower_fraction)
-    if not 0.0 <= lower_fraction <= 1.0:
-        raise ValueError(f"lower_fraction: expected a number in [0, 1], got {lower_fraction}")
+    lower_fraction = real_number(lower_fraction, "lower_fraction", 0.0, 1.0)
     # BEGIN EXERCISE tpr_bounds: section 8.1 (and 3.2.4): empirical quantiles (np.quantile) of scores_in
     reject = 1.0 - tpr
     low = np.quantile(scores_in, reject * lower_fraction) if lower_fraction > 0 else -np.inf
@@ -59,10 +61,11 @@ def tpr_bounds(scores_in, tpr=0.975, lower_fraction=0.5):
 
 
 def _check_bounds(bounds):
-    try:
-        low, high = (float(b) for b in bounds)
-    except (TypeError, ValueError):
-        raise ValueError(f"bounds: expected a pair (L, U) of numbers, got {bounds!r}") from None
+    """(L, U) as floats with L <= U; -inf and +inf are allowed (one-sided bounds)."""
+    pair = real_array(bounds, "bounds")
+    if pair.shape != (2,):
+        raise ValueError(f"bounds: expected a pair (L, U) of numbers, got shape {pair.shape}")
+    low, high = float(pair[0]), float(pair[1])
     if np.isnan(low) or np.isnan(high) or low > high:
         raise ValueError(f"bounds: expected L <= U, got ({low}, {high})")
     return low, high
@@ -116,6 +119,12 @@ def fpr_at_tpr(scores_in, scores_out, tpr=0.95, lower_fraction=1.0):
 
 
 # --- scores from a flow beyond log p_theta ------------------------------------------------------
+def _check_flow(flow):
+    if not callable(getattr(flow, "forward", None)):
+        raise TypeError(f"flow: expected a minflow Flow (with .forward), got {type(flow).__name__}")
+    return flow
+
+
 def latent_log_prob(flow, x):
     """The latent log-density log p_Z(f(x)) = -1/2 ||f(x)||^2 - D/2 log 2 pi, in nats.
 
@@ -123,7 +132,7 @@ def latent_log_prob(flow, x):
     p_Z = N(0, I_D) (section 2.1.3), without the log-det. flow: a Flow with f = flow.forward;
     x: (N, D) -> (N,) float64.
     """
-    z, _ = flow.forward(x)
+    z, _ = _check_flow(flow).forward(x)
     return np.asarray(standard_normal_log_prob(z), dtype=np.float64)
 
 
@@ -134,7 +143,7 @@ def latent_norm_sq(flow, x):
     it is chi-square(D) distributed (``chi2_tail`` turns it into a score), and
     latent_log_prob = -1/2 latent_norm_sq - D/2 log 2 pi.
     """
-    z, _ = flow.forward(x)
+    z, _ = _check_flow(flow).forward(x)
     return np.asarray(np.sum(z * z, axis=1), dtype=np.float64)
 
 
@@ -161,8 +170,8 @@ def log_det_score(flow, x):
     x: (N, D) -> (N,) float64 nats; log p_theta(x) = latent_log_prob(flow, x) + log_det_score(flow, x).
     A volume-preserving flow (additive couplings only) gives a constant log-det, returned as (N,).
     """
-    _, log_det = flow.forward(x)
-    return np.asarray(log_det, dtype=np.float64) * np.ones(len(x))
+    z, log_det = _check_flow(flow).forward(x)
+    return np.asarray(log_det, dtype=np.float64) * np.ones(len(z))
 
 
 class TypicalityTest:
@@ -191,9 +200,22 @@ class TypicalityTest:
         train = _check_finite_scores(log_probs_train, "log_probs_train")
         val = train if log_probs_val is None else _check_finite_scores(log_probs_val, "log_probs_val")
         self.entropy_ = -float(np.mean(train))
-        idx = check_rng(rng).integers(0, val.size, size=(self.n_bootstrap, self.batch_size))
-        self.threshold_ = float(np.quantile(np.abs(-val[idx].mean(axis=1) - self.entropy_), self.tpr))
+        means = self._bootstrap_means(val, check_rng(rng))
+        self.threshold_ = float(np.quantile(np.abs(-means - self.entropy_), self.tpr))
         return self
+
+    def _bootstrap_means(self, val, rng):
+        """Means of ``n_bootstrap`` batches of M = batch_size values drawn from ``val`` with replacement.
+
+        -> (n_bootstrap,). Drawn in blocks of at most BOOTSTRAP_BLOCK indices, so memory stays
+        bounded (never n_bootstrap x M); the rows come from ``rng`` in order, as in one big draw."""
+        m = self.batch_size
+        rows = max(1, BOOTSTRAP_BLOCK // m)
+        means = np.empty(self.n_bootstrap)
+        for start in range(0, self.n_bootstrap, rows):
+            n = min(rows, self.n_bootstrap - start)
+            means[start:start + n] = _resampled_sums(val, rng, n, m) / m
+        return means
 
     def batches(self, log_probs):
         """(N,) -> (N // M, M): consecutive batches of M = batch_size (a remainder is dropped)."""
@@ -223,3 +245,12 @@ def _check_finite_scores(scores, name):
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: contains infinite value(s)")
     return arr
+
+
+def _resampled_sums(val, rng, n, m):
+    """Sums of n batches of m values of ``val`` drawn with replacement: (n,), with at most
+    BOOTSTRAP_BLOCK indices alive at once (a batch larger than that is summed in pieces, n = 1)."""
+    if n * m <= BOOTSTRAP_BLOCK:
+        return val[rng.integers(0, val.size, size=(n, m))].sum(axis=1)
+    pieces = range(0, m, BOOTSTRAP_BLOCK)
+    return np.array([sum(val[rng.integers(0, val.size, size=min(BOOTSTRAP_BLOCK, m - k))].sum() for k in pieces)])

@@ -4,14 +4,17 @@ The table is a plain list of dicts (one per test set), so figures and the claim
 checker need nothing beyond the standard library and NumPy to read it.
 """
 import csv
+import io
 import json
 import os
 import platform
 import tempfile
 import time
+import zipfile
 
 import numpy as np
 
+from ...checkpoint import write_atomic
 from .cells import COLUMNS, distributions
 
 TEXT_COLUMNS = ("family",)
@@ -37,30 +40,51 @@ def kept_key(dim, family, s=1.0, t=0.0):
     return f"{int(dim)}/{family}/{float(s):g}/{float(t):g}"
 
 
-# --- atomic writes --------------------------------------------------------
-def _atomic(path, write):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+# --- atomic writes and checked reads ---------------------------------------
+class ResultFileError(ValueError):
+    """A result file that cannot be trusted; the message names the file and how to recover."""
 
 
 def write_json(path, obj):
-    _atomic(path, lambda fh: fh.write((json.dumps(obj, indent=1, sort_keys=False) + "\n").encode()))
+    """Atomic: a unique temporary file beside ``path``, flushed and renamed (checkpoint.write_atomic)."""
+    write_atomic(path, lambda fh: fh.write((json.dumps(obj, indent=1, sort_keys=False) + "\n").encode()))
 
 
-def read_json(path):
-    with open(path) as fh:
-        return json.load(fh)
+def read_json(path, expect=dict):
+    """The JSON value in ``path``, required to be an ``expect`` (dict, list or None for any).
+
+    Any failure (missing, a directory, unreadable, not JSON, another type) is a ``ResultFileError``
+    naming the file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            value = json.load(fh)
+    except (OSError, ValueError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ResultFileError(f"{path}: cannot be read as JSON ({type(err).__name__}: {err})") from None
+    if expect is not None and not isinstance(value, expect):
+        raise ResultFileError(f"{path}: expected a JSON {expect.__name__}, got {type(value).__name__}")
+    return value
 
 
 def write_npz(path, arrays):
-    _atomic(path, lambda fh: np.savez(fh, **arrays))
+    write_atomic(path, lambda fh: np.savez(fh, **arrays))
+
+
+def read_npz(path, names, length=None):
+    """{name: 1-D finite float64 array} from ``path``, which must hold exactly ``names`` (each of
+    ``length`` values when given). Any other content is a ``ResultFileError`` naming the file."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        raise ResultFileError(f"{path}: cannot be read as .npz ({type(err).__name__}: {err})") from None
+    if sorted(arrays) != sorted(names):
+        raise ResultFileError(f"{path}: holds the arrays {sorted(arrays)}, expected {sorted(names)}")
+    for k, a in arrays.items():
+        if a.ndim != 1 or a.dtype.kind != "f" or (length is not None and a.size != length):
+            raise ResultFileError(f"{path}: array {k!r} is {a.dtype}{a.shape}, expected float of shape ({length},)")
+        if not np.all(np.isfinite(a)):
+            raise ResultFileError(f"{path}: array {k!r} contains NaN or infinite values")
+    return {k: a.astype(np.float64) for k, a in arrays.items()}
 
 
 def check_writable(out_dir):
@@ -103,25 +127,33 @@ def collect(config, out_dir):
 
 
 def write_table(path, table):
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore")
-        w.writeheader()
-        for row in table:
-            w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+    """table.csv, atomically: one row per test set, the columns ``COLUMNS``, floats as repr."""
+    text = io.StringIO()
+    w = csv.DictWriter(text, fieldnames=list(COLUMNS), extrasaction="ignore")
+    w.writeheader()
+    for row in table:
+        w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+    write_atomic(path, lambda fh: fh.write(text.getvalue().encode()))
 
 
 def read_table(path):
-    """table.csv -> list of dicts with ints, floats and the family name."""
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    """table.csv -> list of dicts with ints, floats and the family name (a bad file: ``ResultFileError``)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, ValueError, csv.Error) as err:
+        raise ResultFileError(f"table: {path} cannot be read ({type(err).__name__}: {err})") from None
     if not rows:
-        raise ValueError(f"table: {path} has no rows")
+        raise ResultFileError(f"table: {path} has no rows")
     missing = [c for c in COLUMNS if c not in rows[0]]
     if missing:
-        raise ValueError(f"table: {path} lacks the columns {missing}")
-    for row in rows:
-        for k, v in row.items():
-            row[k] = v if k in TEXT_COLUMNS else int(v) if k in INT_COLUMNS else float(v)
+        raise ResultFileError(f"table: {path} lacks the columns {missing}")
+    for i, row in enumerate(rows):
+        try:
+            for k, v in row.items():
+                row[k] = v if k in TEXT_COLUMNS else int(v) if k in INT_COLUMNS else float(v)
+        except (TypeError, ValueError):
+            raise ResultFileError(f"table: {path} row {i + 1} column {k!r}: {v!r} is not a number") from None
     return rows
 
 
