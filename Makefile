@@ -39,6 +39,24 @@ lesson: $(STAMP)
 	test -n "$$f" || { echo "no lesson number $(N) in lessons/"; exit 2; }; \
 	$(BIN)/python $$f $(ARGS)
 
+# The lessons as executed notebooks (book/_build/notebooks/) and as a static HTML book (book/_build/html/),
+# built by book/build.py with the optional extra "notebooks" (jupytext, nbclient, nbconvert, ipykernel,
+# jupyter-server-mathjax). ARGS are passed to every lesson: make book ARGS=--tiny (a minute, for a look).
+NB_STAMP := $(VENV)/.notebooks-stamp
+$(NB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[notebooks]"
+	@$(BIN)/python -c "import jupytext, nbclient, nbconvert, ipykernel, jupyter_server_mathjax" 2>/dev/null || { \
+		echo "the extra 'notebooks' is missing: $(BIN)/python -m pip install jupytext nbclient nbconvert ipykernel jupyter-server-mathjax"; exit 2; }
+	touch $(NB_STAMP)
+
+.PHONY: notebooks book
+notebooks: $(NB_STAMP)
+	$(BIN)/python book/build.py notebooks --args="$(ARGS)"
+
+book: $(NB_STAMP)
+	@start=$$(date +%s); $(BIN)/python book/build.py book --args="$(ARGS)" && \
+	echo "make book: $$(( $$(date +%s) - start )) s; open book/_build/html/index.html (or: $(BIN)/python -m http.server -d book/_build/html)"
+
 # outputs under reproduction/<preset>/ (resumable: rerun to continue); both regenerate REPRODUCTION.md
 reproduce: $(STAMP)
 	$(BIN)/python -m minflow reproduce --preset thesis --workers $(or $(WORKERS),2)
@@ -50,14 +68,28 @@ reproduce-quick: $(STAMP)
 capacity: $(STAMP)
 	$(BIN)/python -m minflow capacity --workers $(or $(WORKERS),2)
 
+# each contender alone in its own process, 2 threads (~20 min on 2 cores; run it on a quiet machine)
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench.py
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install torch==2.13.0
+	$(BIN)/python benchmarks/bench.py $(ARGS)
 
 exercises: $(STAMP)
 	$(BIN)/python -m minflow.classroom.exercises generate
 
 grade: $(STAMP)
 	$(BIN)/python -m minflow.classroom.grade
+
+# one hand-out per student id of ROSTER, variants from the teacher's SECRET file (docs/TEACHERS.md)
+.PHONY: handout grade-class
+handout: $(STAMP)
+	@test -n "$(ROSTER)" -a -n "$(SECRET)" || { echo "usage: make handout ROSTER=ids.txt SECRET=secret.txt"; exit 2; }
+	$(BIN)/python -m minflow.classroom.exercises handout --roster $(ROSTER) --secret-file $(SECRET) --out $(or $(OUT),handouts)
+
+# every folder of submissions/ (named by student id), each graded once -> scores.csv, feedback/
+grade-class: $(STAMP)
+	@test -n "$(SECRET)" || { echo "usage: make grade-class SECRET=secret.txt [SUBMISSIONS=submissions] [JOBS=2]"; exit 2; }
+	$(BIN)/python -m minflow.classroom.grade --batch $(or $(SUBMISSIONS),submissions) --csv scores.csv \
+		--feedback feedback --jobs $(or $(JOBS),2) --secret-file $(SECRET)
 
 clean:
 	rm -rf lessons/out results exercises .pytest_cache

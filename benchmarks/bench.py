@@ -1,279 +1,285 @@
-"""Speed of minflow's training engines and log_prob, against PyTorch and the machine's matmul peak.
+"""minflow against a minimal PyTorch RealNVP: each contender alone in its own process.
 
-    python benchmarks/bench.py            # the full grid (~11 min on 2 cores), writes benchmarks/RESULTS.md
-    python benchmarks/bench.py --quick    # the target shapes only (~4 min)
+    python benchmarks/bench.py              # the full benchmark (make bench): results.json + RESULTS.md
+    python benchmarks/bench.py --quick      # a smoke run: 2 shapes, 1 run each, RESULTS.md marked as such
+    python benchmarks/bench.py --check      # 1 tiny case per contender, 1 thread, seconds; writes nothing
+    python benchmarks/bench.py --threads 1  # the thread count of every contender (default 2)
 
-Every figure is a best-of-repeats rate; the contenders of one configuration are timed
-*interleaved* (A, B, C, A, B, C, ...) so that load from other processes hits them alike and
-the ratios stay meaningful on a shared machine. FLOPs count only the matrix products
-(2 m n k each); a training step counts 3x the forward's (forward + two products per layer back).
-PyTorch (benchmarks/torch_ref.py) is used when importable; it is never a dependency of minflow.
+Every case (shape x dtype x contender x task) runs in a fresh process (benchmarks/bench_one.py)
+started with OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = MINFLOW_THREADS = N (and
+torch.set_num_threads(N) inside), so no two libraries share a process or a thread pool, and the
+cases run one after another, never side by side. What is timed is what users call: minflow.fit over
+a whole epoch and Flow.log_prob on an array (best chunk size), against the epoch loop and chunked
+inference_mode log_prob of benchmarks/torch_model.py. The inner training step (no fit around it)
+is a second table. For each case the load average and the CPU time other processes used while it
+ran are recorded, so a noisy run shows itself. benchmarks/report.py renders RESULTS.md.
 """
 import argparse
 import datetime
-import itertools
 import json
-import math
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 
-
-def _threads_from_argv():
-    """--threads N must reach OpenBLAS before NumPy is imported (and the memory probe's process)."""
-    if "--threads" in sys.argv:
-        n = sys.argv[sys.argv.index("--threads") + 1]
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = n
-
-
-_threads_from_argv()
-import numpy as np  # noqa: E402
-
-import minflow  # noqa: E402
-from minflow import engine as engines  # noqa: E402
-from minflow.flow import flow_log_prob  # noqa: E402
-from minflow.speed import kernels  # noqa: E402
-from minflow.train import adam_init, adam_step  # noqa: E402
-from minflow.tree import tree_map  # noqa: E402
-
 HERE = os.path.dirname(os.path.abspath(__file__))
-ENGINE_NAMES = ("reference", "primitives", "manual")  # minflow.engine: which code computes the gradient
+ROOT = os.path.dirname(HERE)
+RESULTS = os.path.join(HERE, "results.json")
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MINFLOW_THREADS")
+DTYPES = ("float32", "float64")
+
+# (D, width, batch): the issue's training targets: the thesis's shape, and width 256 at batch 1024
+FIT_SHAPES = [(10, 64, 256), (50, 64, 256), (100, 64, 256), (50, 256, 1024), (100, 256, 1024)]
+# (D, width): the log_prob targets
+LP_SHAPES = [(10, 64), (50, 64), (100, 64), (50, 256), (100, 256)]
+LAYERS = 8
+MODES = {
+    # runs: timed runs per case (best reported); step: the inner-step table; quickstart: runs of quickstart.py
+    "full":  dict(fit=FIT_SHAPES, lp=LP_SHAPES, runs=3, epoch_points=65536, n_eval=65536,
+                  chunks="1024,2048,4096,8192", step=True, quickstart=3),
+    "quick": dict(fit=[(50, 64, 256), (50, 256, 1024)], lp=[(50, 64), (50, 256)], runs=1,
+                  epoch_points=16384, n_eval=32768, chunks="2048,8192", step=False, quickstart=1),
+    "check": dict(fit=[(10, 16, 256)], lp=[(10, 16)], runs=1, epoch_points=1024, n_eval=4096,
+                  chunks="1024,2048", step=False, quickstart=0),
+}
 
 
-def THREADS():  # noqa: N802
-    return int(os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count()))
-
-
-def try_torch():
+# --- the machine ----------------------------------------------------------------------------
+def busy_jiffies():
+    """CPU time (seconds, all cores) the whole machine spent busy since boot, from /proc/stat."""
     try:
-        sys.path.insert(0, HERE)
-        import torch_ref
-        return torch_ref
-    except ImportError:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except OSError:
         return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)      # idle + iowait
+    busy = sum(fields[:8]) - idle                                  # user nice system idle iowait irq softirq steal
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
-def interleaved_rates(fns, work, reps=3, min_time=0.15):
-    """{name: work / best seconds per call}, the calls of all names interleaved."""
-    for fn in fns.values():
-        fn()
-    best = {name: math.inf for name in fns}
-    for _ in range(reps):
-        for name, fn in fns.items():
-            n, start = 0, time.perf_counter()
-            while True:
-                fn()
-                n += 1
-                elapsed = time.perf_counter() - start
-                if elapsed >= min_time:
-                    break
-            best[name] = min(best[name], elapsed / n)
-    return {name: work / best[name] for name in fns}
-
-
-def forward_flops(dim, n_layers, width, depth=2):
-    """Matmul FLOPs of one sample through the flow (halves alternate, d_a/d_b swap)."""
-    total = 0
-    for k in range(n_layers):
-        d_a = dim // 2 if k % 2 == 0 else dim - dim // 2
-        d_b = dim - d_a
-        total += 2 * (d_a * width + (depth - 1) * width * width + width * 2 * d_b)
-    return total
-
-
-def numpy_matmul_gflops(n, dtype, reps=3):
-    a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
-    a @ a
-    best = min(_timed(lambda: a @ a) for _ in range(reps))
-    return 2 * n**3 / best / 1e9
-
-
-def probe_peak(peak, n=2048):
-    """Between cases, a 2048^2 product per dtype: the peak is the best rate seen *during* the run.
-
-    On a shared machine one measurement at the start can fall in a busy moment, and the
-    contenders' figures (best of repeats) would then exceed 100% of it."""
-    for dt in peak:
-        peak[dt] = max(peak[dt], numpy_matmul_gflops(n, dt, reps=2))
-
-
-def _timed(fn):
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
-def make_flow(dim, n_layers, width, dtype):
-    rng = np.random.default_rng(0)
-    flow = minflow.RealNVP(dim, n_layers, (width, width), rng=rng, dtype=dtype)
-    flow.params = tree_map(lambda a: a + (0.01 * rng.standard_normal(a.shape)).astype(dtype), flow.params)
-    return flow
-
-
-def train_case(torch_ref, dim, n_layers, width, batch, dtype, reps):
-    flow = make_flow(dim, n_layers, width, dtype)
-    x = np.random.default_rng(1).standard_normal((batch, dim)).astype(dtype)
-    fns = {}
-    for name in ENGINE_NAMES:
-        engine = engines.get(name).value_and_grad(flow.layers)
-        box = [flow.params, adam_init(flow.params)]
-
-        def step(engine=engine, box=box):
-            _, grads = engine(box[0], x)
-            box[0], box[1] = adam_step(box[0], grads, box[1], 1e-4)
-        fns[name] = step
-    if torch_ref is not None:
-        _, torch_step, _ = torch_ref.make(dim, n_layers, width, dtype, threads=THREADS())
-        fns["torch"] = lambda: torch_step(x)
-    return interleaved_rates(fns, 1.0, reps)          # steps per second
-
-
-def log_prob_case(torch_ref, dim, n_layers, width, dtype, n, chunks, reps):
-    flow = make_flow(dim, n_layers, width, dtype)
-    x = np.random.default_rng(1).standard_normal((n, dim)).astype(dtype)
-    fns = {f"minflow@{c}": (lambda c=c: kernels.log_prob_in_place(flow.layers, flow.params, x, c)) for c in chunks}
-    fns["reference@4096"] = lambda: [flow_log_prob(flow.layers, flow.params, x[i:i + 4096])
-                                     for i in range(0, n, 4096)]
-    if torch_ref is not None:
-        _, _, torch_lp = torch_ref.make(dim, n_layers, width, dtype, threads=THREADS())
-        fns.update({f"torch@{c}": (lambda c=c: torch_lp(x, c)) for c in chunks})
-    rates = interleaved_rates(fns, float(n), reps, min_time=0.1)
-    out = {"reference": rates["reference@4096"]}
-    for side in ("minflow", "torch"):
-        mine = {k: v for k, v in rates.items() if k.startswith(side + "@")}
-        if mine:
-            key = max(mine, key=mine.get)
-            out[side], out[side + "_chunk"] = mine[key], int(key.split("@")[1])
-    return out
-
-
-def memory_probe(n=1_000_000, dim=100, dtype="float32"):
-    """Run in a fresh process: evaluate n samples, report peak RSS (the whole process) and time."""
+def children_cpu():
     import resource
-
-    flow = make_flow(dim, 8, 256, dtype)
-    x = np.random.default_rng(2).standard_normal((n, dim), dtype=np.float32).astype(dtype, copy=False)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    t = time.perf_counter()
-    out = flow.log_prob(x)
-    seconds = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    assert np.all(np.isfinite(out))
-    print(json.dumps(dict(n=n, dim=dim, dtype=dtype, seconds=seconds, samples_per_s=n / seconds,
-                          peak_rss=peak, rss_before_eval=before, input_bytes=x.nbytes)))
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
-def run_memory_probe():
-    cmd = [sys.executable, os.path.abspath(__file__), "--memory-probe"]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])
+def machine_info(threads):
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    try:
+        cores_available = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores_available = os.cpu_count()
+    try:
+        with open("/proc/meminfo") as f:
+            mem_gib = int(f.readline().split()[1]) / 2**20
+    except (OSError, ValueError, IndexError):
+        mem_gib = None
+    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0")
+    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, env=env)
+    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "minflow"], cwd=ROOT, capture_output=True, env=env)
+    return dict(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                cpu=cpu, cores=os.cpu_count(), cores_available=cores_available, memory_gib=mem_gib,
+                os=f"{platform.system()} {platform.release()}", python=platform.python_version(),
+                threads=threads, commit=git.stdout.strip() or "unknown",
+                minflow_modified=dirty.returncode == 1, load_start=os.getloadavg())
 
 
-def machine_info(torch_ref):
-    import autograd  # noqa: F401
-    import scipy
-
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line),
-               platform.processor())
-    flags = open("/proc/cpuinfo").read()
-    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    info = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                cpu=cpu, cores=os.cpu_count(), avx512="avx512f" in flags, python=platform.python_version(),
-                numpy=np.__version__, blas=f"{blas['name']} {blas.get('version', '')}", scipy=scipy.__version__,
-                minflow=minflow.__version__, load_before=os.getloadavg())
-    from importlib.metadata import version
-    info["autograd"] = version("autograd")
-    if torch_ref is not None:
-        info["torch"] = torch_ref.torch.__version__
-    for other in ("zuko", "normflows"):
-        try:
-            info[other] = version(other)
-        except Exception:
-            info[other] = "not installed"
-    return info
+# --- running one case -----------------------------------------------------------------------
+def child_env(threads):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINFLOW_")}
+    env.update({var: str(threads) for var in THREAD_VARS})
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    return env
 
 
-def grids(quick):
-    if quick:
-        train = list(itertools.product([50], [8], [256], [256, 1024], ["float32", "float64"]))
-    else:
-        train = list(itertools.product([10, 50, 100], [4, 8], [64, 256], [256, 1024], ["float32", "float64"]))
-    lp = list(itertools.product([50, 100], [8], [256], ["float32", "float64"]))
-    if not quick:
-        lp = list(itertools.product([10, 50, 100], [4, 8], [64, 256], ["float32", "float64"]))
-    return train, lp
+def run_case(spec, threads, timeout=1800):
+    """Run bench_one.py for ``spec`` (a dict of its options) in a fresh process; its result dict."""
+    cmd = [sys.executable, os.path.join(HERE, "bench_one.py"), "--threads", str(threads)]
+    for key, value in spec.items():
+        if value is not None:
+            cmd += [f"--{key.replace('_', '-')}", str(value)]
+    load, busy0, mine0, t0 = os.getloadavg(), busy_jiffies(), children_cpu(), time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(threads), cwd=ROOT, timeout=timeout)
+    wall, busy1, mine1 = time.perf_counter() - t0, busy_jiffies(), children_cpu()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result.update(process_seconds=wall, load_before_process=load)
+    if busy0 is not None:  # the CPU time everything else on the machine used meanwhile, in cores
+        result["other_cores"] = max(0.0, (busy1 - busy0) - (mine1 - mine0)) / wall
+    return result
+
+
+def describe(r):
+    if r["task"] == "agree":
+        return f"agree   {r['dtype']} D={r['dim']}: max rel diff {r['max_rel_diff']:.1e} ({'ok' if r['ok'] else 'FAIL'})"
+    shape = f"D={r['dim']} {r['layers']}x{r['width']}" + (f" B={r['batch']}" if r["batch"] else "")
+    extra = f" (chunk {r['chunk']})" if "chunk" in r else ""
+    extra += f" [{r['engine']}]" if r.get("engine") and r["task"] == "step" else ""
+    other = f", other load {r['other_cores']:.2f} cores" if "other_cores" in r else ""
+    return (f"{r['task']:8s} {r['lib']:7s} {shape} {r['dtype']}: {r['rate']:,.1f} {r['unit']}{extra}"
+            f"  ({r['process_seconds']:.1f} s{other})")
+
+
+def plan(mode, have_torch):
+    cfg = MODES[mode]
+    libs = ["minflow", "torch"] if have_torch else ["minflow"]
+    cases = []
+    if have_torch:
+        width = 16 if mode == "check" else 64
+        for dt in (("float64",) if mode == "check" else DTYPES):
+            cases.append(dict(lib="minflow", task="agree", dim=10, width=width, dtype=dt))
+    i = 0
+    for dim, width, batch in cfg["fit"]:
+        for dt in DTYPES if mode != "check" else ("float32",):
+            order = libs if i % 2 == 0 else libs[::-1]   # alternate who goes first: drift hits both alike
+            i += 1
+            cases += [dict(lib=lib, task="fit", dim=dim, width=width, batch=batch, dtype=dt, runs=cfg["runs"],
+                           epoch_points=cfg["epoch_points"]) for lib in order]
+    for dim, width in cfg["lp"]:
+        for dt in DTYPES if mode != "check" else ("float32",):
+            order = libs if i % 2 == 0 else libs[::-1]
+            i += 1
+            cases += [dict(lib=lib, task="log_prob", dim=dim, width=width, dtype=dt, runs=cfg["runs"],
+                           n_eval=cfg["n_eval"], chunks=cfg["chunks"]) for lib in order]
+    if cfg["step"]:
+        for dim, width, batch in cfg["fit"]:
+            for dt in DTYPES:
+                for lib, engine in [("minflow", "primitives"), ("minflow", "manual"), ("torch", None)]:
+                    if lib in libs:
+                        cases.append(dict(lib=lib, task="step", engine=engine, dim=dim, width=width, batch=batch,
+                                          dtype=dt, runs=cfg["runs"]))
+    for case in cases:
+        case.setdefault("layers", LAYERS)
+    return cases
+
+
+# --- the README's quick start ---------------------------------------------------------------
+def time_quickstart(runs, burners=0):
+    """Wall seconds of ``python benchmarks/quickstart.py`` (fresh process, library defaults for threads),
+    with ``burners`` CPU-bound processes (python -c 'while True: pass') running beside it."""
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS and not k.startswith("MINFLOW_")}
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(burners)]
+    try:
+        if procs:
+            time.sleep(1.0)
+        out = []
+        for _ in range(runs):
+            load = os.getloadavg()
+            t = time.perf_counter()
+            proc = subprocess.run([sys.executable, os.path.join(HERE, "quickstart.py")], capture_output=True,
+                                  text=True, env=env, cwd=ROOT, timeout=600)
+            wall = time.perf_counter() - t
+            if proc.returncode != 0:
+                raise RuntimeError(f"quickstart.py failed:\n{proc.stderr[-3000:]}")
+            inner = json.loads(proc.stdout.strip().splitlines()[-1])
+            out.append(dict(process_seconds=wall, load_before=load, **inner))
+        return dict(burners=burners, runs=out, best=min(r["process_seconds"] for r in out))
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def quickstart_in_sync():
+    """Whether benchmarks/quickstart.py holds README.md's quick-start block, verbatim."""
+    def block(text, start, end):
+        i = text.index(start) + len(start)
+        return text[i:text.index(end, i)].strip()
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = block(f.read(), "## Quick start\n```python\n", "```")
+    with open(os.path.join(HERE, "quickstart.py")) as f:
+        copy = block(f.read(), "# --- README quick start: begin\n", "# --- README quick start: end")
+    return readme == copy
+
+
+# --- results.json ---------------------------------------------------------------------------
+def load_results(path):
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {"runs": []}
+    return data if isinstance(data.get("runs"), list) else {"runs": []}   # the old single-run format is dropped
+
+
+def save_results(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="only the target shapes (~4 min)")
-    ap.add_argument("--no-write", action="store_true", help="print only; do not write RESULTS.md")
+    group = ap.add_mutually_exclusive_group()
+    group.add_argument("--quick", action="store_true", help="smoke run: 2 shapes per task, 1 run (minutes)")
+    group.add_argument("--check", action="store_true", help="1 tiny case per contender (seconds); writes nothing")
     ap.add_argument("--threads", type=int, default=None,
-                    help="BLAS/PyTorch threads for both sides (default: all cores)")
-    ap.add_argument("--render-only", action="store_true",
-                    help="rewrite RESULTS.md from results.json (after editing NOTES.md); measures nothing")
-    ap.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
+                    help="threads of every contender (default 2; --check: 1, it tests the plumbing, not the speed)")
+    ap.add_argument("--out", default=None, help=f"results file to append to (default {RESULTS}; --check: none)")
+    ap.add_argument("--fresh", action="store_true", help="start the results file anew instead of appending")
+    ap.add_argument("--no-torch", action="store_true", help="minflow only")
+    ap.add_argument("--no-quickstart", action="store_true", help="skip timing the README's quick start")
     args = ap.parse_args()
-    if args.memory_probe:
-        return memory_probe()
-    if args.render_only:
-        from report import render
-
-        with open(os.path.join(HERE, "results.json")) as f:
-            text = render(json.load(f))
-        with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
-            f.write(text)
-        return print(text)
-    torch_ref = try_torch()
-    info = machine_info(torch_ref)
-    info["threads"] = THREADS()
-    t0 = time.perf_counter()
-    peak = {dt: numpy_matmul_gflops(4096, dt) for dt in ("float32", "float64")}
-    peak_start = dict(peak)
-    torch_peak = ({dt: torch_ref.matmul_gflops(4096, dt, THREADS()) for dt in ("float32", "float64")}
-                  if torch_ref else {})
-    train_grid, lp_grid = grids(args.quick)
-    train = []
-    for i, (dim, k, w, b, dt) in enumerate(train_grid):
-        rates = train_case(torch_ref, dim, k, w, b, dt, reps=3)
-        train.append(dict(dim=dim, layers=k, width=w, batch=b, dtype=dt, **rates,
-                          gflops_per_step=3 * b * forward_flops(dim, k, w) / 1e9))
-        probe_peak(peak)
-        print(f"train {i + 1}/{len(train_grid)} D={dim} K={k} W={w} B={b} {dt}: "
-              + ", ".join(f"{n} {r:.1f}/s" for n, r in rates.items()), flush=True)
-    lp = []
-    for i, (dim, k, w, dt) in enumerate(lp_grid):
-        target = dim in (50, 100) and k == 8 and w == 256   # the target shapes get the chunk-size search
-        n_eval, chunks = (32768, (1024, 2048, 4096)) if target else (8192, (2048,))
-        res = log_prob_case(torch_ref, dim, k, w, dt, n_eval, chunks, reps=3)
-        lp.append(dict(dim=dim, layers=k, width=w, dtype=dt, flops=forward_flops(dim, k, w), **res))
-        probe_peak(peak)
-        print(f"log_prob {i + 1}/{len(lp_grid)} D={dim} K={k} W={w} {dt}: "
-              + ", ".join(f"{n} {r:,.0f}" for n, r in res.items()), flush=True)
-    memory = run_memory_probe()
-    print(f"1,000,000 x D=100 float32: peak RSS {memory['peak_rss'] / 2**30:.2f} GiB, "
-          f"{memory['samples_per_s']:,.0f} samples/s", flush=True)
-    # the peak again at the end: on a shared machine the larger of the two is the better estimate
-    peak_end = {dt: numpy_matmul_gflops(4096, dt) for dt in ("float32", "float64")}
-    info["peak_start_end"] = {dt: (peak_start[dt], peak_end[dt]) for dt in peak}
-    peak = {dt: max(peak[dt], peak_end[dt]) for dt in peak}
-    info.update(load_after=os.getloadavg(), seconds=time.perf_counter() - t0, quick=args.quick)
-    results = dict(info=info, peak=peak, torch_peak=torch_peak, train=train, log_prob=lp, memory=memory)
-    from report import render
-
-    text = render(results)
-    print(text)
-    if not args.no_write:
-        suffix = "-quick" if args.quick else ""
-        with open(os.path.join(HERE, f"results{suffix}.json"), "w") as f:
-            json.dump(results, f, indent=1)
-        with open(os.path.join(HERE, f"RESULTS{suffix}.md" if args.quick else "RESULTS.md"), "w") as f:
-            f.write(text)
+    mode = "check" if args.check else "quick" if args.quick else "full"
+    if args.threads is None:
+        args.threads = 1 if mode == "check" else 2
+    try:
+        import torch  # noqa: F401  (only to know whether it is there; the cases import it in their own process)
+        have_torch = not args.no_torch
+    except ImportError:
+        if mode == "full" and not args.no_torch:
+            sys.exit("PyTorch is not installed: .venv/bin/python -m pip install torch==2.13.0 (or pass --no-torch)")
+        have_torch = False
+        print("PyTorch not installed: minflow only", flush=True)
+    out = args.out if args.out else (None if mode == "check" else RESULTS)
+    data = load_results(out) if out and not args.fresh else {"runs": []}
+    run = dict(mode=mode, info=machine_info(args.threads), config={k: v for k, v in MODES[mode].items()},
+               cases=[], quickstart=[], complete=False)
+    data["runs"].append(run)
+    t0, busy0, mine0 = time.perf_counter(), busy_jiffies(), children_cpu()
+    run["info"]["quickstart_matches_readme"] = in_sync = quickstart_in_sync()
+    if not in_sync:
+        print("WARNING: benchmarks/quickstart.py differs from README.md's quick start: copy it over", flush=True)
+    cases = plan(mode, have_torch)
+    for i, spec in enumerate(cases):
+        r = run_case(spec, args.threads)
+        run["cases"].append(r)
+        print(f"[{i + 1}/{len(cases)}] {describe(r)}", flush=True)
+        if r["task"] == "agree" and not r["ok"]:
+            sys.exit("minflow and torch_model.py disagree: the benchmark would compare different models")
+        if out:
+            save_results(out, data)
+    if MODES[mode]["quickstart"] and not args.no_quickstart:
+        for burners in (0, 2):
+            q = time_quickstart(MODES[mode]["quickstart"], burners)
+            run["quickstart"].append(q)
+            print(f"quickstart with {burners} CPU-bound processes beside it: best {q['best']:.1f} s "
+                  f"(runs: {', '.join('%.1f' % r['process_seconds'] for r in q['runs'])})", flush=True)
+    wall = time.perf_counter() - t0
+    run["info"].update(load_end=os.getloadavg(), seconds=wall)
+    if busy0 is not None:
+        run["info"]["other_cores_mean"] = max(0.0, (busy_jiffies() - busy0) - (children_cpu() - mine0)) / wall
+    run["complete"] = True
+    if out:
+        save_results(out, data)
+    if out and mode != "check":
+        sys.path.insert(0, HERE)
+        from report import write
+        md = write(out)
+        print(f"wrote {out} and {md} in {wall / 60:.1f} min", flush=True)
+    else:
+        print(f"check done in {wall:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, HERE)
     main()

@@ -1,147 +1,304 @@
-"""Render the benchmark's results (a dict, see bench.py) as benchmarks/RESULTS.md, targets first."""
+"""Render benchmarks/RESULTS.md from benchmarks/results.json (every figure in it is generated).
+
+    python benchmarks/report.py                 # the latest complete run in results.json
+    python benchmarks/report.py --run -2        # an earlier one (index into the list of runs)
+"""
+import argparse
+import json
 import math
 import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+QUIET_OTHER_CORES = 0.1   # a run is "quiet" when other processes used less than this (cores, averaged)
+QUIET_LOAD = 0.5          # ... and the 1-minute load average was below this at its start
+
+# the issue's targets
+FIT_GEOMEAN, FIT_MIN, LP_MIN, F32_MIN = 1.0, 0.8, 1.2, 1.0
+QUICKSTART_SECONDS, QUICKSTART_LOADED_RATIO = 15.0, 2.0
 
 
-def gmean(xs):
-    xs = [x for x in xs if x is not None]
-    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
+def geomean(values):
+    values = list(values)
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else math.nan
 
 
-def mark(ok):
-    return "**met**" if ok else "**missed**"
+def fmt_rate(r):
+    return "-" if r is None or r != r else f"{r:,.0f}" if r >= 1000 else f"{r:,.1f}"
 
 
-def _shape(r):
-    return (r["dim"], r["layers"], r["width"], r.get("batch"))
+def verdict(measured, target, higher=True, unit="x"):
+    """'met', or 'missed by X' (X in the target's unit and as a share of the target)."""
+    if measured is None or measured != measured:
+        return "not measured"
+    if (measured >= target) if higher else (measured <= target):
+        return "met"
+    gap = abs(target - measured)
+    return f"**missed by {gap:.2f}{unit}** ({100 * gap / target:.0f}%)"
 
 
-def targets(res):
-    rows, train, lp = [], res["train"], res["log_prob"]
-    peak = res["peak"]
-    have_torch = any("torch" in r for r in train)
-    for r in lp:
-        if r["dim"] in (50, 100) and r["layers"] == 8 and r["width"] == 256:
-            frac = r["minflow"] * r["flops"] / (peak[r["dtype"]] * 1e9)
-            label = f"D={r['dim']}, 8x256, {r['dtype']}"
-            if "torch" in r:
-                ratio = r["minflow"] / r["torch"]
-                rows.append((f"log_prob >= 1.0x PyTorch ({label})", f"{ratio:.2f}x", mark(ratio >= 1.0)))
-            rows.append((f"log_prob >= 45% of matmul peak ({label})", f"{100 * frac:.0f}%", mark(frac >= 0.45)))
-    if have_torch:
-        g = gmean([r["primitives"] / r["torch"] for r in train])
-        rows.append(("training, default engine, within 1.5x of PyTorch (geomean: >= 0.67x)",
-                     f"{g:.2f}x PyTorch's steps/s", mark(g >= 1 / 1.5)))
-        g = gmean([r["manual"] / r["torch"] for r in train])
-        rows.append(("training, manual engine, >= 1.1x PyTorch (geomean)", f"{g:.2f}x", mark(g >= 1.1)))
-    speedups = [r["primitives"] / r["reference"] for r in train]
-    g = gmean(speedups)
-    rows.append(("training, default engine >= 2x straightforward autograd (geomean; min)",
-                 f"{g:.2f}x; min {min(speedups):.2f}x", mark(g >= 2.0)))
-    worst, n_slow, n_pairs = float32_pairs(res)
-    rows.append(("float32 at least as fast as float64, every configuration",
-                 f"{n_slow} of {n_pairs} pairs slower; worst f32/f64 = {worst:.2f}", mark(n_slow == 0)))
-    m = res["memory"]
-    rows.append(("1,000,000 samples, D=100: peak memory < 1 GiB (whole process, incl. the 0.4 GB input)",
-                 f"{m['peak_rss'] / 2**30:.2f} GiB", mark(m["peak_rss"] < 2**30)))
-    est = thesis_scale_minutes(lp)
-    if est is not None:
-        rows.append(("`make reproduce` at thesis scale < 30 min: its 288 x 10^6 log_prob evaluations "
-                     "(8 couplings x (64, 64), float64, 72 sets per D in {10, 20, 50, 100})",
-                     f"~{est:.0f} min on one thread (estimate)", mark(est < 30) + " (estimate, evaluation only)"))
-    rows.append(("GPU (CuPy): thesis grid < 2 min on one H100", "not measured (no GPU in this session)",
-                 "**not measured**"))
-    return rows
+class Run:
+    def __init__(self, run):
+        self.run, self.info, self.cases = run, run["info"], run["cases"]
 
-
-def thesis_scale_minutes(lp):
-    """72 test sets of 10^6 points per D, at the measured rate of the reproduce model (D=20: D=50's rate)."""
-    rate = {r["dim"]: r["minflow"] for r in lp if r["layers"] == 8 and r["width"] == 64 and r["dtype"] == "float64"}
-    if not {10, 50, 100} <= set(rate):
+    def get(self, lib, task, dim, width, dtype, batch=None, engine=None):
+        for c in self.cases:
+            if (c["lib"], c["task"], c["dim"], c["width"], c["dtype"]) == (lib, task, dim, width, dtype) \
+                    and (batch is None or c["batch"] == batch) and (engine is None or c.get("engine") == engine):
+                return c
         return None
-    rate[20] = rate[50]
-    return sum(72e6 / rate[d] for d in (10, 20, 50, 100)) / 60
+
+    def rate(self, *key, **kw):
+        c = self.get(*key, **kw)
+        return c["rate"] if c else None
+
+    def shapes(self, task):
+        seen = []
+        for c in self.cases:
+            key = (c["dim"], c["width"], c["batch"]) if task != "log_prob" else (c["dim"], c["width"])
+            if c["task"] == task and key not in seen:
+                seen.append(key)
+        return seen
+
+    def dtypes(self, task):
+        return [dt for dt in ("float32", "float64") if any(c["task"] == task and c["dtype"] == dt for c in self.cases)]
+
+    def versions(self):
+        out = {}
+        for c in self.cases:
+            out.update({k: v for k, v in c.get("versions", {}).items() if k != "torch_parallel"})
+        return out
 
 
-def float32_pairs(res):
-    """Compare float32 with float64 for every shape and contender of minflow."""
-    ratios = []
-    by = {(_shape(r), r["dtype"]): r for r in res["train"]}
-    for (shape, dt), r in by.items():
-        if dt == "float32" and (shape, "float64") in by:
-            r64 = by[(shape, "float64")]
-            ratios += [r[e] / r64[e] for e in ("primitives", "manual")]
-    by = {(_shape(r), r["dtype"]): r for r in res["log_prob"]}
-    for (shape, dt), r in by.items():
-        if dt == "float32" and (shape, "float64") in by:
-            ratios.append(r["minflow"] / by[(shape, "float64")]["minflow"])
-    return (min(ratios) if ratios else float("nan")), sum(x < 1.0 for x in ratios), len(ratios)
+def ratio(a, b):
+    return a / b if a and b else None
 
 
-def train_table(res):
-    peak = res["peak"]
-    lines = ["| D | K | width | batch | dtype | naive | autograd | manual | torch | autograd/torch | manual/torch "
-             "| autograd/naive | manual % peak |", "|" + "---|" * 13]
-    for r in res["train"]:
-        t = r.get("torch")
-        frac = r["manual"] * r["gflops_per_step"] / peak[r["dtype"]]
-        tcol, ra, rm = (f"{t:.1f}", f"{r['primitives'] / t:.2f}", f"{r['manual'] / t:.2f}") if t else ("-",) * 3
-        lines.append(f"| {r['dim']} | {r['layers']} | {r['width']} | {r['batch']} | {r['dtype']} "
-                     f"| {r['reference']:.1f} | {r['primitives']:.1f} | {r['manual']:.1f} | {tcol} | {ra} "
-                     f"| {rm} | {r['primitives'] / r['reference']:.2f} | {100 * frac:.0f}% |")
-    return "\n".join(lines)
+def fmt_ratio(r):
+    return "-" if r is None else f"{r:.2f}"
 
 
-def lp_table(res):
-    peak = res["peak"]
-    lines = ["| D | K | width | dtype | reference | minflow (chunk) | torch (chunk) | minflow/torch "
-             "| minflow % peak |",
-             "|" + "---|" * 9]
-    for r in res["log_prob"]:
-        frac = r["minflow"] * r["flops"] / (peak[r["dtype"]] * 1e9)
-        t = f"{r['torch']:,.0f} ({r['torch_chunk']})" if "torch" in r else "-"
-        ratio = f"{r['minflow'] / r['torch']:.2f}" if "torch" in r else "-"
-        lines.append(f"| {r['dim']} | {r['layers']} | {r['width']} | {r['dtype']} | {r['reference']:,.0f} "
-                     f"| {r['minflow']:,.0f} ({r['minflow_chunk']}) | {t} | {ratio} | {100 * frac:.0f}% |")
-    return "\n".join(lines)
+def noise(run):
+    other = [c["other_cores"] for c in run.cases if "other_cores" in c]
+    loads = [c["load_before_process"][0] for c in run.cases if "load_before_process" in c]
+    return dict(other_max=max(other, default=math.nan), other_mean=sum(other) / len(other) if other else math.nan,
+                load_start=run.info["load_start"][0], load_max=max(loads, default=math.nan))
 
 
-def memory_line(m):
-    return (f"Peak memory, 1,000,000 x D=100 float32 in a fresh process: {m['peak_rss'] / 2**30:.2f} GiB "
-            f"(input alone {m['input_bytes'] / 2**30:.2f} GiB), {m['samples_per_s']:,.0f} samples/s.")
+def render(run_dict):
+    run = Run(run_dict)
+    info, nz, mode = run.info, noise(run), run_dict["mode"]
+    quiet = (mode == "full" and nz["other_mean"] < QUIET_OTHER_CORES and nz["load_start"] < QUIET_LOAD)
+    L = []
+    L.append("# minflow vs PyTorch: speed (generated by `make bench`; do not edit)\n")
+    status = "quiet" if quiet else "**NOISY — not a final result**"
+    L.append(f"**Run:** {info['date']}, mode `{mode}`, {info.get('seconds', 0) / 60:.1f} min, commit "
+             f"`{info['commit']}`{' (minflow/ modified)' if info.get('minflow_modified') else ''}. "
+             f"**Load:** 1-min load average {nz['load_start']:.2f} at the start; other processes used on average "
+             f"{nz['other_mean']:.2f} cores (at most {nz['other_max']:.2f}) while the cases ran -> {status} "
+             f"(quiet: a `full` run, load < {QUIET_LOAD} at the start and < {QUIET_OTHER_CORES} cores of other work).\n")
+    if mode != "full":
+        L.append(f"> This is a `--{mode}` smoke run (fewer shapes, fewer points, 1 run): it shows the harness works; "
+                 "its figures are not the benchmark. Run `make bench` on a quiet machine.\n")
+    if not info.get("quickstart_matches_readme", True):
+        L.append("> benchmarks/quickstart.py differed from README.md's quick start in this run.\n")
+
+    L.append("## Setup\n")
+    v = run.versions()
+    L.append(f"- Machine: {info['cpu']}, {info['cores']} cores ({info['cores_available']} available), "
+             f"{info['memory_gib'] or 0:.0f} GiB, {info['os']}.")
+    L.append(f"- Versions: Python {v.get('python', info['python'])}, NumPy {v.get('numpy', '?')} "
+             f"({v.get('blas', '?')}), minflow {v.get('minflow', '?')}, PyTorch {v.get('torch', 'not installed')}.")
+    L.append(f"- **Threads: {info['threads']} for every contender** (OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = "
+             f"MKL_NUM_THREADS = MINFLOW_THREADS = {info['threads']}, and `torch.set_num_threads({info['threads']})`).")
+    L.append("- **Each contender alone in its own process**: every case (task x shape x dtype x library) is a fresh "
+             "`benchmarks/bench_one.py` process, and the cases run one after another, never side by side.")
+    L.append("- **Same model**: 8 affine couplings, halves alternating (coupling k transforms the second half when k "
+             "is even, the first when odd), conditioner Linear-ReLU-Linear-ReLU-Linear with hidden widths (w, w) "
+             "and output [s_raw | t], s = 2 tanh(s_raw / 2), standard-normal prior. minflow: `minflow.RealNVP(D, 8, "
+             "(w, w))`, default engine; PyTorch: `benchmarks/torch_model.py`, written independently.")
+    agree = [c for c in run.cases if c["task"] == "agree"]
+    if agree:
+        L.append("- Same function: with minflow's weights copied into the PyTorch model, the two log_probs agree to "
+                 + ", ".join(f"{c['max_rel_diff']:.0e} ({c['dtype']})" for c in agree) + " (max relative difference).")
+    cfg = run_dict["config"]
+    L.append(f"- **Training** = what users call: `minflow.fit(flow, data, rng=rng, epochs=1, batch_size=B, "
+             f"lr=1e-3, validation=<{1024} points>)` on {cfg['epoch_points']:,} points, steps/s = steps / wall time "
+             "of the call (so it includes what `fit` adds: shuffling, validation NLL, bookkeeping); PyTorch: the "
+             "same epoch as a user writes it (randperm, Adam, `loss.item()` every step, validation NLL at the end). "
+             f"Best of {cfg['runs']} epoch(s) after one warm-up epoch.")
+    L.append(f"- **log_prob**: `flow.log_prob(x, chunk_size=c)` on {cfg['n_eval']:,} points; PyTorch: the model under "
+             f"`torch.inference_mode()` chunk by chunk; each side at its best chunk c in {{{cfg['chunks']}}}, "
+             f"best of {cfg['runs']} after a warm-up.")
+    L.append("- Ratios are minflow / PyTorch (> 1: minflow faster). `other load` is the CPU time other processes "
+             "used while the case ran, in cores.\n")
+
+    # --- targets
+    L.append("## Targets (issue 12)\n")
+    L.append("| target | measured | verdict |")
+    L.append("|---|---|---|")
+    targets_start = len(L)
+    fit_ratios = {}
+    for dim, width, batch in run.shapes("fit"):
+        for dt in run.dtypes("fit"):
+            r = ratio(run.rate("minflow", "fit", dim, width, dt, batch), run.rate("torch", "fit", dim, width, dt, batch))
+            if r:
+                fit_ratios[dim, width, batch, dt] = r
+    if fit_ratios:
+        g = geomean(fit_ratios.values())
+        worst = min(fit_ratios, key=fit_ratios.get)
+        L.append(f"| `fit` steps/s >= {FIT_GEOMEAN}x PyTorch, geometric mean over {len(fit_ratios)} (shape, dtype) "
+                 f"| {g:.2f}x | {verdict(g, FIT_GEOMEAN)} |")
+        L.append(f"| `fit` no (shape, dtype) below {FIT_MIN}x PyTorch | worst {fit_ratios[worst]:.2f}x (D={worst[0]}, "
+                 f"8x{worst[1]}, B={worst[2]}, {worst[3]}) | {verdict(fit_ratios[worst], FIT_MIN)} |")
+    else:
+        L.append("| `fit` vs PyTorch | not measured (PyTorch missing) | not measured |")
+    for dim, width in run.shapes("log_prob"):
+        for dt in run.dtypes("log_prob"):
+            r = ratio(run.rate("minflow", "log_prob", dim, width, dt), run.rate("torch", "log_prob", dim, width, dt))
+            L.append(f"| `log_prob` >= {LP_MIN}x PyTorch, D={dim}, 8x{width}, {dt} | {fmt_ratio(r)}x | "
+                     f"{verdict(r, LP_MIN)} |")
+    for task, keyf in (("fit", lambda s: dict(batch=s[2])), ("log_prob", lambda s: {})):
+        pairs = []
+        for shape in run.shapes(task):
+            a = run.rate("minflow", task, shape[0], shape[1], "float32", **keyf(shape))
+            b = run.rate("minflow", task, shape[0], shape[1], "float64", **keyf(shape))
+            if a and b:
+                pairs.append((a / b, shape))
+        if pairs:
+            worst = min(pairs)
+            slower = sum(r < F32_MIN for r, _ in pairs)
+            L.append(f"| minflow `{task}`: float32 at least as fast as float64, every shape | worst float32/float64 "
+                     f"{worst[0]:.2f} (D={worst[1][0]}, 8x{worst[1][1]}); {slower} of {len(pairs)} shapes slower | "
+                     f"{verdict(worst[0], F32_MIN)} |")
+    qs = {q["burners"]: q for q in run_dict.get("quickstart", [])}
+    if 0 in qs:
+        L.append(f"| README quick start < {QUICKSTART_SECONDS:.0f} s (whole process, alone) | {qs[0]['best']:.1f} s | "
+                 f"{verdict(qs[0]['best'], QUICKSTART_SECONDS, higher=False, unit=' s')} |")
+    if 0 in qs and 2 in qs:
+        r = qs[2]["best"] / qs[0]["best"]
+        L.append(f"| quick start with 2 CPU-bound processes beside it <= {QUICKSTART_LOADED_RATIO:.0f}x alone | "
+                 f"{qs[2]['best']:.1f} s = {r:.2f}x | {verdict(r, QUICKSTART_LOADED_RATIO, higher=False)} |")
+    if not quiet:
+        for i in range(targets_start, len(L)):
+            if L[i].endswith(" |") and not L[i].endswith("verdict |") and not L[i].startswith("|---"):
+                L[i] = L[i][:-2] + " (noisy run) |"
+    L.append("")
+    L.append("Why a target is missed is analysed by hand in [NOTES.md](NOTES.md) after a quiet full run; "
+             "the figures are only here.\n")
+
+    # --- training
+    if run.shapes("fit"):
+        L.append("## Training: `fit` steps per second (one whole epoch)\n")
+        L.append("| D | widths | batch | dtype | minflow | PyTorch | minflow / PyTorch | minflow f32/f64 | "
+                 "PyTorch f32/f64 | other load |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|")
+        for dim, width, batch in run.shapes("fit"):
+            for dt in run.dtypes("fit"):
+                m = run.get("minflow", "fit", dim, width, dt, batch)
+                t = run.get("torch", "fit", dim, width, dt, batch)
+                f32 = [ratio(run.rate(lib, "fit", dim, width, "float32", batch),
+                             run.rate(lib, "fit", dim, width, "float64", batch)) for lib in ("minflow", "torch")]
+                show32 = dt == "float32"
+                other = max((c["other_cores"] for c in (m, t) if c and "other_cores" in c), default=math.nan)
+                L.append(f"| {dim} | {width}, {width} | {batch} | {dt} | {fmt_rate(m and m['rate'])} | "
+                         f"{fmt_rate(t and t['rate'])} | {fmt_ratio(ratio(m and m['rate'], t and t['rate']))} | "
+                         f"{fmt_ratio(f32[0]) if show32 else ''} | {fmt_ratio(f32[1]) if show32 else ''} | "
+                         f"{other:.2f} |")
+        L.append("")
+
+    # --- log_prob
+    if run.shapes("log_prob"):
+        L.append("## `log_prob`: points per second (best chunk size in parentheses)\n")
+        L.append("| D | widths | dtype | minflow | PyTorch | minflow / PyTorch | minflow f32/f64 | PyTorch f32/f64 | "
+                 "other load |")
+        L.append("|---|---|---|---|---|---|---|---|---|")
+        for dim, width in run.shapes("log_prob"):
+            for dt in run.dtypes("log_prob"):
+                m = run.get("minflow", "log_prob", dim, width, dt)
+                t = run.get("torch", "log_prob", dim, width, dt)
+                f32 = [ratio(run.rate(lib, "log_prob", dim, width, "float32"),
+                             run.rate(lib, "log_prob", dim, width, "float64")) for lib in ("minflow", "torch")]
+                show32 = dt == "float32"
+                cell = lambda c: f"{fmt_rate(c['rate'])} ({c['chunk']})" if c else "-"  # noqa: E731
+                other = max((c["other_cores"] for c in (m, t) if c and "other_cores" in c), default=math.nan)
+                L.append(f"| {dim} | {width}, {width} | {dt} | {cell(m)} | {cell(t)} | "
+                         f"{fmt_ratio(ratio(m and m['rate'], t and t['rate']))} | "
+                         f"{fmt_ratio(f32[0]) if show32 else ''} | {fmt_ratio(f32[1]) if show32 else ''} | "
+                         f"{other:.2f} |")
+        L.append("")
+
+    # --- inner step
+    if run.shapes("step"):
+        L.append("## Second table: the inner training step alone (gradient + Adam on a fixed batch, no `fit`)\n")
+        L.append("Steps/s of one step repeated for >= 1 s, best of the runs; each library and engine in its own "
+                 "process. `fit / step` is how much of the inner rate survives inside a whole epoch (what `fit`, or "
+                 "the PyTorch epoch loop, adds: shuffling, batching, validation).\n")
+        L.append("| D | widths | batch | dtype | minflow `primitives` | minflow `manual` | PyTorch | primitives / "
+                 "PyTorch | manual / PyTorch | minflow fit / step | PyTorch fit / step |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        for dim, width, batch in run.shapes("step"):
+            for dt in run.dtypes("step"):
+                p = run.rate("minflow", "step", dim, width, dt, batch, engine="primitives")
+                m = run.rate("minflow", "step", dim, width, dt, batch, engine="manual")
+                t = run.rate("torch", "step", dim, width, dt, batch)
+                fm = run.get("minflow", "fit", dim, width, dt, batch)
+                fit_engine = fm.get("engine", "primitives") if fm else "primitives"
+                inner = p if fit_engine == "primitives" else m
+                L.append(f"| {dim} | {width}, {width} | {batch} | {dt} | {fmt_rate(p)} | {fmt_rate(m)} | {fmt_rate(t)} | "
+                         f"{fmt_ratio(ratio(p, t))} | {fmt_ratio(ratio(m, t))} | "
+                         f"{fmt_ratio(ratio(fm and fm['rate'], inner))} | "
+                         f"{fmt_ratio(ratio(run.rate('torch', 'fit', dim, width, dt, batch), t))} |")
+        L.append("")
+    else:
+        L.append("The inner-step table (gradient + Adam without `fit`) is measured by full runs only.\n")
+
+    # --- quick start
+    if qs:
+        L.append("## The README's quick start (`benchmarks/quickstart.py`)\n")
+        L.append("Wall time of `python benchmarks/quickstart.py` (a fresh process: imports, `fit` for up to 50 epochs "
+                 "on 5,000 points, the rest of the snippet), with the libraries' default threads (no thread "
+                 "variables set), alone and with two `python -c 'while True: pass'` processes running beside it.\n")
+        L.append("| beside it | best (s) | every run (s) | inside the script (s) | of which `fit` (s) | "
+                 "load before |")
+        L.append("|---|---|---|---|---|---|")
+        for burners, q in sorted(qs.items()):
+            best = min(q["runs"], key=lambda r: r["process_seconds"])
+            L.append(f"| {'nothing' if burners == 0 else f'{burners} CPU-bound processes'} | {q['best']:.1f} | "
+                     f"{', '.join('%.1f' % r['process_seconds'] for r in q['runs'])} | {best['script_seconds']:.1f} | "
+                     f"{best['fit_seconds']:.1f} | {best['load_before'][0]:.2f} |")
+        L.append("")
+    L.append("Raw figures (every run, chunk sizes, thread pools seen, CPU time, load averages): "
+             "[results.json](results.json).")
+    return "\n".join(L) + "\n"
 
 
-def render(res):
-    info = res["info"]
-    out = ["# minflow benchmark results", "",
-           f"Generated by `benchmarks/bench.py{' --quick' if info['quick'] else ''}` on {info['date']} "
-           f"in {info['seconds'] / 60:.1f} min.", "",
-           "## Machine and versions", ""]
-    for k in ("cpu", "cores", "threads", "avx512", "python", "numpy", "blas", "scipy", "autograd", "torch", "zuko",
-              "normflows", "minflow"):
-        if k in info:
-            out.append(f"- {k}: {info[k]}")
-    out.append(f"- load average before / after the run: {info['load_before'][0]:.1f} / {info['load_after'][0]:.1f} "
-               f"(other jobs share this machine; see the notes on noise below)")
-    p, tp = res["peak"], res.get("torch_peak", {})
-    out += ["", "## Practical matmul peak (best rate seen in the run: 4096^2 products at start and end, "
-            "2048^2 products between cases)", "",
-            "| dtype | NumPy GFLOP/s | PyTorch GFLOP/s |", "|---|---|---|"]
-    for dt in ("float32", "float64"):
-        out.append(f"| {dt} | {p[dt]:.0f} | {tp[dt]:.0f} |" if tp else f"| {dt} | {p[dt]:.0f} | - |")
-    if "peak_start_end" in info:
-        out.append("\nMeasured at the start / end of the run: " + ", ".join(
-            f"{dt} {a:.0f} / {b:.0f}" for dt, (a, b) in info["peak_start_end"].items()) + " GFLOP/s (NumPy).")
-    out += ["", "## Targets (issue 7)", "", "| target | measured | verdict |", "|---|---|---|"]
-    out += [f"| {a} | {b} | {c} |" for a, b, c in targets(res)]
-    out += ["", "## Training: steps per second (batch of `batch` points, including the Adam update)", "",
-            train_table(res), "",
-            "## log_prob: samples per second (target shapes: best of chunk sizes 1024/2048/4096 per side, "
-            "32,768 points; other shapes: chunk 2048, 8,192 points)", "",
-            lp_table(res), "", memory_line(res["memory"]), ""]
-    notes = os.path.join(HERE, "NOTES.md")
-    if os.path.exists(notes):
-        out += [open(notes).read()]
-    return "\n".join(out) + "\n"
+def pick(data, index=None):
+    runs = data["runs"]
+    if index is not None:
+        return runs[index]
+    complete = [r for r in runs if r.get("complete") and r["mode"] != "check"]
+    if not complete:
+        raise SystemExit("results.json holds no complete run: run benchmarks/bench.py")
+    return complete[-1]
+
+
+def write(results_path=None, index=None, out=None):
+    results_path = results_path or os.path.join(HERE, "results.json")
+    with open(results_path) as f:
+        text = render(pick(json.load(f), index))
+    out = out or os.path.join(os.path.dirname(os.path.abspath(results_path)), "RESULTS.md")
+    with open(out, "w") as f:
+        f.write(text)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--results", default=None, help="results.json to read (default: benchmarks/results.json)")
+    ap.add_argument("--run", type=int, default=None, help="index of the run (default: the latest complete one)")
+    args = ap.parse_args()
+    print("wrote", write(args.results, args.run))
+
+
+if __name__ == "__main__":
+    main()

@@ -66,6 +66,7 @@ def _cupy():
     return cupy
 
 
+@pytest.mark.gpu
 @pytest.mark.parametrize("kw", [dict(), dict(mask="alternate"), dict(actnorm=True)])
 def test_cupy_log_prob_equals_numpy_float32(kw, rng):
     cupy = _cupy()
@@ -81,6 +82,7 @@ def test_cupy_log_prob_equals_numpy_float32(kw, rng):
     np.testing.assert_allclose(cupy.asnumpy(x_back), x, atol=1e-4)
 
 
+@pytest.mark.gpu
 def test_cupy_manual_gradient_equals_numpy(rng):
     cupy = _cupy()
     flow = minflow.RealNVP(6, 3, (16, 16), rng=rng, dtype="float32")
@@ -93,6 +95,7 @@ def test_cupy_manual_gradient_equals_numpy(rng):
         np.testing.assert_allclose(cupy.asnumpy(a), b, rtol=1e-4, atol=1e-5 * np.max(np.abs(b)))
 
 
+@pytest.mark.gpu
 def test_cupy_training_with_the_manual_engine(rng, monkeypatch):
     _cupy()
     monkeypatch.setenv(backend.BACKEND_ENV, "cupy")
