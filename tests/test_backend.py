@@ -67,7 +67,6 @@ def _cupy():
 
 
 @pytest.mark.gpu
-@pytest.mark.gpu
 @pytest.mark.parametrize("kw", [dict(), dict(mask="alternate"), dict(actnorm=True)])
 def test_cupy_log_prob_equals_numpy_float32(kw, rng):
     cupy = _cupy()
