@@ -8,7 +8,8 @@ Generation draws z ~ p_Z and returns x = f^{-1}(z) (thesis section 2.1.4).
 The pure functions ``forward_pass``, ``inverse_pass``, ``flow_log_prob`` and ``mean_nll`` take
 the layers and a parameter list, so training can differentiate them; ``Flow`` is a thin holder
 of (layers, params) with the checked, user-facing methods. Which code evaluates ``Flow.log_prob``
-and the training gradient is ``flow.engine`` (see engine.py); these functions are the "reference".
+and the training gradient is ``flow.engine`` (see engine.py); these functions are the "reference"
+engine, registered in train.py.
 """
 import numpy as np
 
@@ -65,7 +66,6 @@ def in_chunks(fn, x, chunk_size):
     if isinstance(parts[0], tuple):
         return tuple(xp.concat([p[k] for p in parts], axis=0) for k in range(len(parts[0])))
     return xp.concat(parts, axis=0)
-
 
 
 class Flow:

@@ -16,8 +16,8 @@ so eq. 3-6 hold exactly as written for the bounded s.
 """
 import numpy as np
 
-from ..backend import namespace
 from .. import conditioner
+from ..backend import namespace
 from ..conditioner import init_mlp, mlp, mlp_shapes
 from ..validation import check_bool, check_hidden, check_int, check_positive
 from .base import Bijector

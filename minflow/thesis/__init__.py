@@ -4,6 +4,7 @@
     information    entropy, KL and cross-entropy, analytic and estimated (sections 2.2, 3.2)
     ood            likelihood bounds, TNR, AUROC, typicality (sections 3.2.4, 8)
     plotting       KDE panels
+    checks         input checks shared by the above: reject (never coerce), name the argument
     experiments/   the reproduction runner, figures, claims C1-C10, REPRODUCTION.md
     cli            ``python -m minflow reproduce | claims | figures | report | capacity``
 

@@ -11,6 +11,7 @@
 import argparse
 import os
 import sys
+import warnings
 
 
 def _reproduce(args):
@@ -25,7 +26,7 @@ def _reproduce(args):
     if args.seed is not None:
         overrides["seed"] = args.seed
     config = preset(args.preset, **overrides)
-    out = args.out or os.path.join("reproduction", args.preset)
+    out = args.out if args.out is not None else os.path.join("reproduction", args.preset)
     path = run(config, out, workers=args.workers, fresh=args.fresh, progress=not args.quiet)
     report = args.report if args.report is not None else ("REPRODUCTION.md" if args.preset in ("quick", "thesis")
                                                           and not overrides and args.out is None else "")
@@ -97,13 +98,20 @@ def build_parser():
     return parser
 
 
+def _show_warning(message, category, *_, **__):
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv=None):
+    """Run one command; a bad argument or an unusable file ends it with one line "error: ..." and status 2."""
     args = build_parser().parse_args(argv)
-    try:
-        return args.fn(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning  # "warning: <file>: ...; recomputing ...", no source line
+        try:
+            return args.fn(args)
+        except (ValueError, OSError) as err:  # OSError: a file or folder the command cannot use
+            print(f"error: {err}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":

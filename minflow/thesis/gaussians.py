@@ -69,9 +69,20 @@ def check_covariance(cov, name="cov", dim=None):
     try:
         chol = np.linalg.cholesky(arr)
     except np.linalg.LinAlgError:
-        raise ValueError(f"{name}: not positive definite (Cholesky failed; "
-                         f"smallest eigenvalue {np.linalg.eigvalsh(arr)[0]:.3g})") from None
+        raise ValueError(f"{name}: not positive definite (Cholesky failed; smallest eigenvalue "
+                         f"{_smallest_eigenvalue(arr)})") from None
+    diag = np.diag(chol)
+    if not np.all(np.isfinite(chol)) or (diag.min() / diag.max()) ** 2 < np.finfo(np.float64).eps:
+        raise ValueError(f"{name}: numerically singular in float64 (condition number about "
+                         f"{(diag.max() / diag.min()) ** 2:.3g} or more; smallest eigenvalue {_smallest_eigenvalue(arr)})")
     return arr, chol
+
+
+def _smallest_eigenvalue(arr):
+    try:
+        return f"{np.linalg.eigvalsh(arr)[0]:.3g}"
+    except np.linalg.LinAlgError:
+        return "unknown (the eigensolver did not converge)"
 
 
 class Gaussian:
@@ -106,8 +117,13 @@ class Gaussian:
         x: (N, D) -> (N,) nats (computed in float64 whatever the input dtype).
         """
         x = check_batch(x, self.dim, "x")
-        w = solve_triangular(self.chol, (x - self.mean).T, lower=True)
-        return -0.5 * np.sum(w * w, axis=0) - 0.5 * self.log_det_cov() - 0.5 * self.dim * LOG_2PI
+        with np.errstate(over="ignore", invalid="ignore"):
+            w = solve_triangular(self.chol, (x - self.mean).T, lower=True, check_finite=False)
+            out = -0.5 * np.sum(w * w, axis=0) - 0.5 * self.log_det_cov() - 0.5 * self.dim * LOG_2PI
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"x: {int(np.sum(~np.isfinite(out)))} point(s) so far from the mean that the "
+                             "log-density overflows float64")
+        return out
 
     def entropy(self):
         """H = 1/2 log det(2 pi e Sigma) (section 2.2), in nats."""

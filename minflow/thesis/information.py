@@ -78,13 +78,22 @@ def _check_log_probs(values, name):
     return arr
 
 
-def _mean_and_stderr(arr):
-    return Estimate(float(np.mean(arr)), float(np.std(arr, ddof=1) / np.sqrt(arr.size)))
+def _mean_and_stderr(arr, name):
+    """Estimate(mean, sd / sqrt(N)); values so large that these overflow are a ValueError naming ``name``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        est = Estimate(float(np.mean(arr)), float(np.std(arr, ddof=1) / np.sqrt(arr.size)))
+    return _finite_estimate(est, name, np.max(np.abs(arr)))
+
+
+def _finite_estimate(est, name, biggest):
+    if not (np.isfinite(est.value) and np.isfinite(est.stderr)):
+        raise ValueError(f"{name}: values up to {biggest:.3g} in size overflow float64 in the estimate")
+    return est
 
 
 def cross_entropy_estimate(log_probs):
     """H*(q, m) = -(1/N) sum_i log m(x_i), x_i ~ q (eq. 14): log_probs (N,) -> Estimate."""
-    est = _mean_and_stderr(_check_log_probs(log_probs, "log_probs"))
+    est = _mean_and_stderr(_check_log_probs(log_probs, "log_probs"), "log_probs")
     return Estimate(-est.value, est.stderr)
 
 
@@ -93,9 +102,11 @@ def kl_estimate(log_probs_model, entropy_q):
 
     The analytic entropy H(q) adds no sampling error, so the stderr is that of H*.
     """
-    h = cross_entropy_estimate(log_probs_model)
+    arr = _check_log_probs(log_probs_model, "log_probs_model")
+    h = _mean_and_stderr(-arr, "log_probs_model")
     entropy_q = real_number(entropy_q, "entropy_q")
-    return Estimate(h.value - entropy_q, h.stderr)
+    return _finite_estimate(Estimate(h.value - entropy_q, h.stderr), "log_probs_model, entropy_q",
+                            max(np.max(np.abs(arr)), abs(entropy_q)))
 
 
 def gap_estimate(log_p, log_p_theta):
@@ -108,7 +119,8 @@ def gap_estimate(log_p, log_p_theta):
     b = _check_log_probs(log_p_theta, "log_p_theta")
     if a.shape != b.shape:
         raise ValueError(f"log_p, log_p_theta: shapes differ ({a.shape} vs {b.shape})")
-    est = _mean_and_stderr(b - a)
+    with np.errstate(over="ignore", invalid="ignore"):
+        est = _mean_and_stderr(b - a, "log_p, log_p_theta")
     return Estimate(abs(est.value), est.stderr)
 
 

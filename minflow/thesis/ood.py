@@ -11,6 +11,8 @@ the latent log-density log p_Z(f(x)), the squared latent norm ||f(x)||^2 against
 law, the log-det term log|det J_f(x)| alone, and the batch typicality test of Nalisnick et al.
 (2019, "Detecting out-of-distribution inputs to deep generative models using typicality").
 """
+import numbers
+
 import numpy as np
 from scipy.stats import chi2, rankdata
 
@@ -50,6 +52,8 @@ def tpr_bounds(scores_in, tpr=0.975, lower_fraction=0.5):
     scores_in = _check_scores(scores_in, "scores_in")
     if not np.all(np.isfinite(scores_in)):
         raise ValueError("scores_in: contains infinite value(s); bounds need finite scores")
+    if np.max(np.abs(scores_in)) > np.finfo(np.float64).max / 2:  # quantiles interpolate b - a
+        raise ValueError(f"scores_in: values up to {np.max(np.abs(scores_in)):.3g} overflow float64 in the quantiles")
     tpr = _check_rate(tpr, "tpr")
     lower_fraction = real_number(lower_fraction, "lower_fraction", 0.0, 1.0)
     # BEGIN EXERCISE tpr_bounds: section 8.1 (and 3.2.4): empirical quantiles (np.quantile) of scores_in
@@ -62,10 +66,14 @@ def tpr_bounds(scores_in, tpr=0.975, lower_fraction=0.5):
 
 def _check_bounds(bounds):
     """(L, U) as floats with L <= U; -inf and +inf are allowed (one-sided bounds)."""
-    pair = real_array(bounds, "bounds")
-    if pair.shape != (2,):
-        raise ValueError(f"bounds: expected a pair (L, U) of numbers, got shape {pair.shape}")
-    low, high = float(pair[0]), float(pair[1])
+    try:
+        low, high = bounds
+    except (TypeError, ValueError):
+        raise ValueError(f"bounds: expected a pair (L, U) of numbers, got {bounds!r:.60}") from None
+    for b in (low, high):
+        if isinstance(b, (bool, np.bool_)) or not isinstance(b, numbers.Real):
+            raise TypeError(f"bounds: expected a pair (L, U) of real numbers, got {type(b).__name__} {b!r:.40}")
+    low, high = float(low), float(high)
     if np.isnan(low) or np.isnan(high) or low > high:
         raise ValueError(f"bounds: expected L <= U, got ({low}, {high})")
     return low, high
@@ -199,9 +207,16 @@ class TypicalityTest:
         (defaults to the training scores, which makes the test slightly too permissive)."""
         train = _check_finite_scores(log_probs_train, "log_probs_train")
         val = train if log_probs_val is None else _check_finite_scores(log_probs_val, "log_probs_val")
-        self.entropy_ = -float(np.mean(train))
-        means = self._bootstrap_means(val, check_rng(rng))
-        self.threshold_ = float(np.quantile(np.abs(-means - self.entropy_), self.tpr))
+        with np.errstate(over="ignore", invalid="ignore"):
+            entropy = -float(np.mean(train))
+            means = self._bootstrap_means(val, check_rng(rng))
+            threshold = float(np.quantile(np.abs(-means - entropy), self.tpr))
+        if not np.isfinite(entropy):
+            raise ValueError("log_probs_train: values so large that their mean overflows float64")
+        if not np.isfinite(threshold):
+            raise ValueError(f"{'log_probs_train' if log_probs_val is None else 'log_probs_val'}: values so large "
+                             "that the batch means overflow float64")
+        self.entropy_, self.threshold_ = entropy, threshold
         return self
 
     def _bootstrap_means(self, val, rng):
@@ -229,7 +244,11 @@ class TypicalityTest:
         """eps per batch: (N,) log-likelihoods -> (N // M,)."""
         if self.entropy_ is None:
             raise ValueError("TypicalityTest: call fit(log_probs_train, rng) first")
-        return np.abs(-self.batches(log_probs).mean(axis=1) - self.entropy_)
+        with np.errstate(over="ignore", invalid="ignore"):
+            eps = np.abs(-self.batches(log_probs).mean(axis=1) - self.entropy_)
+        if not np.all(np.isfinite(eps)):
+            raise ValueError("log_probs: values so large that the batch means overflow float64")
+        return eps
 
     def score(self, log_probs):
         """-eps per batch: higher = more typical, for ``auroc`` and ``fpr_at_tpr``."""

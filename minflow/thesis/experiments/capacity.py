@@ -44,8 +44,11 @@ def _reusable(config, path):
     fp_file = os.path.join(path, "distributions.json")
     if not (os.path.exists(table) and os.path.exists(cfg_file) and os.path.exists(fp_file)):
         return False
-    return (ExperimentConfig.from_dict(io.read_json(cfg_file)).to_dict() == config.to_dict()
-            and io.read_json(fp_file) == distribution_fingerprint(config))
+    try:
+        return (ExperimentConfig.from_dict(io.read_json(cfg_file, dict)).to_dict() == config.to_dict()
+                and io.read_json(fp_file) == distribution_fingerprint(config))
+    except (TypeError, ValueError):  # unreadable records: not reusable
+        return False
 
 
 def key_numbers(table):
@@ -158,6 +161,5 @@ def write_markdown(results, base, out_dir, fig_path):
     rel = os.path.relpath(fig_path, ".")
     lines += ["", f"![capacity study]({rel})", ""]
     path = os.path.join(out_dir, "capacity.md")
-    with open(path, "w") as fh:
-        fh.write("\n".join(lines) + "\n")
+    io.write_text(path, "\n".join(lines) + "\n")
     return path

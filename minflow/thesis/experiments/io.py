@@ -4,13 +4,13 @@ The table is a plain list of dicts (one per test set), so figures and the claim
 checker need nothing beyond the standard library and NumPy to read it.
 """
 import csv
-import io
 import json
 import os
 import platform
 import tempfile
 import time
 import zipfile
+from io import StringIO
 
 import numpy as np
 
@@ -50,8 +50,8 @@ def write_json(path, obj):
     write_atomic(path, lambda fh: fh.write((json.dumps(obj, indent=1, sort_keys=False) + "\n").encode()))
 
 
-def read_json(path, expect=dict):
-    """The JSON value in ``path``, required to be an ``expect`` (dict, list or None for any).
+def read_json(path, expect=None):
+    """The JSON value in ``path``, required to be an ``expect`` (dict or list; None: any type).
 
     Any failure (missing, a directory, unreadable, not JSON, another type) is a ``ResultFileError``
     naming the file."""
@@ -65,6 +65,11 @@ def read_json(path, expect=dict):
     return value
 
 
+def write_text(path, text):
+    """A text file (UTF-8), atomically."""
+    write_atomic(path, lambda fh: fh.write(text.encode()))
+
+
 def write_npz(path, arrays):
     write_atomic(path, lambda fh: np.savez(fh, **arrays))
 
@@ -73,7 +78,7 @@ def read_npz(path, names, length=None):
     """{name: 1-D finite float64 array} from ``path``, which must hold exactly ``names`` (each of
     ``length`` values when given). Any other content is a ``ResultFileError`` naming the file."""
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # fh: closed even when np.load fails
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
         raise ResultFileError(f"{path}: cannot be read as .npz ({type(err).__name__}: {err})") from None
@@ -112,28 +117,14 @@ def dict_diff(old, new, prefix=""):
 
 
 # --- the table ------------------------------------------------------------
-def collect(config, out_dir):
-    """Every finished cell's row, in the canonical order (D, family, s, t ascending)."""
-    rows = []
-    for d in sorted(config.dims):
-        for f in config.families:
-            for s in config.S:
-                for t in config.T:
-                    path = cell_path(out_dir, d, f, s, t) + ".json"
-                    if not os.path.exists(path):
-                        raise FileNotFoundError(f"cell D={d} {f} s={s} t={t} is not finished: {path}")
-                    rows.append(read_json(path))
-    return rows
-
-
 def write_table(path, table):
     """table.csv, atomically: one row per test set, the columns ``COLUMNS``, floats as repr."""
-    text = io.StringIO()
+    text = StringIO()
     w = csv.DictWriter(text, fieldnames=list(COLUMNS), extrasaction="ignore")
     w.writeheader()
     for row in table:
         w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
-    write_atomic(path, lambda fh: fh.write(text.getvalue().encode()))
+    write_text(path, text.getvalue())
 
 
 def read_table(path):
@@ -158,16 +149,17 @@ def read_table(path):
 
 
 def collect_kept(config, out_dir):
-    """{kept_key: {"logp": (k,), "logp_theta": (k,)}} for every cell and every Q(p)."""
+    """{kept_key: {"logp": (k,), "logp_theta": (k,)}} for every cell and every Q(p), each file checked."""
+    names = ("logp", "logp_theta")
     kept = {}
     for d in sorted(config.dims):
-        with np.load(os.path.join(cell_dir(out_dir, d), "reference.npz")) as z:
-            kept[kept_key(d, "reference")] = {k: z[k] for k in z.files}
+        ref = os.path.join(cell_dir(out_dir, d), "reference.npz")
+        kept[kept_key(d, "reference")] = read_npz(ref, names, min(config.kde_keep, config.n_ref))
         for f in config.families:
             for s in config.S:
                 for t in config.T:
-                    with np.load(cell_path(out_dir, d, f, s, t) + ".npz") as z:
-                        kept[kept_key(d, f, s, t)] = {k: z[k] for k in z.files}
+                    path = cell_path(out_dir, d, f, s, t) + ".npz"
+                    kept[kept_key(d, f, s, t)] = read_npz(path, names, min(config.kde_keep, config.n_test))
     return kept
 
 
@@ -176,17 +168,22 @@ def save_kept(path, kept):
 
 
 def load_kept(path):
+    """kept.npz -> {kept_key: {"logp": (k,), "logp_theta": (k,)}} (a bad file: ``ResultFileError``)."""
     kept = {}
-    with np.load(path) as z:
-        for name in z.files:
-            key, _, series = name.rpartition("/")
-            kept.setdefault(key, {})[series] = z[name].astype(float)
+    try:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
+            for name in z.files:
+                key, _, series = name.rpartition("/")
+                kept.setdefault(key, {})[series] = z[name].astype(float)
+    except (OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        raise ResultFileError(f"{path}: cannot be read as kept log-densities ({type(err).__name__}: {err}); "
+                              "rerun `python -m minflow reproduce` on its folder to rewrite it") from None
     return kept
 
 
 def load_histories(config, out_dir):
     """D -> the model record (learning curve, seconds) written by training."""
-    return {d: read_json(model_path(out_dir, d) + ".json") for d in sorted(config.dims)}
+    return {d: read_json(model_path(out_dir, d) + ".json", dict) for d in sorted(config.dims)}
 
 
 def versions():
@@ -230,7 +227,11 @@ def write_outputs(config, out_dir, table, wall_seconds, workers, keep_timing=Fal
     }
     old = os.path.join(out_dir, "run.json")
     if keep_timing and os.path.exists(old):
-        prev = read_json(old).get("timing", {})
+        try:
+            prev = read_json(old, dict).get("timing", {})
+        except ResultFileError:  # an unreadable old record: this one replaces it
+            prev = {}
+        prev = prev if isinstance(prev, dict) else {}
         for k in ("last_invocation_wall_s", "workers_last_invocation", "finished_utc"):
             if k in prev:
                 record["timing"][k] = prev[k]

@@ -25,9 +25,13 @@ def load_run(out_dir):
     table_path = os.path.join(out_dir, "table.csv")
     if not os.path.exists(table_path):
         raise FileNotFoundError(f"{out_dir}: no table.csv; run `python -m minflow reproduce` first")
-    config = ExperimentConfig.from_dict(io.read_json(os.path.join(out_dir, "config.json")))
+    cfg_file = os.path.join(out_dir, "config.json")
+    try:
+        config = ExperimentConfig.from_dict(io.read_json(cfg_file, dict))
+    except TypeError as err:
+        raise io.ResultFileError(f"{cfg_file}: not a settings file of this version ({err})") from None
     table = io.read_table(table_path)
-    record = io.read_json(os.path.join(out_dir, "run.json"))
+    record = io.read_json(os.path.join(out_dir, "run.json"), dict)
     return {"config": config, "table": table, "claims": check_claims(table), "record": record, "dir": out_dir}
 
 
@@ -41,8 +45,7 @@ def finish_run(out_dir, figures=True, report=None, workers=1):
         hist = io.load_histories(run["config"], out_dir)
         learning_curves(hist, {d: float(distributions(d, run["config"]).p.entropy()) for d in hist}, fig_dir)
     io.write_json(os.path.join(out_dir, "claims.json"), [c.as_dict() for c in run["claims"]])
-    with open(os.path.join(out_dir, "claims.md"), "w") as fh:
-        fh.write(claims_markdown(run["claims"]) + "\n")
+    io.write_text(os.path.join(out_dir, "claims.md"), claims_markdown(run["claims"]) + "\n")
     if report:
         write_report(report)
     return run
@@ -173,6 +176,5 @@ def write_report(path="REPRODUCTION.md", root=ROOT):
         lines += [open(cap).read(), ""]
         if notes.get("Capacity"):
             lines += ["*Our reading:* " + notes["Capacity"], ""]
-    with open(path, "w") as fh:
-        fh.write("\n".join(lines).rstrip() + "\n")
+    io.write_text(path, "\n".join(lines).rstrip() + "\n")
     return path

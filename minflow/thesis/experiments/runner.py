@@ -3,27 +3,25 @@
     path = run(preset("quick"), "reproduction/quick", workers=2)
 
 Layout of ``out_dir`` (every file written atomically, so a killed run leaves no half file):
-    config.json          the settings; a resume with other settings is refused
+    .minflow-run.json    the owner mark: fresh=True deletes only in a folder that has it (``store``)
+    config.json          the settings; a resume with other settings, or without this file, is refused
     models/D{D}.npz      the trained flow (minflow.checkpoint.save), models/D{D}.json its learning curve
     cells/D{D}/*.json    one finished test set each (its table row); *.npz its kept log-densities
     table.csv            the tidy table, one row per test set (``cells.COLUMNS``)
     kept.npz             subsampled log p / log p_theta per test set and per Q(p), for the KDEs
     run.json             settings, seeds, library versions, timings
-A cell whose .json exists is finished and is never recomputed (resume).
+A cell whose .json exists and passes ``store.read_cell`` is finished and is never recomputed
+(resume); one that fails is recomputed with a ``store.ResultFileWarning``. Worker processes end
+with the parent (``workers``).
 """
-import json
-import multiprocessing
 import os
-import shutil
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-import numpy as np
+from concurrent.futures import FIRST_COMPLETED, wait
 
 from ...checkpoint import load, save
 from . import cells as C
-from . import io
+from . import io, store, workers as pools
 from .config import ExperimentConfig
 
 _CACHE = {}  # per process: D -> (flow, dists, reference); a worker scores many cells of one D
@@ -36,9 +34,7 @@ def _train_task(cfg_dict, out_dir, dim):
         return dim, 0.0
     start = time.perf_counter()
     flow, hist = C.train_model(dim, config, C.rng_for(config.seed, "train", dim))
-    tmp = path + ".tmp.npz"
-    save(flow, tmp)
-    os.replace(tmp, path + ".npz")
+    save(flow, path + ".npz")  # atomic, under a temporary name unique to this process and call
     record = {"dim": dim, "seed_key": ["train", dim], "history": hist.as_dict(),
               "n_params": flow.n_params, "seconds": time.perf_counter() - start}
     io.write_json(path + ".json", record)  # last: its presence marks the model as finished
@@ -67,8 +63,7 @@ def _cell_task(cfg_dict, out_dir, dim, family, s, t):
     flow, dists, ref = _context(config, out_dir, dim)
     row, kept = C.evaluate_cell(flow, dists, family, s, t, config, C.rng_for(config.seed, "cell", dim, family, s, t),
                                 reference=ref)
-    io.write_npz(base + ".npz", kept)
-    io.write_json(base + ".json", row)  # last: marks the cell finished
+    store.write_cell(base, row, kept, store.config_digest(cfg_dict))  # the .json last: marks the cell finished
     return dim, family, s, t, row["seconds"]
 
 
@@ -107,33 +102,48 @@ def _prepare(config, out_dir, resume, fresh):
     if not isinstance(config, ExperimentConfig):
         raise TypeError(f"config: expected an ExperimentConfig (see preset()), got {type(config).__name__}")
     io.check_writable(out_dir)
-    cfg_file = os.path.join(out_dir, "config.json")
     has_results = os.path.isdir(os.path.join(out_dir, "cells")) or os.path.isdir(os.path.join(out_dir, "models"))
+    if has_results:
+        store.check_owned(out_dir)  # a foreign models/ or cells/ is neither deleted nor resumed
     if fresh:
-        for sub in ("cells", "models"):
-            shutil.rmtree(os.path.join(out_dir, sub), ignore_errors=True)
-    elif os.path.exists(cfg_file):
-        try:  # settings added since that run take their defaults
-            old = ExperimentConfig.from_dict(io.read_json(cfg_file)).to_dict()
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"out_dir: {cfg_file} is not a settings file of this version ({err})") from err
-        diff = io.dict_diff(old, config.to_dict())
-        if diff and has_results:
-            raise ValueError(f"out_dir: {out_dir} holds results of other settings ({'; '.join(diff[:6])}); "
-                             "resume with the same settings, choose another output directory, or start over with fresh=True "
-                             "(--fresh), which deletes them")
-        if has_results and not resume:
-            raise ValueError(f"out_dir: {out_dir} already holds results; pass resume=True to continue them "
-                             "or fresh=True to delete them and start over")
-    fingerprint, fp_file = C.distribution_fingerprint(config), os.path.join(out_dir, "distributions.json")
-    if has_results and not fresh and (not os.path.exists(fp_file) or io.read_json(fp_file) != fingerprint):
-        raise ValueError(f"out_dir: {out_dir} holds results for other test distributions (minflow.thesis.gaussians changed "
-                         "since they were computed); choose another output directory or start over with fresh=True (--fresh)")
-    io.write_json(fp_file, fingerprint)
-    os.makedirs(os.path.join(out_dir, "models"), exist_ok=True)
+        store.clear(out_dir)
+    elif has_results:
+        _check_resumable(config, out_dir, resume)
+    # the records first, the folders last: whoever sees models/ (another runner, a resume) finds them
+    store.claim(out_dir)
+    io.write_json(os.path.join(out_dir, "distributions.json"), C.distribution_fingerprint(config))
+    io.write_json(os.path.join(out_dir, "config.json"), config.to_dict())
     for d in config.dims:
         os.makedirs(io.cell_dir(out_dir, d), exist_ok=True)
-    io.write_json(cfg_file, config.to_dict())
+    os.makedirs(os.path.join(out_dir, "models"), exist_ok=True)
+
+
+def _check_resumable(config, out_dir, resume):
+    """Results in ``out_dir`` may be continued only with the settings and distributions they were made with."""
+    cfg_file, fp_file = os.path.join(out_dir, "config.json"), os.path.join(out_dir, "distributions.json")
+    start_over = "choose another output directory, or start over with fresh=True (--fresh), which deletes them"
+    for path, what in ((cfg_file, "settings record"), (fp_file, "record of the test distributions")):
+        if not os.path.isfile(path):
+            raise ValueError(f"out_dir: {out_dir} holds results but no {what} ({path}), so they cannot be "
+                             f"matched to these settings; {start_over}")
+    try:  # settings added since that run take their defaults
+        old = ExperimentConfig.from_dict(io.read_json(cfg_file, dict)).to_dict()
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"out_dir: {cfg_file} is not a settings file of this version ({err}); {start_over}") from None
+    diff = io.dict_diff(old, config.to_dict())
+    if diff:
+        raise ValueError(f"out_dir: {out_dir} holds results of other settings ({'; '.join(diff[:6])}); "
+                         f"resume with the same settings, {start_over}")
+    if not resume:
+        raise ValueError(f"out_dir: {out_dir} already holds results; pass resume=True to continue them "
+                         "or fresh=True to delete them and start over")
+    try:
+        same = io.read_json(fp_file) == C.distribution_fingerprint(config)
+    except io.ResultFileError as err:
+        raise ValueError(f"out_dir: {err}; {start_over}") from None
+    if not same:
+        raise ValueError(f"out_dir: {out_dir} holds results for other test distributions (minflow.thesis.gaussians "
+                         f"changed since they were computed); {start_over}")
 
 
 def run(config, out_dir, workers=1, resume=True, progress=True, fresh=False, stop_after=None):
@@ -148,6 +158,7 @@ def run(config, out_dir, workers=1, resume=True, progress=True, fresh=False, sto
     start = time.perf_counter()
     out_dir = os.fspath(out_dir)
     _prepare(config, out_dir, resume, fresh)
+    store.audit(config, out_dir)  # untrusted result files are deleted (and recomputed), with a warning
     cfg = config.to_dict()
     todo_models = [d for d in sorted(config.dims, reverse=True) if not os.path.exists(io.model_path(out_dir, d) + ".json")]
     todo = [c for c in config.cells() if not os.path.exists(io.cell_path(out_dir, *c) + ".json")]
@@ -160,9 +171,18 @@ def run(config, out_dir, workers=1, resume=True, progress=True, fresh=False, sto
     finished = (_serial if workers == 1 else _parallel)(cfg, out_dir, todo_models, todo, workers, bar, stop_after)
     if not finished:
         return None
-    table = io.collect(config, out_dir)
+    _ensure_references(config, out_dir)
+    table = store.collect(config, out_dir)
     computed = bool(todo_models or todo)  # a run with nothing left to do keeps the timing of the one that did it
     return io.write_outputs(config, out_dir, table, time.perf_counter() - start, workers, keep_timing=not computed)
+
+
+def _ensure_references(config, out_dir):
+    """Q(p)'s kept values of every D (an untrusted reference.npz was deleted after its cells were done)."""
+    for d in config.dims:
+        if not os.path.exists(os.path.join(io.cell_dir(out_dir, d), "reference.npz")):
+            _context(config, out_dir, d)
+    _CACHE.clear()
 
 
 def _serial(cfg, out_dir, todo_models, todo, workers, bar, stop_after):
@@ -183,7 +203,7 @@ def _parallel(cfg, out_dir, todo_models, todo, workers, bar, stop_after):
     saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     os.environ.update({k: "1" for k in saved})
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with pools.pool(workers) as pool:  # the workers end with this process, however it ends
             waiting = {d: [c for c in todo if c[0] == d] for d in {c[0] for c in todo}}
             futures = {pool.submit(_train_task, cfg, out_dir, d): ("train", d) for d in todo_models}
             for d in sorted(waiting, reverse=True):  # cells of already-trained D can start at once
