@@ -95,7 +95,7 @@ def load(path):
 
 def _read(path):
     """(config dict, {name: array}) from the file, with nothing interpreted yet."""
-    with np.load(path, allow_pickle=False) as npz:
+    with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:  # the file is closed on any error
         if "__config__" not in npz.files:
             raise ValueError("no __config__ entry (not written by minflow.save)")
         arrays = {k: npz[k] for k in npz.files}

@@ -19,6 +19,19 @@ def tree_map(fn, tree, *rest):
     return fn(tree, *rest)
 
 
+def tree_unflatten(template, leaves):
+    """The tree with the structure of ``template`` and the arrays of ``leaves`` (in tree_leaves order)."""
+    leaves = iter(leaves)
+
+    def build(t):
+        if isinstance(t, dict):
+            return {k: build(t[k]) for k in sorted(t)}
+        if isinstance(t, (list, tuple)):
+            return type(t)(build(c) for c in t)
+        return next(leaves)
+    return build(template)
+
+
 def tree_paths(tree, prefix=""):
     """(path, leaf) pairs, paths like ``"3/0/1"``: used to name arrays in checkpoints."""
     if isinstance(tree, dict):

@@ -6,33 +6,35 @@ The inputs are never modified: ``fit`` keeps the best parameters by reference.
 """
 import math
 
-from ..tree import tree_map
+from ..tree import tree_leaves, tree_unflatten
 from ._arrays import array_module
 
 
 def adam_step_fused(params, grads, state, lr, b1=0.9, b2=0.999, eps=1e-8):
-    """Same signature and result as ``minflow.train.adam_step`` (Kingma & Ba 2015, Algorithm 1)."""
+    """Same signature and result as ``minflow.train.adam_step`` (Kingma & Ba 2015, Algorithm 1).
+
+    The trees are flattened once (walking them is a large share of a small model's step)."""
     m, v, t = state
     t += 1
     step = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
-    new = tree_map(lambda p, g, m_, v_: _Leaf(p, g, m_, v_, b1, b2, step, eps), params, grads, m, v)
-    return tree_map(lambda n: n.p, new), (tree_map(lambda n: n.m, new), tree_map(lambda n: n.v, new), t)
+    new = [_update(p, g, m_, v_, b1, b2, step, eps) for p, g, m_, v_ in
+           zip(tree_leaves(params), tree_leaves(grads), tree_leaves(m), tree_leaves(v))]
+    return (tree_unflatten(params, [n[0] for n in new]),
+            (tree_unflatten(m, [n[1] for n in new]), tree_unflatten(v, [n[2] for n in new]), t))
 
 
-class _Leaf:
-    """The update of one array (a class, not a tuple, so that tree_map treats it as a leaf)."""
-
-    def __init__(self, p, g, m, v, b1, b2, step, eps):
-        xp = array_module(p)
-        self.m = g - m
-        self.m *= 1 - b1
-        self.m += m                        # m + (1 - b1)(g - m) = b1 m + (1 - b1) g
-        self.v = g * g
-        self.v -= v
-        self.v *= 1 - b2
-        self.v += v                        # b2 v + (1 - b2) g^2
-        d = xp.sqrt(self.v)
-        d += eps
-        xp.divide(self.m, d, out=d)
-        d *= step
-        self.p = p - d
+def _update(p, g, m, v, b1, b2, step, eps):
+    """One array's update: returns new (p, m, v), each computed in place within one new array."""
+    xp = array_module(p)
+    m_new = g - m
+    m_new *= 1 - b1
+    m_new += m                             # m + (1 - b1)(g - m) = b1 m + (1 - b1) g
+    v_new = g * g
+    v_new -= v
+    v_new *= 1 - b2
+    v_new += v                             # b2 v + (1 - b2) g^2
+    d = xp.sqrt(v_new)
+    d += eps
+    xp.divide(m_new, d, out=d)
+    d *= step
+    return p - d, m_new, v_new

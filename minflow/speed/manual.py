@@ -40,7 +40,7 @@ import numpy as np
 
 from ..conditioner import activation
 from ..prior import LOG_2PI
-from ..tree import tree_map
+from ..tree import tree_leaves, tree_unflatten
 from . import parallel
 from ._arrays import array_module, couplings_only
 
@@ -146,7 +146,9 @@ def mean_nll_and_grad_in_blocks(layers, params, x):
     n = x.shape[0]
     shares = parallel.map_blocks(lambda a, b: mean_nll_and_grad(layers, params, x[a:b], n),
                                  parallel.blocks(n, max(MIN_ROWS, -(-n // MAX_BLOCKS))))
-    loss, grads = shares[0]
+    loss, leaves = shares[0][0], tree_leaves(shares[0][1])
     for loss_k, grads_k in shares[1:]:
-        loss, grads = loss + loss_k, tree_map(lambda g, h: g + h, grads, grads_k)
-    return loss, grads
+        loss = loss + loss_k
+        for g, h in zip(leaves, tree_leaves(grads_k)):
+            g += h                         # each share's arrays are its own: add in place
+    return loss, tree_unflatten(shares[0][1], leaves)

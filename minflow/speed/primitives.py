@@ -27,7 +27,7 @@ from autograd.extend import defvjp_argnums, primitive
 from ..backend import namespace
 from ..bijectors import AffineCoupling
 from ..prior import standard_normal_log_prob
-from . import manual
+from . import manual, parallel
 from ._arrays import couplings_only
 
 
@@ -116,4 +116,8 @@ def primitive_value_and_grad(layers):
     if couplings_only(layers):
         return lambda params, x: manual.mean_nll_and_grad_in_blocks(layers, params, x)
     vg = value_and_grad(mean_nll_primitives)
-    return lambda params, x: vg(params, layers, x)
+
+    def value_grad(params, x):
+        with parallel.blas_one_thread():
+            return vg(params, layers, x)
+    return value_grad
