@@ -19,6 +19,7 @@ import importlib
 
 from . import bijectors, engine
 from . import speed  # noqa: F401  (registers the engines "primitives" and "manual")
+from .speed.parallel import set_threads, threads
 from .bijectors import (ActNorm, AdditiveCoupling, AffineCoupling, LULinear, Permutation, RandomPermutation,
                         Reverse)
 from .checkpoint import load, save
@@ -52,5 +53,6 @@ def __getattr__(name):
 
 
 __all__ = ["Flow", "RealNVP", "fit", "History", "save", "load", "consistency_report", "format_consistency_report",
+           "set_threads", "threads",
            "bijectors", "engine", "AffineCoupling", "AdditiveCoupling", "Permutation", "Reverse",
            "RandomPermutation", "ActNorm", "LULinear", "standard_normal_log_prob", "__version__", *_THESIS]
