@@ -1,17 +1,14 @@
-"""The grader's own implementations of the exercises: used to isolate one exercise from the
-others (patched in for the student's functions that a check does not grade) and to build test
-layers. Each keeps the name of the library function it stands in for, except the loss,
-``reference_mean_nll``.
-
-The formulas are written here, with ``autograd.numpy`` so that Jacobians can be taken; what is
-no exercise comes from the library: the activation table (``minflow.conditioner.ACTIVATIONS``)
-and ``LOG_2PI`` (``minflow.prior``). Those imports bind the TEACHER's copy: ``runner.py`` imports
-this package before it puts the student's workspace on ``sys.path`` (see its docstring).
+"""The grader's own formulas, for expected values and likely mistakes; used only in the grader's
+process, never in the child that runs a student's code. Written with ``autograd.numpy`` so that
+Jacobians can be taken. ``LOG_2PI`` and the activation table come from the teacher's library.
 """
 import autograd.numpy as anp
+import numpy as np
 
 from ...conditioner import ACTIVATIONS
 from ...prior import LOG_2PI
+
+S_MAX = 2.0  # AffineCoupling's default bound on s
 
 
 def mlp(params, x, activation="relu"):
@@ -32,80 +29,71 @@ def affine_inverse(y_b, s, t):
     return anp.exp(-s) * (y_b - t)
 
 
-def affine_log_det(s):
-    return anp.sum(s, axis=-1)
+def normal_log_prob(z, scale=1.0):
+    d = z.shape[1]
+    return -0.5 * anp.sum(z**2, axis=1) / scale**2 - 0.5 * d * LOG_2PI - d * np.log(scale)
 
 
-def additive_forward(x_b, t):
-    return t + x_b
+def standin_conditioner(W, b, x_a):
+    """The child's stand-in conditioner (harness/tasks.py), recomputed here."""
+    return anp.sin(anp.dot(x_a, W) + b)
 
 
-def additive_inverse(y_b, t):
-    return -t + y_b
+def columns(dim, mask):
+    """The library's Split (flip=False): x_a's and x_b's columns for mask 'half' or 'alternate'."""
+    cols = np.arange(dim)
+    return (cols[:dim // 2], cols[dim // 2:]) if mask == "half" else (cols[0::2], cols[1::2])
 
 
-def normal_log_prob(z):
-    return -0.5 * anp.sum(z**2, axis=1) - 0.5 * z.shape[1] * LOG_2PI
+def coupling_parts(x, W, b, mask):
+    """-> (idx_a, idx_b, s bounded, t) of an AffineCoupling(hidden=()) with the stand-in conditioner."""
+    idx_a, idx_b = columns(x.shape[1], mask)
+    out = standin_conditioner(W, b, x[:, idx_a])
+    d_b = len(idx_b)
+    return idx_a, idx_b, S_MAX * anp.tanh(out[:, :d_b] / S_MAX), out[:, d_b:]
 
 
-def flow_log_prob(layers, params, x):
-    log_det = anp.zeros(x.shape[0])
-    for layer, p in zip(layers, params):
-        x, ld = layer.forward(p, x)
-        log_det = log_det + ld
-    return normal_log_prob(x) + log_det
+def assemble(x, idx_b, new_b):
+    """x with its columns idx_b replaced by new_b (autograd-safe)."""
+    order = np.argsort(np.concatenate([np.setdiff1d(np.arange(x.shape[1]), idx_b), idx_b]))
+    kept = x[:, np.setdiff1d(np.arange(x.shape[1]), idx_b)]
+    return anp.concatenate([kept, new_b], axis=1)[:, order]
 
 
-def reference_mean_nll(params, layers, x):
-    """The training loss of eq. 15, -(1/N) sum_i log p_theta(x_i), on ``flow_log_prob`` of this module."""
-    return -anp.mean(flow_log_prob(layers, params, x))
+def random_params(sizes, rng, scale=0.5):
+    """MLP params [(W, b), ...] for widths ``sizes``, entries scale * N(0, 1)."""
+    return [(scale * rng.standard_normal((m, n)), scale * rng.standard_normal(n)) for m, n in zip(sizes[:-1], sizes[1:])]
 
 
-def random_params(shapes, rng, scale=0.5):
-    """A list of (W, b) with the given shapes, entries scale * N(0, 1)."""
-    return [(scale * rng.standard_normal(w), scale * rng.standard_normal(b)) for w, b in shapes]
+def params_inputs(params):
+    """-> (inputs {W0: .., b0: ..}, the call's argument spec {"pairs": [["W0", "b0"], ...]})."""
+    inputs = {}
+    for k, (W, b) in enumerate(params):
+        inputs[f"W{k}"], inputs[f"b{k}"] = W, b
+    return inputs, {"pairs": [[f"W{k}", f"b{k}"] for k in range(len(params))]}
 
 
-def mlp_shapes(sizes):
-    return [((m, n), (n,)) for m, n in zip(sizes[:-1], sizes[1:])]
+def slogdet_rows(fn, x):
+    """log|det d fn(i)(x_i) / d x_i| for every row, by autograd's Jacobian: (N, d) -> (N,)."""
+    import autograd
+    return np.array([np.linalg.slogdet(autograd.jacobian(fn(i))(x[i]))[1] for i in range(len(x))])
 
 
-def grader_layers(bijector_base):
-    """Two bijectors defined here (not exercises) as subclasses of the student's ``Bijector``,
-    so that ``Flow`` accepts them: an elementwise scale-and-shift and a dense linear map."""
+def random_cov(rng, d, scale=1.0):
+    a = rng.standard_normal((d, d))
+    return scale * (a @ a.T / d + 0.5 * np.eye(d))
 
-    class ScaleShift(bijector_base):
-        """z = x * exp(a) + b, log|det J| = sum(a); params (a, b)."""
 
-        def __init__(self, dim):
-            self.dim = dim
+def kl(mq, cq, mp, cp):
+    """KL(q || p) by Proposition 1, with explicit inverses and slogdet."""
+    inv_p, diff = np.linalg.inv(cp), np.asarray(mq) - np.asarray(mp)
+    return 0.5 * (np.linalg.slogdet(cp)[1] - np.linalg.slogdet(cq)[1] - len(mq)
+                  + diff @ inv_p @ diff + np.trace(inv_p @ cq))
 
-        def forward(self, params, x):
-            a, b = params
-            return x * anp.exp(a) + b, anp.sum(a) * anp.ones(x.shape[0])
 
-        def inverse(self, params, z):
-            a, b = params
-            return (z - b) * anp.exp(-a), -anp.sum(a) * anp.ones(z.shape[0])
-
-        def config(self):
-            return {"type": "GraderScaleShift", "dim": self.dim}
-
-    class Dense(bijector_base):
-        """z = x @ A, log|det J| = log|det A|; params (A,)."""
-
-        def __init__(self, dim):
-            self.dim = dim
-
-        def forward(self, params, x):
-            (A,) = params
-            return anp.dot(x, A), anp.linalg.slogdet(A)[1] * anp.ones(x.shape[0])
-
-        def inverse(self, params, z):
-            (A,) = params
-            return anp.dot(z, anp.linalg.inv(A)), -anp.linalg.slogdet(A)[1] * anp.ones(z.shape[0])
-
-        def config(self):
-            return {"type": "GraderDense", "dim": self.dim}
-
-    return ScaleShift, Dense
+def quantile_bracket(scores, prob):
+    """The interval any standard quantile rule can give at ``prob``: one order-statistic gap each side."""
+    x, n = np.sort(scores), len(scores)
+    h = prob * (n - 1)
+    lo, hi = max(int(np.floor(h)) - 1, 0), min(int(np.ceil(h)) + 1, n - 1)
+    return float(x[lo]), float(x[hi])

@@ -36,7 +36,7 @@ def sample(layers, params, n, rng):
     """
     # BEGIN EXERCISE sample_flow: section 2.1.4: draw from the prior, then undo the layers, last one first
     z = PRIOR_SCALE * rng.standard_normal((n, layers[0].dim))
-    for layer, p in zip(reversed(layers), reversed(params)):
-        z, _ = layer.inverse(p, z)
+    for layer, p in reversed(list(zip(layers, params))):
+        z = layer.inverse(p, z)[0]
     return z
     # END EXERCISE

@@ -37,9 +37,9 @@ def train_epoch(params, loss_and_grad, x, batch_size, step, rng):
     batch_size does not divide N. x: (N, D) -> the params after the epoch.
     """
     # BEGIN EXERCISE train_epoch: section 4, eq. 15: shuffle, then minibatches, a gradient step each
-    order = rng.permutation(len(x))
-    for start in range(0, len(x), batch_size):
-        _, grads = loss_and_grad(params, x[order[start:start + batch_size]])
+    shuffled = x[rng.permutation(x.shape[0])]
+    for start in range(0, x.shape[0], batch_size):
+        _, grads = loss_and_grad(params, shuffled[start:start + batch_size])
         params = step(params, grads)
     return params
     # END EXERCISE
