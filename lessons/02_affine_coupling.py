@@ -13,13 +13,23 @@
 # A coupling layer splits x into a part x_a = x_{1:d} that it copies and a part
 # x_b = x_{d+1:D} that it scales and shifts, with scale and shift computed from x_a only:
 #
-#     y_a = x_a,   y_b = x_b * exp(s(x_a)) + t(x_a)                (eq. 3)
-#     x_a = y_a,   x_b = (y_b - t(y_a)) * exp(-s(y_a))             (eq. 4)
+# $$y_a = x_a, \qquad y_b = x_b \odot \exp(s(x_a)) + t(x_a) \qquad \text{(eq. 3)}$$
+#
+# $$x_a = y_a, \qquad x_b = (y_b - t(y_a)) \odot \exp(-s(y_a)) \qquad \text{(eq. 4)}$$
 #
 # Because y_a does not depend on x_b, the Jacobian is block lower triangular (eq. 5-6),
 # its diagonal is (1, ..., 1, exp(s_1), ..., exp(s_{D-d})), and
 # log|det J| = sum_j s_j(x_a): O(D) work instead of the O(D^3) of a general determinant.
 # s and t can be any network — the inverse never inverts the network, it only re-evaluates it.
+#
+# **One change to eq. 3 that minflow makes (the thesis does not):** the scale is bounded,
+# s(x_a) = s_max tanh(s_raw(x_a) / s_max) with s_max = 2 by default, where s_raw is the network's output.
+# Why: exp(s) multiplies x_b, and an unbounded s lets one bad training step (a large s_raw) overflow
+# exp(s) or send log-likelihoods to +-infinity; with the bound each layer scales by at most
+# exp(+-2) ~ 7.4 or 1/7.4. Near zero s ~ s_raw, so a small s is eq. 3 unchanged; the Jacobian's
+# structure and log|det J| = sum_j s_j (eq. 6) hold for the bounded s exactly as written. A deeper
+# flow can still scale by more in total (8 layers: up to exp(16)). Lesson 12 asks whether a trained
+# model pushes any scale to the bound.
 #
 # Run: `python lessons/02_affine_coupling.py` (`--help` lists the options).
 

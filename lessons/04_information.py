@@ -12,9 +12,11 @@
 #
 # Every number in the thesis's experiments is one of three quantities, in nats:
 #
-#     H(p)        = -E_p[log p(x)]                          entropy (eq. 7 discrete, eq. 8 differential)
-#     KL(q || p)  = E_q[log q(x) - log p(x)] >= 0           Kullback-Leibler divergence (eq. 9)
-#     H(q, p)     = -E_q[log p(x)] = H(q) + KL(q || p)      cross-entropy (eq. 10)
+# $$H(p) = -\mathbb{E}_p[\log p(x)] \qquad \text{entropy (eq. 7 discrete, eq. 8 differential)}$$
+#
+# $$\mathrm{KL}(q \,\|\, p) = \mathbb{E}_q[\log q(x) - \log p(x)] \ge 0 \qquad \text{Kullback-Leibler divergence (eq. 9)}$$
+#
+# $$H(q, p) = -\mathbb{E}_q[\log p(x)] = H(q) + \mathrm{KL}(q \,\|\, p) \qquad \text{cross-entropy (eq. 10)}$$
 #
 # For Gaussians all three have closed forms (Proposition 1); for a flow only sample estimates
 # exist (eq. 14). This lesson computes each both ways and shows they agree — the thesis's
@@ -207,7 +209,7 @@ ax.axvline(0, color="k")
 for k, n in enumerate(names):
     ax.text(inequality[n]["gap"], k, f"  {inequality[n]['gap']:.3f}", va="center", fontsize=8)
 ax.set_xlim(0, 1.2 * max(r["gap"] for r in inequality.values()))
-ax.set(xlabel="E_p[log p] - E_p[log m] = KL(p || m) (nats, +-2 s.e.)",
+ax.set(ylabel="model m", xlabel="E_p[log p] - E_p[log m] = KL(p || m) (nats, +-2 s.e.)",
        title=f"no model beats the truth on its own data (eq. 18), D = {cfg.dim}")
 lesson.savefig(fig, "model_inequality",
                "For several models m, the estimated gap E_p[log p] - E_p[log m] on the same test points, with "

@@ -13,16 +13,19 @@
 # The model was trained on p = N(mu_p, Sigma_p). Section 5 tests it on distributions that keep
 # p's correlations but move or rescale it (eq. 12-13):
 #
-#     q(s, t) = N(mu_p + t 1, s^2 Sigma_p),   i.e. x -> (x - mu_p) s + mu_p + t applied to x ~ p
+# $$q(s, t) = \mathcal{N}(\mu_p + t\mathbf{1},\; s^2 \Sigma_p), \quad \text{i.e. } x \mapsto (x - \mu_p)\, s + \mu_p + t \text{ applied to } x \sim p$$
 #
 # over the grid Lambda = S x T (eq. 19), S = {0.25, 0.5, 0.75, 1, 1.25, 1.75}, T = {0, 0.25, 0.5, 0.75}.
 # For each q we compare the truth and the model on the same test points:
-# H*(q, p) vs H*(q, p_theta) (eq. 14), the gap Delta_HC = |H*(q, p) - H*(q, p_theta)| (5.2.1),
+# H*(q, p) vs H*(q, p_theta) (eq. 14, section 3.2.1), the gap Delta_HC = |H*(q, p) - H*(q, p_theta)| (5.2.1),
 # the KL estimates D*(q || p_theta) = H*(q, p_theta) - H(q) (3.2.2) and the KDEs (3.2.3).
 #
-# Thesis findings: changing s alone leaves the gap about constant (5.2.1, C3); shifting by t makes the
-# model *overestimate* the likelihood, more with larger t (5.2.2, C4); and s = 0.75, t = 0.25 gives
-# KDEs of log p_theta over Q(q) and Q(p) that overlap almost fully (5.2.3, C5) — bad news for OOD detection.
+# What the thesis ([de Bruin, TU Delft 2024](https://repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91))
+# reports: changing s alone leaves the gap about constant (5.2.1, C3); shifting by t makes its model
+# *over-estimate* the likelihood, more with larger t (5.2.2, C4); and s = 0.75, t = 0.25 gives KDEs of
+# log p_theta over Q(q) and Q(p) that overlap almost fully (5.2.3, C5) — bad news for OOD detection.
+# These are the thesis's findings, not facts about every flow: the cell "This run vs the thesis" at the
+# end says, from this run's numbers, which of them this run reproduces.
 #
 # Run: `python lessons/06_generalisation.py` (`--help` lists the options).
 
@@ -74,7 +77,7 @@ d_focus = 20 if 20 in cfg.dims else cfg.dims[-1]
 
 # %%
 for fig_n in (figures.fig_2, figures.fig_3, figures.fig_4, figures.fig_5, figures.fig_6):
-    _thesis.adopt_figure(lesson, fig_n(table, kept, lesson.partial))
+    _thesis.adopt_figure(lesson, fig_n(table, kept, lesson.folder))
 
 # The gap Delta_HC over the whole grid at one D, as a table you can read at a glance.
 S, T = sorted(cfg.S), sorted(cfg.T)
@@ -85,7 +88,7 @@ for r in table:
         # section 5.2.1: Delta_HC = |H*(q, p) - H*(q, p_theta)|; the sign says who is larger
         gap[S.index(r["s"]), T.index(r["t"])] = r["gap"]
         signed[S.index(r["s"]), T.index(r["t"])] = r["Hs_qp"] - r["Hs_qptheta"]
-fig, ax = plt.subplots(figsize=(5.5, 4.5))
+fig, ax = plt.subplots(figsize=(6, 4.8))
 lim = np.nanmax(np.abs(signed))
 im = ax.imshow(signed, cmap="RdBu_r", vmin=-lim, vmax=lim, origin="lower", aspect="auto")
 for i in range(len(S)):
@@ -94,11 +97,14 @@ for i in range(len(S)):
 ax.set_xticks(range(len(T)), [f"{t:g}" for t in T])
 ax.set_yticks(range(len(S)), [f"{s:g}" for s in S])
 ax.set(xlabel="shift t", ylabel="scale s", title=f"H*(q,p) - H*(q,p_theta) in nats, D = {d_focus}")
-fig.colorbar(im, ax=ax, label="nats (> 0: the model overestimates log-likelihood)")
+fig.colorbar(im, ax=ax, label="nats (red > 0: model over-estimates; blue < 0: under-estimates)")
+n_cells, n_over = int(np.sum(np.isfinite(signed))), int(np.sum(signed > 0))
 lesson.savefig(fig, "gap_grid",
                f"The signed cross-entropy gap H*(q,p) - H*(q,p_theta) in nats over the grid S x T at D = {d_focus}; "
-               "its absolute value is Delta_HC (section 5.2.1). Red: the model gives the test set a higher mean "
-               "log-likelihood than the truth does (overestimation, section 5.2.2).")
+               "its absolute value is Delta_HC (section 5.2.1). Red (> 0): the model gives the test set a higher mean "
+               "log-likelihood than the truth does (over-estimation, the thesis's finding in section 5.2.2); blue "
+               f"(< 0): a lower one. In this run {n_over} of {n_cells} cells are red and {n_cells - n_over} blue.")
+lesson.record(f"D{d_focus}_gap_grid_cells_overestimated", f"{n_over} of {n_cells}")
 
 focus = next((r for r in table if r["D"] == d_focus and r["s"] == 0.75 and r["t"] == 0.25), None)
 if focus is not None:
@@ -126,10 +132,19 @@ for r in table:
 _thesis.thesis_claims(lesson, table, ["C3", "C4", "C5"])
 
 # %% [markdown]
+# ## This run vs the thesis
+# Generated from this run's numbers: what the thesis found, what this run found, and why they may differ.
+
+# %%
+_thesis.versus_thesis(lesson, table, ["C3", "C4", "C5"])
+
+# %% [markdown]
 # ## Try this
-# - `--dims 50 100`: the thesis says the overestimation with t is "less noticeable in higher dimensions".
-# - `--T 0 1 2`: larger shifts; does H*(q, p_theta) keep falling below H*(q, p)?
-# - Compare the gap grid with lesson 9's TNR: where the gap is red *and* s < 1, bound-based OOD detection fails.
+# - `--dims 50 100`: the thesis says the over-estimation with t is "less noticeable in higher dimensions".
+#   How does the sign and size of the gap change with D here?
+# - `--T 0 1 2`: larger shifts. Which way does H*(q, p) - H*(q, p_theta) go as t grows, and does its sign change?
+# - Compare the gap grid with lesson 9's TNR: in the cells where the model over-estimates (red, if any)
+#   and s < 1, can bound-based OOD detection work?
 # - At thesis scale (all four D, N = 1,000,000): `python lessons/06_generalisation.py --thesis`.
 
 # %%

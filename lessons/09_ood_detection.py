@@ -13,12 +13,13 @@
 # Section 8.1's detector: fit bounds L < U on the model's log-likelihoods of in-distribution
 # data Q(p) so that a fixed fraction stays inside,
 #
-#     TPR = P[L <= log p_theta(X) <= U] = 0.975,      D_out(x) = 1 if log p_theta(x) < L or > U,
+# $$\mathrm{TPR} = P[L \le \log p_\theta(X) \le U] = 0.975, \qquad D_{\text{out}}(x) = 1 \text{ if } \log p_\theta(x) < L \text{ or } > U,$$
 #
 # and report the true negative rate TNR = the fraction of a test set flagged. The same with the
-# true log p shows what a perfect density model could do. The thesis (D = 50, Figure 13, finding
-# C10): poor TNR with p_theta on outliers, worst for s < 1; TNR 0.02 (model) vs 0.38 (truth) on the
-# perturbed set at s = 1, t = 0.
+# true log p shows what a perfect density model could do. The thesis
+# ([de Bruin, TU Delft 2024](https://repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91);
+# D = 50, Figure 13, finding C10): poor TNR with its p_theta on outliers, worst for s < 1; TNR 0.02 (model)
+# vs 0.38 (truth) on the perturbed set at s = 1, t = 0. "This run vs the thesis" at the end compares.
 #
 # Beyond the thesis: AUROC (threshold-free), the two terms of eq. 2 alone (the latent log-density
 # log p_Z(f(x)) and the log-determinant), the latent norm ||f(x)||^2 against its chi-square(D) law
@@ -65,7 +66,7 @@ exp_cfg = cfg.experiment_config(dims=(cfg.dim,), S=cfg.S, T=cfg.T, tpr=cfg.tpr)
 cells = [(cfg.dim, fam, s, t) for fam in ("perturbed", "outlier") for s in cfg.S for t in cfg.T]
 table, kept, models = _thesis.evaluate_cells(lesson, exp_cfg, cells)
 lesson.record("table", table)
-_thesis.adopt_figure(lesson, figures.fig_13(table, kept, lesson.partial))
+_thesis.adopt_figure(lesson, figures.fig_13(table, kept, lesson.folder))
 
 # %% [markdown]
 # ## Beyond the thesis: other scores on a few test sets
@@ -121,7 +122,7 @@ fresh_tpr = {k[len("flagged: "):]: 1 - v for k, v in results["p (fresh)"].items(
 lesson.record("tpr_on_fresh_p", fresh_tpr)
 
 keys = [k for k in results["p (fresh)"] if k.startswith("flagged")]
-fig, ax = plt.subplots(figsize=(12, 4.5))
+fig, ax = plt.subplots(figsize=(12, 5.2), layout="constrained")
 width = 0.8 / len(keys)
 names = list(results)
 for j, k in enumerate(keys):
@@ -129,9 +130,9 @@ for j, k in enumerate(keys):
            label=k.replace("flagged: ", "").replace("flagged batches: ", "batches: "))
 ax.axhline(1 - cfg.tpr, color="k", ls=":", lw=1, label=f"1 - TPR = {1 - cfg.tpr:.3f}")
 ax.set_xticks(np.arange(len(names)), names)
-ax.set(ylabel="fraction flagged as OOD (TNR; for p: 1 - TPR)", ylim=(0, 1.05),
+ax.set(xlabel="test set", ylabel="fraction flagged as OOD (TNR; for p: 1 - TPR)", ylim=(0, 1.05),
        title=f"OOD scores at TPR = {cfg.tpr} (D = {cfg.dim}, bounds fitted on Q(p))")
-ax.legend(fontsize=7, ncol=2, loc="upper left")
+fig.legend(loc="outside right upper", fontsize=8)
 lesson.savefig(fig, "ood_scores",
                f"Fraction of each test set flagged as out-of-distribution (the TNR; for the fresh p set, 1 - TPR) "
                f"by bounds fitted on Q(p) at TPR {cfg.tpr}, D = {cfg.dim}: the true log p, the model's log p_theta "
@@ -148,6 +149,7 @@ for i in range(mat.shape[0]):
         ax.text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", color="w" if mat[i, j] < 0.6 else "k")
 ax.set_xticks(range(len(auc_keys)), [k.replace("AUROC: ", "") for k in auc_keys], fontsize=8)
 ax.set_yticks(range(len(names) - 1), names[1:])
+ax.set(xlabel="score", ylabel="test set (against Q(p))")
 ax.set_title("AUROC, Q(p) vs each test set (1 = separated; 0.5 = no better than chance; < 0.5 = scores higher)")
 fig.colorbar(im, ax=ax, label="AUROC")
 lesson.savefig(fig, "auroc_scores",
@@ -174,6 +176,13 @@ lesson.record("outliers_mean_tnr_model", float(np.mean([r["tnr_ptheta"] for r in
 lesson.claim("the true log p flags the outlier family (mean TNR >= 0.9 over the grid)", mean_tnr_p >= 0.9,
              f"{mean_tnr_p:.3f}", needs_training=True)
 _thesis.thesis_claims(lesson, table, ["C10"])
+
+# %% [markdown]
+# ## This run vs the thesis
+# Generated from this run's numbers: what the thesis found, what this run found, and why they may differ.
+
+# %%
+_thesis.versus_thesis(lesson, table, ["C10"])
 
 # %% [markdown]
 # ## Try this

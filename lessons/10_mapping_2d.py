@@ -11,8 +11,8 @@
 # # Lesson 10 — Distribution mapping in 2-D (eq. 2; the "distribution mapping" demo)
 #
 # After lessons 5-9 on Gaussians in 10-100 dimensions, back to two dimensions where we can
-# *see* the map. Following the distribution-mapping demo (reference file
-# `flow-models-distribution-mapping.txt`), we train one flow on each of three data sets —
+# *see* the map. Following the 2-D distribution-mapping demo
+# ([aganse/flow_models](https://github.com/aganse/flow_models)), we train one flow on each of three data sets —
 # a shifted correlated Gaussian, two moons, a ring of 8 Gaussians — and draw
 #
 # * data -> latent: the training points x and their images z = f(x), which should look N(0, I);
@@ -22,7 +22,7 @@
 # outliers". Then the change-of-variables consistency table: log p_X(x) computed directly and
 # via p_Z and the log-determinant, both ways round (eq. 2),
 #
-#     log p_X(x) = log p_Z(f(x)) + log |det J_f(x)|,     log p_Z(z) = log p_X(f^{-1}(z)) + log |det J_{f^{-1}}(z)|
+# $$\log p_X(x) = \log p_Z(f(x)) + \log\left|\det J_f(x)\right|, \qquad \log p_Z(z) = \log p_X(f^{-1}(z)) + \log\left|\det J_{f^{-1}}(z)\right|$$
 #
 # which must agree to machine precision because the flow is exactly invertible.
 #
@@ -109,13 +109,22 @@ if unknown:
 #   latent outliers (red); where do they land in data space?
 
 # %%
-def panel_density(ax, flow, pts):
+def limits(pts, mark):
+    """Axis limits: the central 99.6% of the points plus every highlighted point (never clipped), with a margin."""
+    lo = np.minimum(np.quantile(pts, 0.002, axis=0), pts[mark].min(axis=0))
+    hi = np.maximum(np.quantile(pts, 0.998, axis=0), pts[mark].max(axis=0))
+    pad = 0.08 * (hi - lo)
+    return lo - pad, hi + pad
+
+
+def panel_density(ax, flow, pts, mark):
     """Contours of the model's log-density (nats) behind the data-space panels."""
-    lo, hi = np.quantile(pts, 0.002, axis=0) - 0.5, np.quantile(pts, 0.998, axis=0) + 0.5
+    lo, hi = limits(pts, mark)
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 100), np.linspace(lo[1], hi[1], 100))
     lp = flow.log_prob(np.stack([gx.ravel(), gy.ravel()], axis=1)).reshape(gx.shape)
-    cs = ax.contour(gx, gy, lp, levels=np.linspace(lp.max() - 6, lp.max() - 0.5, 5), cmap="Greys", linewidths=0.8)
-    ax.clabel(cs, fontsize=6, fmt="%.0f")
+    cs = ax.contour(gx, gy, lp, levels=np.round(np.linspace(lp.max() - 6, lp.max() - 1, 3)), colors="0.35",
+                    linewidths=0.9)
+    ax.clabel(cs, fontsize=8, fmt="%.0f")
     ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]))
 
 
@@ -124,7 +133,8 @@ def scatter_pair(ax_from, ax_to, a, b, mark, colour, label):
     ax_to.scatter(b[:, 0], b[:, 1], s=2, alpha=0.3, color="C0")
     for ax, pts in ((ax_from, a), (ax_to, b)):
         ax.scatter(pts[mark, 0], pts[mark, 1], s=30, color=colour, edgecolor="k", lw=0.5, label=label, zorder=3)
-        ax.legend(loc="upper right", fontsize=7)
+        lo, hi = limits(pts, mark)
+        ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]))
 
 
 results, reports = {}, {}
@@ -155,16 +165,18 @@ for name, epochs in zip(cfg.datasets, cfg.epochs):
     density_rank = stats.rankdata(flow.log_prob(x_new))[far_new]
     r["latent_outliers_in_lowest_5pct_density"] = int(np.sum(density_rank <= 0.05 * len(x_new)))
 
-    fig, axes = plt.subplots(2, 2, figsize=(10, 9.5))
+    fig, axes = plt.subplots(2, 2, figsize=(10, 10.5), layout="constrained")
     scatter_pair(axes[0, 0], axes[0, 1], x_train, z_train, low_density, "C1",
                  f"{cfg.n_outliers} lowest log p_theta(x)")
-    panel_density(axes[0, 0], flow, x_train)
-    axes[0, 0].set(title="data space: training points x", xlabel="x1", ylabel="x2")
-    axes[0, 1].set(title="latent space: z = f(x)", xlabel="z1", ylabel="z2", aspect="equal")
+    panel_density(axes[0, 0], flow, x_train, low_density)
+    axes[0, 0].set(title="data space: training points x", xlabel="x1 (data units)", ylabel="x2 (data units)")
+    axes[0, 1].set(title="latent space: z = f(x)", xlabel="z1 (latent units)", ylabel="z2 (latent units)")
     scatter_pair(axes[1, 0], axes[1, 1], z_new, x_new, far_new, "C3", f"{cfg.n_outliers} largest ||z||")
-    axes[1, 0].set(title="latent space: fresh z ~ N(0, I)", xlabel="z1", ylabel="z2", aspect="equal")
-    panel_density(axes[1, 1], flow, x_new)
-    axes[1, 1].set(title="data space: x = f^{-1}(z)", xlabel="x1", ylabel="x2")
+    axes[1, 0].set(title="latent space: fresh z ~ N(0, I)", xlabel="z1 (latent units)", ylabel="z2 (latent units)")
+    panel_density(axes[1, 1], flow, x_new, far_new)
+    axes[1, 1].set(title="data space: x = f^{-1}(z)", xlabel="x1 (data units)", ylabel="x2 (data units)")
+    handles = [axes[0, 0].collections[1], axes[1, 0].collections[1]]
+    fig.legend(handles, [h.get_label() for h in handles], loc="outside lower center", ncol=2)
     fig.suptitle(f"{name}: data -> latent (top), latent -> data (bottom); grey contours: log p_theta (nats)")
     lesson.savefig(fig, f"mapping_{name}",
                    f"{name}: top, the training points x (left) and their latent images z = f(x) (right), the "
@@ -186,7 +198,7 @@ for name, epochs in zip(cfg.datasets, cfg.epochs):
 
 lesson.record("per_dataset", results)
 lesson.write_json("consistency", reports)
-(lesson.partial / "consistency.txt").write_text(
+lesson.write_text("consistency.txt",
     "\n\n".join(f"[{name}]\n{minflow.format_consistency_report(rep)}" for name, rep in reports.items()) + "\n")
 
 # %% [markdown]
@@ -221,9 +233,9 @@ if "shifted_mvn" in results:
 
 # %% [markdown]
 # ## Try this
-# - Compare `outliers_stay_outliers` across the data sets in results.json: for two moons the
-#   lowest-density points and the largest-||z|| points differ more — the log-determinant
-#   term of eq. 2 reorders them.
+# - Compare `outliers_stay_outliers` across the data sets (printed above, and in results.json): which
+#   data set shares the fewest of its lowest-density points with its largest-||z|| points? Only the
+#   log-determinant term of eq. 2 can make the two lists differ.
 # - `--epochs 20 5 5`: the ring's modes are connected by bridges of generated points (the
 #   prior is unimodal, so the flow must stretch space thinly between modes).
 # - `--n-layers 2`: which data set suffers most?

@@ -15,7 +15,9 @@
 # 3.1.2 NICE, 3.4 Glow). Here are those pieces, each changing one thing:
 #
 # * additive coupling (NICE, 3.1.2): y_b = x_b + t(x_a). No scale, so log|det J| = 0: the map
-#   preserves volume and cannot make the density higher or lower *on average* than the prior's;
+#   preserves volume, so log p_theta(x) = log p_Z(f(x)) and the model's own entropy H(p_theta) equals the
+#   prior's, D/2 log(2 pi e) (2.838 nats in 2-D). It can move probability mass around, so its NLL on data
+#   can still fall below that number, but it cannot shrink or stretch space to match the data's spread;
 # * ActNorm (Glow, 3.4): y = (x + b) exp(log_scale) per coordinate, initialised from the first
 #   batch to zero mean and unit variance; log|det J| = sum_j log_scale_j;
 # * the invertible linear layer (Glow's 1x1 convolution for vectors): y = W x with
@@ -126,6 +128,11 @@ for name, options in VARIANTS.items():
     print(f"  {name:<26} test NLL {table[name]['test_nll']:.4f} nats   mean log|det J| "
           f"{table[name]['mean_log_det']:+.4f}   {flow.n_params} parameters   {history.seconds:.1f} s")
 lesson.record("variants", {k: {kk: vv for kk, vv in v.items() if kk != "val_nll"} for k, v in table.items()})
+# volume preserving: H(p_theta) = H(p_Z) = D/2 log(2 pi e); the NLL on data is a cross-entropy, not that entropy
+prior_entropy = np.log(2 * np.pi * np.e)
+print(f"  additive (volume preserving): test NLL {table['additive']['test_nll']:.3f} nats is "
+      f"{'below' if table['additive']['test_nll'] < prior_entropy else 'above'} the prior's entropy "
+      f"log(2 pi e) = {prior_entropy:.3f} nats, which is the model's own entropy H(p_theta)")
 
 # %%
 lo, hi = x_train.min(axis=0) - 0.5, x_train.max(axis=0) + 0.5
@@ -141,18 +148,18 @@ for k, (name, flow) in enumerate(flows.items()):
     axes[1, k].scatter(x_train[:1500, 0], x_train[:1500, 1], s=1, color="0.75", label="data")
     axes[1, k].scatter(s[:, 0], s[:, 1], s=1, color="C0", label="samples")
     for ax in axes[:, k]:
-        ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), xlabel="x1", ylabel="x2" if k == 0 else None)
+        ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), xlabel="x1 (data units)", ylabel="x2 (data units)")
 axes[1, 0].legend(loc="lower left", fontsize=7, markerscale=5)
 fig.colorbar(im, ax=axes[0, :], label="log p_theta(x) (nats, clipped at -6)", shrink=0.9)
 lesson.savefig(fig, "variants_fit",
                "The same two-moons data fitted by five variants with the same budget: top, the model's "
                "log-density log p_theta(x) in nats; bottom, samples from the model (blue) over the data (grey).")
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.4), layout="constrained")
 for name in VARIANTS:
     axes[0].plot(np.arange(1, len(table[name]["val_nll"]) + 1), table[name]["val_nll"], label=name)
 axes[0].set(xlabel="epoch", ylabel="validation NLL (nats)", title="learning curves")
-axes[0].legend(fontsize=8)
+axes[0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.15), ncol=2)
 names = list(VARIANTS)
 pos = np.arange(len(names))
 terms = [("mean log p_Z(f(x))", "mean_log_pz"), ("mean log|det J_f(x)|", "mean_log_det")]
@@ -162,8 +169,8 @@ axes[1].bar(pos + 0.27, [-table[k]["test_nll"] for k in names], width=0.27, colo
             label="sum: mean log p_theta(x)")
 axes[1].axhline(0, color="k", lw=0.5)
 axes[1].set_xticks(pos, [k.replace(" (", "\n(") for k in names], fontsize=7, rotation=25, ha="right")
-axes[1].set(ylabel="nats (test set)", title="eq. 2 in two terms")
-axes[1].legend(fontsize=7, loc="lower left")
+axes[1].set(xlabel="variant", ylabel="mean over the test set (nats)", title="eq. 2 in two terms")
+axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
 lesson.savefig(fig, "variants_terms",
                "Left: validation NLL per epoch for each variant. Right: the mean test log-likelihood (black dot) "
                "split into its two terms of eq. 2, the prior term log p_Z(f(x)) and the volume term "

@@ -108,7 +108,7 @@ for name, trace in traces.items():
 lesson.record("per_layer", per_layer)
 
 layers = np.arange(1, len(couplings) + 1)
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), layout="constrained")
 for name, stats_ in per_layer.items():
     m, s = np.array(stats_["logdet_mean"]), np.array(stats_["logdet_std"])
     axes[0].errorbar(layers, m, yerr=s, capsize=3, marker="o", label=name)
@@ -116,7 +116,8 @@ for name, stats_ in per_layer.items():
 axes[0].set(xlabel="coupling layer k", ylabel="log|det J_k| = sum_j s_kj (nats)",
             title="scale term per layer (mean +- std over points)")
 axes[1].set(xlabel="coupling layer k", ylabel="mean |t_kj|", title="shift term per layer")
-axes[0].legend(fontsize=8)
+axes[1].set(ylabel="mean |t_kj| (data units)")
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
 lesson.savefig(fig, "layer_scales_shifts",
                f"Per coupling layer of the trained core model (D = {cfg.dim}): left, the layer's log-determinant "
                "sum_j s_kj in nats (mean +- std over points); right, the mean absolute shift |t_kj|; for "
@@ -168,13 +169,13 @@ reference = {name: {"auroc_true_logp": ood.auroc(dists.p.log_prob(x_train), dist
 lesson.record("auroc_by_depth", separation)
 lesson.record("auroc_reference", reference)
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+fig, axes = plt.subplots(1, 2, figsize=(12, 6), layout="constrained")
 depth = np.arange(len(ratios))
 axes[0].plot(depth, ratios, marker="o", label="flow: h_k = output of layer k")
 axes[0].axhline(ratio_exact, color="k", ls="--", label="exact whitening of p, at the output")
-axes[0].set(xlabel="depth k (0 = input x)", ylabel="r_k (perturbation / data spread)",
+axes[0].set(xlabel="depth k (0 = input x)", ylabel="r_k (perturbation / data spread; no unit)",
             title="paired perturbation x -> x_delta through the layers")
-axes[0].legend(fontsize=8)
+axes[0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.14))
 for j, (name, values) in enumerate(separation.items()):
     axes[1].plot(depth, values, marker="o", color=f"C{j + 1}", label=f"{name}: -||h_k||^2")
     axes[1].axhline(reference[name]["auroc_true_logp"], color=f"C{j + 1}", ls="--", lw=1,
@@ -183,7 +184,7 @@ for j, (name, values) in enumerate(separation.items()):
                     label=f"{name}: log p_theta")
 axes[1].set(xlabel="depth k (0 = input x)", ylabel="AUROC vs training inputs", ylim=(0.4, 1.02),
             title="how separable from Q(p) at each depth")
-axes[1].legend(fontsize=6)
+axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.14), ncol=1)
 lesson.savefig(fig, "layer_perturbation_separation",
                "Left: the size of a paired perturbation x -> x_delta (eq. 20-21) relative to the spread of the "
                "training data, at the input (k = 0) and after each layer, against the exact whitening map of p "
@@ -201,8 +202,9 @@ lesson.claim("the per-layer log-dets add up to log|det J_f(x)| (eq. 2)", trace_l
 lesson.claim("each coupling layer's log-det is sum_j s_kj (eq. 6)", eq6_error < 1e-12)
 rel = ratios[-1] / ratio_exact
 verdict = "compensated" if rel < 0.9 else "amplified" if rel > 1.1 else "as a perfect model of p"
-print(f"At the output the perturbation is {rel:.2f} x the exact whitening's ratio: {verdict} "
-      "(< 0.9 would be the compensation the co-adaptation hypothesis predicts).")
+side = "below" if rel < 1 else "above"
+print(f"At the output the perturbation is {rel:.2f} x the exact whitening's ratio ({side} the whitening line): "
+      f"{verdict} (< 0.9 would be the compensation the co-adaptation hypothesis predicts).")
 for name in separation:
     print(f"{name}: AUROC with true log p {reference[name]['auroc_true_logp']:.3f}, with log p_theta "
           f"{reference[name]['auroc_model_logp']:.3f}, with the latent norm {separation[name][-1]:.3f}.")
@@ -210,8 +212,8 @@ lesson.record("compensation_verdict", verdict)
 
 # %% [markdown]
 # ## Try this
-# - `--dim 50`: the thesis saw the perturbation vanish for D >= 50. Does r_K fall further below the
-#   exact whitening line?
+# - `--dim 50`: the thesis saw the perturbation vanish for D >= 50. Is r_K at D = 50 below the exact
+#   whitening line (compensated), near it, or above it (amplified)? The printout above says which.
 # - Trace `dists.q(0.75, 0.25)` (section 5.2.3's worst case): which layers move those points most?
 # - Look at `traces[name][k]["s"]` for single points: are some coordinates' scales saturated at +-s_max?
 # - At thesis scale: `python lessons/12_inside_the_model.py --thesis`.

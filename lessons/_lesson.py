@@ -24,30 +24,45 @@ A field declared with ``init=False`` is printed and recorded but fixed (not an o
 ``engine`` must name a minflow engine (``minflow.engine.names()``).
 
 Nothing that looks complete is left behind by a failed run: everything is written into
-``<out>.partial/`` and renamed to ``<out>/`` only when the lesson reaches ``finish()``.
+``<out>.partial/`` and renamed to ``<out>/`` only when the lesson reaches ``finish()`` with every
+asserted claim holding. A claim that fails is listed at ``finish()``, which then stops the lesson (exit 1,
+no traceback) and leaves only ``<out>.partial/``.
+
+Exploration never crashes: when any setting differs from the lesson's defaults (``--tiny``, ``--thesis``
+or any option), claims that depend on training quality (``needs_training=True``) are reported, not
+asserted, so the figures and results.json are always written to ``<out>/``, with the failed claims listed.
+
+In a notebook (Jupyter, or ``make notebooks``) each figure is saved and also shown inline, and every
+cell can be re-run after the first run: once ``finish()`` has run, figures go straight to ``<out>/``.
+The environment variable MINFLOW_LESSONS_OUT changes the default output root (lessons/out).
 """
 import os
+import sys
 
 # Before numpy is imported: these networks are small, so one BLAS thread is faster than
 # several fighting over a shared machine. Set the variables yourself to override.
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
-os.environ.setdefault("MPLBACKEND", "Agg")  # figures are written, never shown
+if "ipykernel" not in sys.modules:
+    os.environ.setdefault("MPLBACKEND", "Agg")  # a script writes its figures; a notebook also shows them
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 import hashlib  # noqa: E402
 import inspect  # noqa: E402
 import json  # noqa: E402
+import shlex  # noqa: E402
 import shutil  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 LESSONS_DIR = Path(__file__).resolve().parent
-DEFAULT_OUT = LESSONS_DIR / "out"
+DEFAULT_OUT = Path(os.environ.get("MINFLOW_LESSONS_OUT") or LESSONS_DIR / "out").resolve()
+FIGURE_DPI = 150  # every figure a lesson draws; tests/test_figures_lessons.py checks it
+THESIS_URL = "https://repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91"
+DEMO_URL = "https://github.com/aganse/flow_models"
 
 
 def _fail(message):
@@ -132,11 +147,27 @@ class Lesson:
             _check_engine(self.config)
         except (TypeError, ValueError) as e:
             _fail(f"bad setting for {self.name}: {e}")
+        defaults = config_cls()
+        changed = sorted(f.name for f in dataclasses.fields(config_cls)
+                         if getattr(self.config, f.name) != getattr(defaults, f.name))
+        # Exploring: any setting differs from the defaults. Claims that need a well-trained model are
+        # then reported, not asserted (a lesson run with other settings must still write its figures).
+        self.changed = changed
+        self.exploring = bool(changed) or self.preset != "default"
         self.out = Path(args.out).resolve() if args.out else DEFAULT_OUT / self.name
         self.partial = self.out.with_name(self.out.name + ".partial")
+        self.finished = False
         self._prepare_folder()
-        self.results, self.claims, self.figures = {}, [], {}
+        self.results, self.claims, self.figures, self.figure_checks = {}, [], {}, {}
         self._print_header(config_cls)
+
+    @property
+    def folder(self):
+        """Where figures and files go now: <out>.partial/ while the lesson runs, <out>/ once finished
+        (so that a notebook cell re-run after the last one still finds its folder)."""
+        folder = self.out if self.finished else self.partial
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     # --- options -------------------------------------------------------------
     def _parse(self, config_cls, argv):
@@ -155,8 +186,8 @@ class Lesson:
                            help="seconds-long settings for the smoke test (or MINFLOW_TINY=1)")
         scale.add_argument("--thesis", action="store_true", help="the thesis's scale (long)")
         parser.add_argument("--out", metavar="DIR", help=f"output folder (default lessons/out/{self.name})")
-        if argv is None:
-            argv = [] if _in_notebook() else sys.argv[1:]
+        if argv is None:  # a notebook has no command line: MINFLOW_LESSON_ARGS="--tiny" stands in for it
+            argv = shlex.split(os.environ.get("MINFLOW_LESSON_ARGS", "")) if _in_notebook() else sys.argv[1:]
         args = parser.parse_args(argv)  # unknown options: argparse prints usage and exits 2
         names = {f.name for f in options}
         args.explicit = {k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items() if k in names}
@@ -186,19 +217,38 @@ class Lesson:
                 fixed = "" if f.init else "   (fixed, not an option)"
                 print(f"    {f.name:<16} = {getattr(self.config, f.name)!r}{fixed}")
         print(f"    output -> {self.out}")
+        if self.exploring:
+            print(f"  exploring (settings differ from the defaults: {', '.join(self.changed) or self.preset}): "
+                  "claims that need a well-trained model are reported, not asserted")
 
     # --- results -------------------------------------------------------------
     def savefig(self, fig, name, caption):
-        """Write ``fig`` as <name>.png with its caption in <name>.txt, then close it."""
+        """Write ``fig`` as <name>.png (FIGURE_DPI) with its caption in <name>.txt, then close it; in a
+        notebook, also show it inline. Axes without a label on x or y are recorded in results.json."""
         import matplotlib.pyplot as plt
 
-        path = self.partial / f"{name}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        (self.partial / f"{name}.txt").write_text(caption.strip() + "\n")
+        path = self.folder / f"{name}.png"
+        fig.savefig(path, dpi=FIGURE_DPI, bbox_inches="tight")
+        (self.folder / f"{name}.txt").write_text(caption.strip() + "\n")
+        unlabelled = [f"axes {k} ({ax.get_title() or 'untitled'}): {which}"
+                      for k, ax in enumerate(fig.axes) if ax.get_label() != "<colorbar>" and ax.axison
+                      for which in ("x", "y") if not getattr(ax, f"get_{which}label")().strip()]
         plt.close(fig)
         self.figures[f"{name}.png"] = caption.strip()
+        self.figure_checks[f"{name}.png"] = {"drawn_by": "lesson", "dpi": FIGURE_DPI, **png_size(path),
+                                             "unlabelled_axes": unlabelled}
         print(f"[figure] {name}.png: {caption.strip()}")
-        return path
+        show_inline(path)
+
+    def adopt_figure(self, path, drawn_by):
+        """Record a PNG written by other code (its caption in the .txt beside it) as the lesson's own."""
+        path = Path(path)
+        txt = path.with_suffix(".txt")
+        caption = txt.read_text().strip() if txt.exists() else ""
+        self.figures[path.name] = caption
+        self.figure_checks[path.name] = {"drawn_by": drawn_by, **png_size(path)}
+        print(f"[figure] {path.name}: {caption.splitlines()[0] if caption else ''} ...")
+        show_inline(path)
 
     def record(self, key, value, fmt=None):
         """Keep a key number for results.json, and print it."""
@@ -206,42 +256,64 @@ class Lesson:
         shown = format(value, fmt) if fmt else value
         if isinstance(value, (list, dict)) and len(repr(value)) > 120:
             shown = f"({len(value)} entries, in results.json)"
-        print(f"  {key} = {shown}")
-        return value
+        print(f"  {key} = {shown}")  # returns None: a notebook cell ending with it echoes nothing
 
     def write_json(self, name, data):
         """An extra JSON file in the output folder (results.json is written by ``finish``)."""
-        path = self.partial / f"{name}.json"
-        path.write_text(json.dumps(_to_json(data), indent=2) + "\n")
-        return path
+        (self.folder / f"{name}.json").write_text(json.dumps(_to_json(data), indent=2) + "\n")
 
-    def claim(self, statement, ok, detail="", needs_training=False):
-        """Assert what the lesson says is true on this run, and record it.
+    def write_text(self, name, text):
+        """An extra text file in the output folder."""
+        (self.folder / name).write_text(text)
 
-        needs_training=True: the claim depends on a well-trained model, so with --tiny
-        settings it is reported but not asserted.
+    def claim(self, statement, ok, detail="", needs_training=False, depends_on_settings=False):
+        """Check that what the lesson says is true on this run, and record it.
+
+        needs_training=True: the claim depends on a well-trained model, so when the lesson runs with
+        settings other than its defaults (--tiny, --thesis, any option) it is reported, not asserted.
+        depends_on_settings=True: the same for a statistical claim that needs the default sample size.
+        A failed asserted claim stops the lesson at ``finish()`` (every claim is printed first).
         """
         ok = bool(ok)
-        skipped = needs_training and self.tiny and not ok
-        mark = "ok" if ok else "not checked at --tiny settings" if skipped else "FAILED"
+        asserted = not ((needs_training or depends_on_settings) and self.exploring)
+        if ok:
+            mark = "holds"
+        elif asserted:
+            mark = "DOES NOT HOLD"
+        else:
+            mark = ("does not hold at these settings (reported, not asserted: it needs "
+                    + ("a well-trained model)" if needs_training else "the default settings)"))
         print(f"[claim] {statement}: {mark}" + (f"  ({detail})" if detail else ""))
-        self.claims.append({"claim": statement, "holds": ok, "asserted": not skipped, "detail": detail})
-        if not skipped:
-            assert ok, f"{statement} ({detail})"
+        self.claims.append({"claim": statement, "holds": ok, "asserted": asserted, "detail": detail})
 
     def finish(self):
-        """Write results.json and move <out>.partial/ to <out>/."""
+        """Write results.json and move <out>.partial/ to <out>/ (re-running it after that rewrites results.json).
+
+        If an asserted claim failed: list it, leave only <out>.partial/ and stop (exit 1, no traceback).
+        """
         seconds = time.perf_counter() - self.started
-        summary = {"lesson": self.name, "settings": self.preset, "config": self.config,
-                   "seconds": round(seconds, 2), "results": self.results, "claims": self.claims,
-                   "figures": self.figures, "versions": _versions()}
-        (self.partial / "results.json").write_text(json.dumps(_to_json(summary), indent=2) + "\n")
-        if self.out.exists():
-            shutil.rmtree(self.out)
-        self.partial.rename(self.out)
-        held = sum(c["holds"] for c in self.claims)
+        summary = {"lesson": self.name, "settings": self.preset, "config": self.config, "exploring": self.exploring,
+                   "changed_settings": self.changed, "seconds": round(seconds, 2), "results": self.results,
+                   "claims": self.claims, "figures": self.figures, "figure_checks": self.figure_checks,
+                   "versions": _versions()}
+        (self.folder / "results.json").write_text(json.dumps(_to_json(summary), indent=2) + "\n")
+        failed = [c for c in self.claims if not c["holds"]]
+        broken = [c for c in failed if c["asserted"]]
+        if not self.finished and not broken:
+            if self.out.exists():
+                shutil.rmtree(self.out)
+            self.partial.rename(self.out)
+            self.finished = True
+        held = len(self.claims) - len(failed)
         print(f"=== {self.name}: {held}/{len(self.claims)} claims hold, {len(self.figures)} figures, "
-              f"{seconds:.1f} s -> {self.out}")
+              f"{seconds:.1f} s -> {self.out if not broken else self.partial}")
+        for c in failed:
+            kind = "FAILED (asserted)" if c["asserted"] else "does not hold at these settings (reported)"
+            print(f"    {kind}: {c['claim']}" + (f" ({c['detail']})" if c["detail"] else ""))
+        if broken:
+            print(f"error: {len(broken)} asserted claim(s) of {self.name} failed; its output stays in {self.partial}",
+                  file=sys.stderr)
+            raise SystemExit(1)
 
     # --- trained models shared between lessons -------------------------------
     def cached(self, key, build):
@@ -268,6 +340,28 @@ class Lesson:
         except OSError as e:  # a cache we cannot write only costs time
             print(f"  (could not cache the model: {e})")
         return flow, history
+
+
+def png_size(path):
+    """{"width_px", "height_px", "dpi"} of a PNG, read from its header (IHDR) and pHYs chunk."""
+    import struct
+
+    data = Path(path).read_bytes()
+    width, height = struct.unpack(">II", data[16:24])
+    dpi = None
+    at = data.find(b"pHYs")
+    if at > 0:
+        ppu_x, _, unit = struct.unpack(">IIB", data[at + 4:at + 13])
+        dpi = round(ppu_x * 0.0254) if unit == 1 else None
+    return {"width_px": width, "height_px": height, "dpi": dpi}
+
+
+def show_inline(path):
+    """In a notebook, show the saved PNG below the cell (a script only writes it)."""
+    if _in_notebook():
+        from IPython.display import Image, display
+
+        display(Image(filename=str(path)))
 
 
 def _versions():

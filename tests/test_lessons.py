@@ -1,7 +1,10 @@
 """Smoke test of `make lessons`: every lesson runs headless with --tiny settings, exits 0 and writes
 the figures (each with a caption) and the results.json it promises; bad options fail clearly."""
+import functools
 import json
 import os
+import re
+import tempfile
 import subprocess
 import sys
 from pathlib import Path
@@ -54,16 +57,22 @@ def test_every_lesson_file_is_listed():
     assert found == sorted(FIGURES), f"lessons on disk {found} differ from the smoke test's list"
 
 
-@pytest.fixture(scope="module")
-def tiny_runs(tmp_path_factory):
-    """Run all lessons once, in order, with tiny settings (they share one model cache)."""
-    root = tmp_path_factory.mktemp("lessons")
+@functools.lru_cache(maxsize=None)
+def run_all_tiny():
+    """Run all lessons once, in order, with tiny settings (they share one model cache); cached for the
+    session, so tests/test_figures_lessons.py reads the same runs."""
+    root = Path(tempfile.mkdtemp(prefix="minflow-lessons-"))
     runs = {}
     for name in sorted(FIGURES):
         runs[name] = (_run(name, "--tiny", "--out", str(root / name)), root / name)
         if runs[name][0].returncode != 0:  # later lessons would only repeat the failure
             break
     return runs
+
+
+@pytest.fixture(scope="session")
+def tiny_runs():
+    return run_all_tiny()
 
 
 @pytest.mark.parametrize("name", sorted(FIGURES))
@@ -76,6 +85,7 @@ def test_lesson_runs_tiny(tiny_runs, name):
     assert summary["lesson"] == name and summary["settings"] == "tiny"
     assert summary["config"]["seed"] == 0 and summary["results"]
     assert all(c["holds"] or not c["asserted"] for c in summary["claims"])
+    assert summary["exploring"] and not re.search(r"\bFAIL\b", proc.stdout), "a passing run prints FAIL"
     for fig in FIGURES[name]:
         png, txt = out / f"{fig}.png", out / f"{fig}.txt"
         assert png.is_file() and png.stat().st_size > 5000, f"{name}: missing or empty figure {fig}.png"
@@ -148,3 +158,153 @@ def test_tiny_from_environment(tmp_path):
     proc = _run("02_affine_coupling", "--out", str(tmp_path / "env"), env_extra={"MINFLOW_TINY": "1"})
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "env" / "results.json").read_text())["settings"] == "tiny"
+
+
+# --- "This run vs the thesis" (lessons 5-9): no printed statement contradicts its numbers -------------
+VERSUS = {"05_baseline": ["C1", "C2"], "06_generalisation": ["C3", "C4", "C5"], "07_perturbed": ["C6", "C7"],
+          "08_outliers": ["C8", "C9"], "09_ood_detection": ["C10"]}
+
+
+def _trend(values):
+    """Independent of lessons/_thesis.py: strictly up, strictly down, or neither."""
+    ups = [b > a for a, b in zip(values, values[1:])]
+    downs = [b < a for a, b in zip(values, values[1:])]
+    return "rises" if ups and all(ups) else "falls" if downs and all(downs) else "neither rises nor falls throughout"
+
+
+def _sep(a):
+    return abs(2 * a - 1)
+
+
+def _expected_values(cid, table):
+    """The numbers each lesson's first fact on ``cid`` must be about, recomputed here from the table."""
+    sel = lambda **m: [r for r in table if all(r[k] == v for k, v in m.items())]  # noqa: E731
+    if cid == "C1":
+        return [r["mean_logp"] - r["mean_logp_theta"] for r in sorted(sel(family="generalisation", s=1.0, t=0.0),
+                                                                      key=lambda r: r["D"])]
+    if cid == "C4":
+        rs = sorted((r for r in sel(family="generalisation", s=1.0) if r["t"] > 0), key=lambda r: (r["D"], r["t"]))
+        return [r["Hs_qp"] - r["Hs_qptheta"] for r in rs]
+    if cid == "C6":
+        return [_sep(r["auroc_ptheta"]) for r in sorted(sel(family="perturbed", s=1.0, t=0.0), key=lambda r: r["D"])]
+    if cid == "C8":
+        return [r["Hs_qp"] - r["Hs_qptheta"] for r in sorted(sel(family="outlier", s=1.0, t=0.0), key=lambda r: r["D"])]
+    return None
+
+
+def _check_versus(name, proc, out):
+    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    summary = json.loads((out / "results.json").read_text())
+    table = summary["results"]["table"]
+    verdicts = {c["id"]: c["verdict"] for c in summary["results"]["thesis_claims"]}
+    entries = summary["results"]["versus_thesis"]
+    assert [e["id"] for e in entries] == VERSUS[name]
+    assert "This run vs the thesis" in proc.stdout and "REPRODUCTION.md" in proc.stdout
+    for e in entries:
+        assert e["verdict"] == verdicts[e["id"]]
+        assert f"{e['id']} (section {e['section']})." in proc.stdout
+        for fact in e["facts"]:
+            assert fact["text"] in proc.stdout, f"{name}: the statement is not printed: {fact['text']}"
+            values = fact["values"]
+            if fact["kind"] == "trend":
+                assert fact["says"] == _trend(values) and f" {fact['says']} with " in fact["text"], fact
+            elif fact["kind"] == "count":
+                k, n = sum(v > 0 for v in values), len(values)
+                assert fact["says"] == [k, n], fact
+                if n == 1:
+                    assert ("is positive" if k else "is negative") in fact["text"]
+                elif k == n:
+                    assert f"positive in all {n}" in fact["text"]
+                elif k == 0:
+                    assert f"negative in all {n}" in fact["text"]
+                else:
+                    assert f"in {k} of {n}" in fact["text"]
+            else:
+                above = values[0] > values[1]
+                assert fact["says"] == ("above" if above else "below")
+                assert (", above " if above else ", not above ") in fact["text"], fact
+        expected = _expected_values(e["id"], table)
+        if expected is not None and e["facts"]:
+            assert e["facts"][0]["values"] == pytest.approx(expected, rel=1e-9, abs=1e-12), e["id"]
+    if name == "06_generalisation":  # the gap grid's caption counts its red cells from the table
+        d_focus = 20 if 20 in summary["config"]["dims"] else summary["config"]["dims"][-1]
+        cells = [r for r in table if r["D"] == d_focus]
+        red = sum(r["Hs_qp"] - r["Hs_qptheta"] > 0 for r in cells)
+        assert f"In this run {red} of {len(cells)} cells are red" in summary["figures"]["gap_grid.png"]
+
+
+@pytest.mark.parametrize("name", sorted(VERSUS))
+def test_versus_thesis_seed0(tiny_runs, name):
+    assert name in tiny_runs, "an earlier lesson failed"
+    _check_versus(name, *tiny_runs[name])
+
+
+@pytest.fixture(scope="module")
+def seed1_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("seed1")
+    return {name: (_run(name, "--tiny", "--seed", "1", "--out", str(root / name)), root / name) for name in sorted(VERSUS)}
+
+
+@pytest.mark.parametrize("name", sorted(VERSUS))
+def test_versus_thesis_another_seed(seed1_runs, name):
+    _check_versus(name, *seed1_runs[name])
+
+
+# --- every "Try this" command runs -------------------------------------------------------------------
+def try_this(name):
+    """The command-line options suggested in a lesson's "Try this" cell (each `--...` in backticks)."""
+    text = (LESSONS / f"{name}.py").read_text()
+    block = text.split("# ## Try this", 1)[1].split("# %%", 1)[0]
+    found = []
+    for snippet in re.findall(r"`([^`]+)`", block):
+        snippet = snippet.strip()
+        if snippet.startswith("python lessons/"):
+            snippet = snippet.split(".py", 1)[1].strip()
+        elif not snippet.startswith("--"):
+            continue
+        found.append(snippet.split())
+    return found
+
+
+TRY = [(name, tuple(args)) for name in sorted(FIGURES) for args in try_this(name)]
+
+
+def test_try_this_commands_found():
+    assert len(TRY) >= 20 and all(any("--thesis" in a for n2, a in TRY if n2 == n) for n in FIGURES)
+
+
+@pytest.fixture(scope="module")
+def try_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("try")
+
+
+@pytest.mark.parametrize("name,args", TRY, ids=[f"{n[:2]}:{' '.join(a)}" for n, a in TRY])
+def test_try_this_runs(try_root, name, args):
+    """Exploration never crashes: every suggestion runs to the end and writes its figures and results.
+    Lesson 3's run at its real settings (seconds); the others at --tiny settings plus the suggestion;
+    --thesis (hours) is only parsed."""
+    out = try_root / f"{name}-{abs(hash(args))}"
+    if "--thesis" in args:
+        proc = _run(name, *args, "--help")
+        assert proc.returncode == 0 and "--thesis" in proc.stdout
+        return
+    scale = [] if name == "03_training" else ["--tiny"]
+    proc = _run(name, *args, *scale, "--out", str(out), timeout=300)
+    assert proc.returncode == 0, f"{name} {args}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    assert "Traceback" not in proc.stderr
+    summary = json.loads((out / "results.json").read_text())
+    assert summary["exploring"]
+    for fig in FIGURES[name]:
+        assert (out / f"{fig}.png").is_file()
+
+
+def test_failed_claims_are_listed_when_exploring(tmp_path):
+    """The issue's crash: lesson 3 with one coupling layer now finishes and lists what did not hold."""
+    proc = _run("03_training", "--n-layers", "1", "--out", str(tmp_path / "one"))
+    assert proc.returncode == 0, proc.stderr
+    assert "exploring" in proc.stdout
+    summary = json.loads((tmp_path / "one" / "results.json").read_text())
+    failed = [c for c in summary["claims"] if not c["holds"]]
+    assert all(not c["asserted"] for c in failed)
+    for c in failed:
+        assert c["claim"] in proc.stdout.split("claims hold")[1]

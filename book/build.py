@@ -1,0 +1,284 @@
+"""Build the lessons as executed notebooks (`make notebooks`) and as a static HTML book (`make book`).
+
+    python book/build.py notebooks [--lessons 01 05] [--args "--tiny"] [--out book/_build]
+    python book/build.py book      [--lessons 01 05] [--args "--tiny"] [--out book/_build]
+
+notebooks: each lessons/NN_*.py (jupytext percent format) is read by jupytext, executed by nbclient
+    in a fresh IPython kernel with lessons/ as its working folder, and written, with its outputs, to
+    <out>/notebooks/NN_*.ipynb. Nothing is written next to committed files: <out> (book/_build by
+    default) is git-ignored, and the lessons write their figures and results.json to lessons/out/
+    (git-ignored; MINFLOW_LESSONS_OUT changes it) as `make lessons` does, sharing its model cache.
+    --args is passed to every lesson as if on its command line (MINFLOW_LESSON_ARGS), e.g. "--tiny".
+book: the notebooks (executed first unless --reuse), exported by nbconvert's HTML exporter (the "lab"
+    template: prose, code, printed output and figures inline) to <out>/html/, with a contents page
+    (index.html, the thesis's sections per lesson), REPRODUCTION.md and lessons/README.md as pages,
+    and navigation between lessons. Equations ($...$, $$...$$) are typeset by MathJax 2.7, copied from
+    the PyPI package jupyter-server-mathjax into <out>/html/_static/mathjax, so the book needs no
+    network. Open <out>/html/index.html (or serve it: python -m http.server -d book/_build/html).
+
+Every page carries a small script that records, once MathJax has finished, how many images loaded
+and how many equations failed (the attribute data-book-check on <html>); tests/test_book.py reads it
+in headless Chromium.
+"""
+import argparse
+import html
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = ROOT / "lessons"
+DEFAULT_OUT = ROOT / "book" / "_build"
+THESIS_URL = "https://repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91"
+DEMO_URL = "https://github.com/aganse/flow_models"
+THESIS_TITLE = ("N. de Bruin, <em>A Step Towards Understanding Normalizing Flows and their Likelihood Behavior</em>, "
+                "MSc thesis, TU Delft, 2024")
+
+# The contents page: each lesson and the thesis's sections it follows (lessons/README.md has the same).
+SECTIONS = {
+    "01": ("2.1", "the change-of-variables formula, eq. 1-2"),
+    "02": ("2.1.1-2.1.2", "the affine coupling layer, eq. 3-6"),
+    "03": ("2.1.3-2.1.5, 4", "prior, generation, maximum likelihood, eq. 2, 14-17"),
+    "04": ("2.2, 3.2.1-3.2.2, 4", "entropy, cross-entropy, KL, Proposition 1, eq. 7-18"),
+    "05": ("4 (Figure 1)", "the baseline: does the model fit p? finding C1"),
+    "06": ("5 (Figures 2-6)", "scaled and shifted test sets, findings C3-C5"),
+    "07": ("6 (Figures 7-10)", "perturbed distributions, findings C6-C7"),
+    "08": ("7 (Figures 11-12)", "outliers, findings C8-C9"),
+    "09": ("3.2.4, 8 (Figure 13)", "OOD detection with TPR-fixed bounds, finding C10"),
+    "10": ("2.1 + the 2-D demo", "distribution mapping in 2-D, both ways"),
+    "11": ("2.1.6 / appendix D", "NICE, ActNorm, the LU layer"),
+    "12": ("6.2.1", "inside the model: s and t layer by layer"),
+}
+
+MATHJAX_CONFIG = """<script type="text/x-mathjax-config">
+MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null},
+                    messageStyle: "none"});
+</script>
+"""
+# Read by tests/test_book.py: images that failed to load, equations that failed to typeset.
+CHECK_SCRIPT = """<script>
+(function () {
+  function record() {
+    var images = Array.prototype.slice.call(document.images);
+    var broken = images.filter(function (i) { return !(i.complete && i.naturalWidth > 0); });
+    var result = {images: images.length, broken_images: broken.map(function (i) { return i.src.slice(0, 80); }),
+                  equations: document.querySelectorAll("script[type^='math/tex']").length,
+                  typeset: document.querySelectorAll(".MathJax, .MathJax_Display, .MathJax_CHTML, .MathJax_SVG").length,
+                  math_errors: document.querySelectorAll(".MathJax_Error, merror, .mjx-merror, .MathJax .merror").length,
+                  mathjax: !!(window.MathJax && window.MathJax.Hub)};
+    document.documentElement.setAttribute("data-book-check", JSON.stringify(result));
+  }
+  window.addEventListener("load", function () {
+    if (window.MathJax && window.MathJax.Hub) { window.MathJax.Hub.Queue(record); } else { record(); }
+  });
+})();
+</script>
+"""
+STYLE = """<style>
+.book-nav {font-family: sans-serif; font-size: 14px; padding: 8px 16px; background: #f4f4f4;
+           border-bottom: 1px solid #ddd; display: flex; gap: 24px; flex-wrap: wrap;}
+.book-nav a {text-decoration: none;}
+.book-page {max-width: 1100px; margin: 0 auto; padding: 16px; font-family: sans-serif; line-height: 1.5;}
+.book-page table {border-collapse: collapse;} .book-page td, .book-page th {border: 1px solid #ccc; padding: 4px 10px;}
+</style>
+"""
+
+
+def lesson_files(selected=None):
+    files = sorted(LESSONS.glob("[0-9][0-9]_*.py"))
+    if selected:
+        files = [f for f in files if f.name[:2] in {s.zfill(2) for s in selected}]
+        if not files:
+            raise SystemExit(f"error: --lessons {selected}: no such lesson in lessons/")
+    return files
+
+
+def execute(path, args, timeout=1800):
+    """lessons/NN_*.py -> executed notebook (nbformat), run with lessons/ as the working folder."""
+    import jupytext
+    from nbclient import NotebookClient
+
+    nb = jupytext.read(path)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    os.environ["MINFLOW_LESSON_ARGS"] = args or ""  # the kernel inherits this process's environment
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(LESSONS)}})
+    client.execute()
+    return nb
+
+
+def build_notebooks(files, out, args):
+    import nbformat
+
+    folder = out / "notebooks"
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        start = time.perf_counter()
+        nb = execute(path, args)
+        nbformat.write(nb, folder / f"{path.stem}.ipynb")
+        print(f"  {path.stem}.ipynb: executed in {time.perf_counter() - start:.1f} s -> {folder}", flush=True)
+    return folder
+
+
+def _title(nb, fallback):
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            m = re.search(r"^#\s+(.+)$", cell.source, flags=re.M)
+            if m:
+                return m.group(1).strip()
+    return fallback
+
+
+def _nav(pages, k):
+    links = ['<a href="index.html">Contents</a>']
+    if k is not None and k > 0:
+        links.append(f'<a href="{pages[k - 1]}.html">&larr; previous</a>')
+    if k is not None and k + 1 < len(pages):
+        links.append(f'<a href="{pages[k + 1]}.html">next &rarr;</a>')
+    links += ['<a href="REPRODUCTION.html">REPRODUCTION.md</a>', f'<a href="{THESIS_URL}">the thesis</a>']
+    return '<nav class="book-nav">' + " ".join(links) + "</nav>\n"
+
+
+def _fix_links(text, stems):
+    """Links written for the repository (lessons/ as the base) -> pages of the book."""
+    text = re.sub(r'href="(?:\.\./)?REPRODUCTION\.md(#[^"]*)?"', lambda m: f'href="REPRODUCTION.html{m.group(1) or ""}"', text)
+    text = text.replace('href="README.md"', 'href="lessons.html"').replace('href="lessons/README.md"', 'href="lessons.html"')
+    for stem in stems:
+        text = text.replace(f'href="{stem}.py"', f'href="{stem}.html"')
+    return text
+
+
+def _finish_page(body, nav, stems):
+    body = _fix_links(body, stems)
+    # the lab template loads require.js and mermaid from a CDN; the lessons need neither, and the book
+    # must work without a network
+    body = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>', "", body)
+    body = re.sub(r'<script type="module">(?:(?!</script>).)*https?://(?:(?!</script>).)*</script>', "", body, flags=re.S)
+    body = re.sub(r"(<script[^>]*src=\"[^\"]*MathJax\.js[^\"]*\"[^>]*>\s*</script>)", lambda m: MATHJAX_CONFIG + m.group(1),
+                  body, count=1)
+    body = body.replace("</head>", STYLE + CHECK_SCRIPT + "</head>", 1)
+    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + "\n" + nav, body, count=1)
+    return body.replace("</body>", nav + "</body>", 1)
+
+
+def _exporter():
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    exporter.mathjax_url = "_static/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    return exporter
+
+
+def _markdown_page(exporter, markdown, title):
+    """A markdown file as a page of the book (same template, so equations render the same way)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(markdown)])
+    nb.metadata["title"] = title
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def _copy_mathjax(html_dir):
+    import jupyter_server_mathjax
+
+    src = Path(jupyter_server_mathjax.__file__).parent / "static"
+    dst = html_dir / "_static" / "mathjax"
+    if not (dst / "MathJax.js").exists():
+        shutil.copytree(src, dst, dirs_exist_ok=True)
+
+
+def build_book(files, out, args, reuse=False):
+    import nbformat
+
+    nb_dir = out / "notebooks"
+    if not reuse:
+        build_notebooks(files, out, args)
+    html_dir = out / "html"
+    html_dir.mkdir(parents=True, exist_ok=True)
+    _copy_mathjax(html_dir)
+    exporter = _exporter()
+    stems = [f.stem for f in files]
+    titles = {}
+    for k, stem in enumerate(stems):
+        nb = nbformat.read(nb_dir / f"{stem}.ipynb", as_version=4)
+        titles[stem] = _title(nb, stem)
+        nb.metadata["title"] = titles[stem]
+        body, _ = exporter.from_notebook_node(nb)
+        (html_dir / f"{stem}.html").write_text(_finish_page(body, _nav(stems, k), stems))
+    for name, source, title in (("REPRODUCTION", ROOT / "REPRODUCTION.md", "Reproducing the thesis"),
+                                ("lessons", LESSONS / "README.md", "Lessons: the thesis, section by section")):
+        if source.exists():
+            body = _markdown_page(exporter, source.read_text(), title)
+            (html_dir / f"{name}.html").write_text(_finish_page(body, _nav(stems, None), stems))
+    (html_dir / "index.html").write_text(_finish_page(_contents(exporter, stems, titles, args), _nav(stems, None), stems))
+    print(f"book: {len(stems)} lessons -> {html_dir / 'index.html'}")
+    return html_dir
+
+
+def _contents(exporter, stems, titles, args):
+    rows = []
+    for stem in stems:
+        sec, what = SECTIONS.get(stem[:2], ("", ""))
+        rows.append(f"| [{html.escape(titles[stem])}]({stem}.html) | {sec} | {what} |")
+    settings = f"`{args}`" if args else "the lessons' default settings"
+    md = "\n".join([
+        "# minflow: normalizing flows and their likelihood, lesson by lesson",
+        "",
+        f"Twelve executed lessons that follow the thesis {THESIS_TITLE} "
+        f"([TU Delft repository]({THESIS_URL})), section by section, with the 2-D distribution-mapping demo "
+        f"([aganse/flow_models]({DEMO_URL})). Each page is one of the jupytext scripts in `lessons/`, run from "
+        f"top to bottom with {settings}: the prose, the equations, the code, what it printed and the figures.",
+        "",
+        "Lessons 5-9 reproduce the thesis's experiments at small scale and end with **This run vs the thesis**: "
+        "what the thesis found, what this run found, and why they may differ. The full reproduction, at the "
+        "thesis's scale, is in [REPRODUCTION.md](REPRODUCTION.md); how to run the lessons yourself is in "
+        "[the lessons' README](lessons/README.md).",
+        "",
+        "$$\\log p_\\theta(x) = \\log p_Z(f(x)) + \\log\\left|\\det J_f(x)\\right| \\qquad \\text{(eq. 2)}$$",
+        "",
+        "| lesson | thesis section | what it covers |",
+        "| --- | --- | --- |",
+        *rows,
+        "",
+        f"Built {time.strftime('%Y-%m-%d %H:%M')} by `make book` (`book/build.py`).",
+    ])
+    return _markdown_page(exporter, md, "minflow: the lessons")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python book/build.py", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("notebooks", "book"))
+    parser.add_argument("--lessons", nargs="+", metavar="NN", help="only these lessons (default: all twelve)")
+    parser.add_argument("--args", default=os.environ.get("MINFLOW_LESSON_ARGS", ""),
+                        help='options for every lesson, e.g. "--tiny" (default: none, the lessons\' defaults)')
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    parser.add_argument("--reuse", action="store_true", help="book: use the notebooks already executed in <out>")
+    a = parser.parse_args(argv)
+    try:
+        import jupytext  # noqa: F401
+        import nbclient  # noqa: F401
+        import nbconvert  # noqa: F401
+    except ImportError as e:
+        print(f"error: {e.name} is not installed; install the extra: .venv/bin/python -m pip install -e '.[notebooks]'",
+              file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    files = lesson_files(a.lessons)
+    out = a.out.resolve()
+    if a.what == "notebooks":
+        build_notebooks(files, out, a.args)
+    else:
+        build_book(files, out, a.args, reuse=a.reuse)
+    print(f"{a.what}: {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
