@@ -9,14 +9,18 @@ export MPLBACKEND := Agg
 .PHONY: help install test lessons lesson reproduce reproduce-quick capacity bench exercises grade clean
 
 help:
-	@echo "make lessons          run every lesson in lessons/ (headless, quick settings)"
+	@echo "make lessons          run every lesson in lessons/ (headless, quick settings; ~3-4 min on 2 cores)"
 	@echo "make lesson N=6       run one lesson (options: make lesson N=6 ARGS='--tiny')"
-	@echo "make test             the test suite (< 10 min on 2 cores)"
+	@echo "make notebooks        the lessons as executed notebooks -> book/_build/notebooks/ (extra: .[notebooks])"
+	@echo "make book             the lessons as an HTML book -> book/_build/html/index.html (~3 min; ARGS=--tiny: ~1 min)"
+	@echo "make test             the test suite (~3-5 min on 2 cores)"
 	@echo "make reproduce-quick  the thesis experiments, quick preset (< 10 min)"
 	@echo "make reproduce        the thesis experiments at thesis scale (long)"
 	@echo "make capacity         the capacity study (several model sizes / training budgets)"
 	@echo "make bench            speed benchmarks -> benchmarks/RESULTS.md"
-	@echo "make exercises        generate the exercises/ workspace; make grade grades it"
+	@echo "make exercises        generate a practice exercises/ workspace; make grade grades it"
+	@echo "make handout          one hand-out per student: make handout ROSTER=ids.txt SECRET=secret.txt"
+	@echo "make grade-class      grade a class: make grade-class SECRET=secret.txt [SUBMISSIONS=submissions JOBS=2]"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
