@@ -2,7 +2,9 @@
 
 A panel overlays KDEs of log p(x) and log p_theta(x) over a test set Q(q) and over the training
 set Q(p): where the model's curves for Q(q) and Q(p) overlap, likelihood bounds cannot tell them
-apart. Nothing here opens a window: draw into an ``ax`` and save the figure (headless, Agg).
+apart. The x-range of a panel comes from quantiles of its pooled values (a few far outliers must
+not squeeze the peaks into spikes), and the points it leaves out are counted for the caption
+(``range_note``). Nothing here opens a window: draw into an ``ax`` and save the figure (headless, Agg).
 """
 import numpy as np
 from scipy.stats import gaussian_kde
@@ -41,12 +43,34 @@ def _check_values(values, name):
     return arr
 
 
-def kde_grid(*arrays, n_grid=512, pad=0.1):
-    """A common evaluation grid spanning every array, padded by ``pad`` of the range: (n_grid,)."""
-    lo = min(float(np.min(a)) for a in arrays)
-    hi = max(float(np.max(a)) for a in arrays)
+QUANTILES = (0.005, 0.995)  # the x-range of a KDE panel: these quantiles of the pooled values ...
+MARGIN = 0.05               # ... widened by this fraction of their spread on each side
+
+
+def kde_range(*arrays, quantiles=QUANTILES, pad=MARGIN):
+    """(lo, hi): the ``quantiles`` of all arrays pooled, widened by ``pad`` of their spread.
+
+    Not min-max: log p over a heavy-tailed set (outliers) has a few points thousands of nats out, and
+    a min-max axis squeezes every peak into a spike. Count what falls outside with ``clipped_counts``.
+    """
+    pooled = np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays])
+    lo, hi = (float(v) for v in np.quantile(pooled, quantiles))
+    if hi <= lo:  # the central values are all equal: fall back to the full range
+        lo, hi = float(np.min(pooled)), float(np.max(pooled))
     width = hi - lo
-    return np.linspace(lo - pad * width, hi + pad * width, check_int(n_grid, "n_grid", minimum=2))
+    return lo - pad * width, hi + pad * width
+
+
+def kde_grid(*arrays, n_grid=512, quantiles=QUANTILES, pad=MARGIN):
+    """A common evaluation grid over ``kde_range(*arrays)``: (n_grid,)."""
+    lo, hi = kde_range(*arrays, quantiles=quantiles, pad=pad)
+    return np.linspace(lo, hi, check_int(n_grid, "n_grid", minimum=2))
+
+
+def clipped_counts(series, lo, hi):
+    """Points of each series outside [lo, hi]: label -> {"below", "above", "n"}."""
+    return {label: {"below": int(np.sum(v < lo)), "above": int(np.sum(v > hi)), "n": int(np.size(v))}
+            for label, v in series.items()}
 
 
 def kde(values, grid=None, max_points=20000, rng=None):
@@ -71,11 +95,14 @@ def panel_series(log_p_q, log_p_theta_q, log_p_p=None, log_p_theta_p=None):
     return series
 
 
-def plot_kde_panel(ax, series, title=None, xlabel="log-likelihood (nats)", rng=None, max_points=20000):
+def plot_kde_panel(ax, series, title=None, xlabel="log-likelihood (nats)", rng=None, max_points=20000,
+                   legend=True):
     """Draw one KDE per entry of ``series`` (label -> values) on a shared grid into ``ax``.
 
-    Labels like those of ``panel_series`` get the thesis style (``panel_style``). Adds axis
-    labels, a legend and the title; returns ``ax``.
+    The grid spans ``kde_range`` of the pooled values (quantiles, not min-max); each KDE is fitted on
+    all its values, and the points outside the range are counted, not drawn. Labels like those of
+    ``panel_series`` get the thesis style (``panel_style``). Adds axis labels, the title and (if
+    ``legend``) a legend. Returns {"title", "xlim": (lo, hi), "clipped": clipped_counts(...)}.
     """
     if not isinstance(series, dict) or not series:
         raise ValueError("series: expected a non-empty dict label -> values")
@@ -84,9 +111,43 @@ def plot_kde_panel(ax, series, title=None, xlabel="log-likelihood (nats)", rng=N
     for label, values in arrays.items():
         _, density = kde(values, grid, max_points, rng)
         ax.plot(grid, density, label=label, **panel_style(label))
+    ax.set_xlim(grid[0], grid[-1])
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density (1/nat)")
     if title:
         ax.set_title(title)
-    ax.legend(fontsize="small")
-    return ax
+    if legend:
+        ax.legend(fontsize=8)
+    return {"title": title or "", "xlim": (float(grid[0]), float(grid[-1])),
+            "clipped": clipped_counts(arrays, grid[0], grid[-1])}
+
+
+def _clip_phrase(label, c, where=""):
+    sides = " and ".join(f"{c[k]:,} {k}" for k in ("below", "above") if c[k])
+    return f"'{label}'{where}: {sides} (of {c['n']:,})"
+
+
+def range_note(panels, per_panel_max=8):
+    """A caption sentence: how the x-range of the KDE panels was chosen and which points it leaves out.
+
+    ``panels``: the dicts ``plot_kde_panel`` returns. Up to ``per_panel_max`` panels are named one by
+    one; more (an appendix grid) are summed per series.
+    """
+    lo_q, hi_q = (100 * q for q in QUANTILES)
+    head = (f"x-range of each panel: the {lo_q:g}-{hi_q:g} % quantiles of its pooled values, widened by "
+            f"{100 * MARGIN:g} % on each side; ")
+    if len(panels) <= per_panel_max:
+        parts = [_clip_phrase(label, c, f" ({p['title']})" if p["title"] else "")
+                 for p in panels for label, c in p["clipped"].items() if c["below"] or c["above"]]
+    else:
+        totals = {}
+        for p in panels:
+            for label, c in p["clipped"].items():
+                t = totals.setdefault(label, {"below": 0, "above": 0, "n": 0})
+                for k in t:
+                    t[k] += c[k]
+        parts = [_clip_phrase(label, c, f" over the {len(panels)} panels") for label, c in totals.items()
+                 if c["below"] or c["above"]]
+    if not parts:
+        return head + "no point falls outside it."
+    return head + "points outside it, not drawn: " + "; ".join(parts) + "."

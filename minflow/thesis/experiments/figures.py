@@ -3,14 +3,15 @@
 Each PNG gets a caption file beside it (same name, ``.txt``) that names the thesis figure
 it reproduces. ``table`` is the tidy table (list of row dicts), ``kept`` the subsampled
 log-densities ({kept_key: {"logp", "logp_theta"}}). Where the grid lacks the thesis's D
-(a reduced preset), the nearest available D is drawn and the caption says so.
+(a reduced preset), the nearest available D is drawn and the caption says so. A KDE figure's
+caption also says how its x-range was chosen and which points fall outside it (``range_note``).
 """
 import os
 
 import numpy as np
 
-from ..plotting import plot_kde_panel
-from .figure_tools import available, figure_grid, heatmap, kde_series, kde_row, n_caption, pick_dim, save_figure
+from .figure_tools import (FONT, available, figure_grid, figure_legend, heatmap, kde_panels, kde_row, kde_series,
+                           n_caption, pick_dim, save_figure)
 from .io import kept_key
 from .lookup import dims, rows
 
@@ -22,13 +23,11 @@ VARIANTS = ((1.0, 0.0), (0.5, 0.0), (1.75, 0.0), (1.0, 0.25), (1.0, 0.5), (0.75,
 def fig_1(table, kept, out_dir):
     """Baseline (section 4): KDEs of log p and log p_theta over Q(p), one panel per D."""
     ds = dims(table)
-    fig, axes = figure_grid(1, len(ds), 3.4, 2.6)
-    for ax, d in zip(axes.flat, ds):
-        ref = kept[kept_key(d, "reference")]
-        plot_kde_panel(ax, {"log p over Q(p)": ref["logp"], "log p_theta over Q(p)": ref["logp_theta"]}, title=f"D={d}")
-    fig.tight_layout()
+    refs = [kept[kept_key(d, "reference")] for d in ds]
+    series = [{"log p over Q(p)": r["logp"], "log p_theta over Q(p)": r["logp_theta"]} for r in refs]
+    fig, note = kde_panels(*figure_grid(1, len(ds)), series, [f"D={d}" for d in ds])
     return save_figure(fig, out_dir, "fig01_baseline_kde", f"""Reproduces thesis Figure 1 (section 4): KDE of the true log p(x)
-and the model's log p_theta(x) over the training distribution Q(p), one panel per D. {n_caption(table)}.""")
+and the model's log p_theta(x) over the training distribution Q(p), one panel per D. {n_caption(table)}. {note}""")
 
 
 def _curves(table, family, d, t, keys):
@@ -38,21 +37,18 @@ def _curves(table, family, d, t, keys):
 
 def _curve_grid(table, family, keys, name, caption, ylabel):
     ds, ts = dims(table), sorted({r["t"] for r in table})
-    fig, axes = figure_grid(len(ds), len(ts), 2.8, 2.2)
+    fig, axes = figure_grid(len(ds), len(ts), 3.2, 3.0)
     for i, d in enumerate(ds):
         for j, t in enumerate(ts):
             ax = axes[i, j]
             s, ys = _curves(table, family, d, t, keys)
             for (label, y), style in zip(ys.items(), ("k-", "o", "s--", "^:", "x-.")):
-                ax.plot(s, y, style, label=label, markersize=4, fillstyle="none")
-            ax.set_title(f"D={d}, t={t:g}", fontsize=8)
-            ax.tick_params(labelsize=7)
-            if i == len(ds) - 1:
-                ax.set_xlabel("s", fontsize=8)
-            if j == 0:
-                ax.set_ylabel(ylabel, fontsize=8)
-    axes[0, 0].legend(fontsize=6)
-    fig.tight_layout()
+                ax.plot(s, y, style, label=label, markersize=5, fillstyle="none")
+            ax.set_title(f"D={d}, t={t:g}", fontsize=FONT + 1)
+            ax.tick_params(labelsize=FONT)
+            ax.set_xlabel("s (scale)", fontsize=FONT)
+            ax.set_ylabel(ylabel, fontsize=FONT)
+    figure_legend(fig, axes[0, 0])
     return save_figure(fig, os.path.dirname(name), os.path.basename(name), caption)
 
 
@@ -63,15 +59,15 @@ def fig_2(table, kept, out_dir):
     return _curve_grid(table, "generalisation", keys, os.path.join(out_dir, "fig02_cross_entropy"),
                        f"""Reproduces thesis Figure 2 (sections 3.2.1 and 5.2): cross-entropy as a function of s for the
 generalisation family q(s,t) = N(mu_p + t, s^2 Sigma_p); a column per t, a row per D. Analytic H(q,p), its sample
-estimate H*(q,p), the model's H*(q,p_theta) and the entropy H(q), in nats. {n_caption(table)}.""", "nats")
+estimate H*(q,p), the model's H*(q,p_theta) and the entropy H(q), in nats. {n_caption(table)}.""", "cross-entropy (nats)")
 
 
 def _kde_fig(table, kept, out_dir, family, want_d, pairs, name, caption):
     d, note = pick_dim(table, want_d)
     avail = set(available(table, family, d))
     pairs = [p for p in pairs if p in avail] or sorted(avail)[:4]
-    fig = kde_row(kept, d, family, pairs, title_fmt="D={D}, s={s:g}, t={t:g}")
-    return save_figure(fig, out_dir, name, caption + note + f". {n_caption(table)}.")
+    fig, x_note = kde_row(kept, d, family, pairs, title_fmt="D={D}, s={s:g}, t={t:g}")
+    return save_figure(fig, out_dir, name, caption + note + f". {n_caption(table)}. {x_note}")
 
 
 def fig_3(table, kept, out_dir):
@@ -100,17 +96,15 @@ def fig_6(table, kept, out_dir):
     return _curve_grid(table, "generalisation", keys, os.path.join(out_dir, "fig06_kl"),
                        f"""Reproduces thesis Figure 6 (sections 3.2.2 and 5.2): KL-divergence vs s for q(s,t), a column per t,
 a row per D: analytic KL(q||p) (Proposition 1), its estimate D*(q||p) = H*(q,p) - H(q), and the model's
-D*(q||p_theta) = H*(q,p_theta) - H(q). {n_caption(table)}.""", "nats")
+D*(q||p_theta) = H*(q,p_theta) - H(q). {n_caption(table)}.""", "KL divergence (nats)")
 
 
 def _kde_row_per_dim(table, kept, out_dir, family, name, caption):
     """One KDE panel per D for the family's s=1, t=0 set against Q(p)."""
     ds = dims(table)
-    fig, axes = figure_grid(1, len(ds), 3.4, 2.6)
-    for ax, d in zip(axes.flat, ds):
-        plot_kde_panel(ax, kde_series(kept, d, family, 1.0, 0.0), title=f"D={d}, s=1, t=0")
-    fig.tight_layout()
-    return save_figure(fig, out_dir, name, caption)
+    fig, note = kde_panels(*figure_grid(1, len(ds)), [kde_series(kept, d, family, 1.0, 0.0) for d in ds],
+                           [f"D={d}, s=1, t=0" for d in ds])
+    return save_figure(fig, out_dir, name, f"{caption} {note}")
 
 
 def fig_7(table, kept, out_dir):
@@ -125,7 +119,7 @@ def fig_8(table, kept, out_dir):
     return _curve_grid(table, "perturbed", keys, os.path.join(out_dir, "fig08_perturbed_cross_entropy"),
                        f"""Reproduces thesis Figure 8 (section 6.2.2): cross-entropy vs s for the perturbed family
 q_delta(s,t) = N(mu_p + t + beta u, s^2 Sigma_p + alpha I), with the model's estimate on the unperturbed q(s,t) for
-comparison; a column per t, a row per D. {n_caption(table)}.""", "nats")
+comparison; a column per t, a row per D. {n_caption(table)}.""", "cross-entropy (nats)")
 
 
 def _plain(table, r, key):
@@ -140,7 +134,7 @@ def fig_9(table, kept, out_dir):
     return _curve_grid(table, "perturbed", keys, os.path.join(out_dir, "fig09_perturbed_kl"),
                        f"""Reproduces thesis Figure 9 (section 6.2.2): KL-divergence vs s for the perturbed family and its
 unperturbed counterpart: analytic KL and the model's D* = H*(., p_theta) - H(.); a column per t, a row per D.
-{n_caption(table)}.""", "nats")
+{n_caption(table)}.""", "KL divergence (nats)")
 
 
 def fig_10(table, kept, out_dir):
@@ -162,13 +156,12 @@ def fig_12(table, kept, out_dir):
 
 def fig_13(table, kept, out_dir):
     d, note = pick_dim(table, 50)
-    fig, axes = figure_grid(1, 4, 3.6, 3.2)
+    fig, axes = figure_grid(1, 4, 3.6, 3.4, legend=False)
     panels = [("outlier", "tnr_ptheta", "(a) log p_theta on Q(q_out)"), ("perturbed", "tnr_ptheta", "(b) log p_theta on Q(q_delta)"),
               ("perturbed", "tnr_p", "(c) log p on Q(q_delta)"), ("outlier", "tnr_p", "(d) log p on Q(q_out)\n(thesis: text only)")]
     for ax, (fam, key, title) in zip(axes.flat, panels):
         im = heatmap(ax, table, d, fam, key, f"TNR, D={d}: {title}")
-    fig.subplots_adjust(wspace=0.35, right=0.88, bottom=0.18)
-    fig.colorbar(im, cax=fig.add_axes([0.9, 0.15, 0.012, 0.7]))
+    fig.colorbar(im, ax=axes[0, :].tolist(), label="TNR (fraction of the test set)", shrink=0.9)
     return save_figure(fig, out_dir, "fig13_tnr", f"""Reproduces thesis Figure 13 (section 8): true negative rate at TPR = 0.975
 (two-sided bounds L < U fixed on Q(p)) for D={d}{note}: (a) model on outliers, (b) model on perturbed sets, (c) true density
 on perturbed sets; panel (d), the true density on outliers, is reported only in the thesis's text (mean 0.98). {n_caption(table)}.""")
@@ -185,32 +178,27 @@ def appendix(letter, table, kept, out_dir, only=None):
     paths = []
     for d in only or dims(table):
         ss, ts = sorted({r["s"] for r in table}), sorted({r["t"] for r in table})
-        fig, axes = figure_grid(len(ss), len(ts), 3.0, 2.2)
-        for i, s in enumerate(ss):
-            for j, t in enumerate(ts):
-                plot_kde_panel(axes[i, j], kde_series(kept, d, family, s, t), title=f"s={s:g}, t={t:g}")
-                if not (i == 0 and j == 0) and axes[i, j].get_legend():
-                    axes[i, j].get_legend().remove()
-        fig.tight_layout()
+        grid = [(s, t) for s in ss for t in ts]
+        series = [kde_series(kept, d, family, s, t) for s, t in grid]
+        fig, note = kde_panels(*figure_grid(len(ss), len(ts), 3.2, 2.8), series, [f"s={s:g}, t={t:g}" for s, t in grid])
         num = f"Figure {first + thesis_dims.index(d)}" if d in thesis_dims else "Figures " + f"{first}-{first + 3}"
         paths.append(save_figure(fig, out_dir, f"appendix{letter}_D{d}", f"""Reproduces thesis appendix {letter}, {num}: D={d}, KDEs of
-log p and log p_theta over Q({lab}) for every (s,t) of the grid, with the training set Q(p) in every panel. {n_caption(table)}."""))
+log p and log p_theta over Q({lab}) for every (s,t) of the grid, with the training set Q(p) in every panel. {n_caption(table)}. {note}"""))
     return paths
 
 
 def learning_curves(histories, entropies, out_dir):
     """Training NLL per epoch for every D, with the floor H(p) (eq. 16-17) -> path."""
     ds = sorted(histories)
-    fig, axes = figure_grid(1, len(ds), 3.0, 2.4)
+    fig, axes = figure_grid(1, len(ds), 3.2, 3.0)
     for ax, d in zip(axes.flat, ds):
         h = histories[d]["history"]
         ax.plot(h["train_nll"], label="train NLL")
         ax.plot(h["val_nll"], label="validation NLL")
         ax.axhline(entropies[d], color="k", ls=":", label="H(p), the floor")
-        ax.set_title(f"D={d}", fontsize=8)
-        ax.set_xlabel("epoch", fontsize=8)
-    axes[0, 0].legend(fontsize=6)
-    fig.tight_layout()
+        ax.set_title(f"D={d}", fontsize=FONT + 1)
+        ax.set(xlabel="epoch", ylabel="mean NLL (nats)")
+    figure_legend(fig, axes[0, 0])
     return save_figure(fig, out_dir, "learning_curves", """Learning curves of the core model (not a thesis figure; the thesis does
 not show them): mean NLL per epoch on fresh samples of p and on a fixed validation set, against the entropy H(p).""")
 
