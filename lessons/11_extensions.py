@@ -149,7 +149,7 @@ for k, (name, flow) in enumerate(flows.items()):
     axes[1, k].scatter(s[:, 0], s[:, 1], s=1, color="C0", label="samples")
     for ax in axes[:, k]:
         ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), xlabel="x1 (data units)", ylabel="x2 (data units)")
-axes[1, 0].legend(loc="lower left", fontsize=7, markerscale=5)
+fig.legend(*axes[1, 0].get_legend_handles_labels(), loc="outside lower center", fontsize=8, markerscale=5, ncol=2)
 fig.colorbar(im, ax=axes[0, :], label="log p_theta(x) (nats, clipped at -6)", shrink=0.9)
 lesson.savefig(fig, "variants_fit",
                "The same two-moons data fitted by five variants with the same budget: top, the model's "
