@@ -63,6 +63,8 @@ def test_run_json_records_settings_seeds_versions_and_timing(tiny_run):
     assert rec["settings"] == config.to_dict()
     assert rec["seeds"]["seed"] == 0 and {"numpy", "scipy", "minflow"} <= set(rec["versions"])
     assert set(rec["timing"]["train_s"]) == {"4", "6"}
+    from minflow.thesis.experiments.timing import STAGES
+    assert set(rec["timing"]["stage_seconds"]) == set(STAGES) and rec["timing"]["threads_per_worker"] >= 1
     assert len(io.read_json(os.path.join(out, "models", "D4.json"))["history"]["train_nll"]) == config.training.epochs
 
 

@@ -1,8 +1,11 @@
 """Command line: ``python -m minflow <command>`` (minflow/__main__.py calls ``main``).
 
     python -m minflow reproduce --preset quick|thesis|tiny [--out DIR] [--workers N] [--fresh]
+                                [--scheduler ADDRESS]
         train one core model per D, evaluate every test set (resumable), draw every figure,
-        decide claims C1-C10 and regenerate REPRODUCTION.md (for the quick and thesis presets)
+        decide claims C1-C10 and regenerate REPRODUCTION.md (for the quick and thesis presets);
+        prints the seconds per stage (also in DIR/run.json). --scheduler: the tasks run on the
+        Dask cluster at ADDRESS (pip install -e .[dask]); DIR must be shared with its workers
     python -m minflow claims DIR          the claim table of a finished run
     python -m minflow figures DIR         redraw the figures of a finished run
     python -m minflow report              regenerate REPRODUCTION.md from the runs under reproduction/
@@ -12,11 +15,14 @@ import argparse
 import os
 import sys
 import warnings
+from contextlib import nullcontext
 
 
 def _reproduce(args):
     from .experiments import preset, run
     from .experiments.report import finish_run
+    from .experiments.timing import breakdown_lines
+    from .experiments.workers import dask_executor
 
     overrides = {}
     if args.n_test is not None:
@@ -27,10 +33,12 @@ def _reproduce(args):
         overrides["seed"] = args.seed
     config = preset(args.preset, **overrides)
     out = args.out if args.out is not None else os.path.join("reproduction", args.preset)
-    path = run(config, out, workers=args.workers, fresh=args.fresh, progress=not args.quiet)
+    with (dask_executor(args.scheduler) if args.scheduler else nullcontext()) as executor:
+        path = run(config, out, workers=args.workers, fresh=args.fresh, progress=not args.quiet, executor=executor)
     report = args.report if args.report is not None else ("REPRODUCTION.md" if args.preset in ("quick", "thesis")
                                                           and not overrides and args.out is None else "")
-    finish_run(out, figures=not args.no_figures, report=report or None, workers=args.workers)
+    done = finish_run(out, figures=not args.no_figures, report=report or None, workers=args.workers)
+    print("\n".join(breakdown_lines(done["record"].get("timing", {}))))
     print(f"table: {path}")
     return 0
 
@@ -72,6 +80,8 @@ def build_parser():
     r.add_argument("--out", default=None, help="output directory (default reproduction/<preset>)")
     r.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     r.add_argument("--fresh", action="store_true", help="delete earlier results in --out and start over")
+    r.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the tasks on the Dask cluster at ADDRESS (tcp://host:8786; pip install -e .[dask])")
     r.add_argument("--n-test", type=int, default=None, help="override the test-set size N")
     r.add_argument("--dims", type=int, nargs="+", default=None, help="override the dimensionalities")
     r.add_argument("--seed", type=int, default=None, help="override the seed")

@@ -108,8 +108,9 @@ class Gaussian:
         order, so n rows in chunks from one Generator equal n rows in one call."""
         n = check_int(n, "n", minimum=1)
         dtype = check_dtype(dtype)
-        z = check_rng(rng).standard_normal((n, self.dim))
-        return (self.mean + z @ self.chol.T).astype(dtype, copy=False)
+        x = check_rng(rng).standard_normal((n, self.dim)) @ self.chol.T
+        x += self.mean  # in place: the same numbers as mean + L z, one (n, D) array fewer
+        return x.astype(dtype, copy=False)
 
     def log_prob(self, x):
         """log N(x; mu, Sigma) = -1/2 ||L^{-1}(x - mu)||^2 - 1/2 log det Sigma - D/2 log 2 pi.
@@ -119,7 +120,7 @@ class Gaussian:
         x = check_batch(x, self.dim, "x")
         with np.errstate(over="ignore", invalid="ignore"):
             w = solve_triangular(self.chol, (x - self.mean).T, lower=True, check_finite=False)
-            out = -0.5 * np.sum(w * w, axis=0) - 0.5 * self.log_det_cov() - 0.5 * self.dim * LOG_2PI
+            out = -0.5 * np.einsum("dn,dn->n", w, w) - 0.5 * self.log_det_cov() - 0.5 * self.dim * LOG_2PI
         if not np.all(np.isfinite(out)):
             raise ValueError(f"x: {int(np.sum(~np.isfinite(out)))} point(s) so far from the mean that the "
                              "log-density overflows float64")

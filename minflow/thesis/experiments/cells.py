@@ -18,8 +18,12 @@ from .. import ood
 from ...flow import RealNVP
 from ..gaussians import ThesisDistributions
 from ...train import fit
+from .timing import StageClock, TimedSampler
 
 Reference = namedtuple("Reference", "logp logp_theta")
+PreparedReference = namedtuple("PreparedReference", "logp logp_theta tpr sorted_p sorted_theta bounds_p bounds_theta")
+PreparedReference.__doc__ = """Q(p)'s scores and what every cell of its D needs of them, computed once
+(``prepare_reference``): both sorted ascending (for ``ood.auroc_sorted``) and the bounds (L, U) at ``tpr``."""
 
 # The columns of the tidy table, in order (one row per test set).
 COLUMNS = ("D", "family", "s", "t", "n_test",
@@ -87,16 +91,31 @@ def train_model(dim, config, rng):
     return flow, history
 
 
-def _scorers(flow, dists, config):
+def _score(dist, n, rng, flow, dists, config, clock):
+    """Draw n points of ``dist`` and score them by the true log p and the model's log p_theta.
+
+    -> (logp, logp_theta), two (n,) float64 arrays; the sampling and both scorers are timed on ``clock``."""
     chunk = config.chunk_size
-    return {"logp": dists.p.log_prob, "logp_theta": lambda x: flow.log_prob(x, chunk_size=min(chunk, 16384))}
+    scorers = {"logp": clock.timed("logp", dists.p.log_prob),
+               "logp_theta": clock.timed("logp_theta", lambda x: flow.log_prob(x, chunk_size=min(chunk, 16384)))}
+    lp = info.evaluate_log_probs(TimedSampler(dist, clock), n, rng, scorers, chunk_size=chunk,
+                                 dtype=np.dtype(config.dtype).type)
+    return np.asarray(lp["logp"], float), np.asarray(lp["logp_theta"], float)
 
 
-def evaluate_reference(flow, dists, config, rng):
-    """Q(p): n_ref points of the training distribution, scored by log p and log p_theta."""
-    lp = info.evaluate_log_probs(dists.p, config.n_ref, rng, _scorers(flow, dists, config),
-                                 chunk_size=config.chunk_size, dtype=np.dtype(config.dtype).type)
-    return Reference(np.asarray(lp["logp"], float), np.asarray(lp["logp_theta"], float))
+def evaluate_reference(flow, dists, config, rng, clock=None):
+    """Q(p): n_ref points of the training distribution, scored by log p and log p_theta -> Reference."""
+    return Reference(*_score(dists.p, config.n_ref, rng, flow, dists, config, clock or StageClock()))
+
+
+def prepare_reference(reference, tpr):
+    """A Reference with its sorted scores and bounds (``PreparedReference``); one already prepared at
+    this ``tpr`` is returned as it is. The runner prepares Q(p) once per D, not once per cell."""
+    if isinstance(reference, PreparedReference) and reference.tpr == tpr:
+        return reference
+    logp, logpt = np.asarray(reference.logp, float), np.asarray(reference.logp_theta, float)
+    return PreparedReference(logp, logpt, tpr, np.sort(logp), np.sort(logpt),
+                             ood.tpr_bounds(logp, tpr=tpr), ood.tpr_bounds(logpt, tpr=tpr))
 
 
 def keep_values(arrays, k, rng):
@@ -106,7 +125,7 @@ def keep_values(arrays, k, rng):
     return {name: np.asarray(a)[idx].copy() for name, a in arrays.items()}
 
 
-def evaluate_cell(flow, dists, family, s, t, config, rng, reference=None):
+def evaluate_cell(flow, dists, family, s, t, config, rng, reference=None, clock=None):
     """One test set: (row, kept).
 
     row: the table line (see ``COLUMNS``): analytic H(q), H(q, p), KL(q||p); the sampled
@@ -114,40 +133,54 @@ def evaluate_cell(flow, dists, family, s, t, config, rng, reference=None):
       H*(q, p_theta) - H(q) (section 3.2.2), Delta_HC = |H*(q,p) - H*(q,p_theta)| (5.2.1),
       with standard errors; TNR at TPR = config.tpr with bounds from Q(p) (8.1), AUROC.
     kept: {"logp": (k,), "logp_theta": (k,)} subsampled values for the KDE panels.
-    reference: the scores of Q(p) (``evaluate_reference``); drawn here when None.
+    reference: the scores of Q(p) (``evaluate_reference``, or ``prepare_reference`` of it, which
+      saves sorting it again); drawn here when None.
+    clock: a ``timing.StageClock`` that the stages of this cell are added to (None: not kept).
     """
     start = time.perf_counter()
+    clock = clock or StageClock()
     if reference is None:
-        reference = evaluate_reference(flow, dists, config, rng)
+        reference = evaluate_reference(flow, dists, config, rng, clock)
+    with clock("auroc_tnr"):
+        ref = prepare_reference(reference, config.tpr)
     q = dists.family(family, s, t)
-    lp = info.evaluate_log_probs(q, config.n_test, rng, _scorers(flow, dists, config),
-                                 chunk_size=config.chunk_size, dtype=np.dtype(config.dtype).type)
-    logp, logpt = np.asarray(lp["logp"], float), np.asarray(lp["logp_theta"], float)
+    logp, logpt = _score(q, config.n_test, rng, flow, dists, config, clock)
     if not (np.all(np.isfinite(logp)) and np.all(np.isfinite(logpt))):
         raise FloatingPointError(f"non-finite log-density in cell D={dists.p.dim} {family} s={s} t={t}")
+    with clock("estimates"):
+        row = {"D": int(dists.p.dim), "family": family, "s": float(s), "t": float(t), "n_test": int(config.n_test)}
+        row.update(_estimates(q, dists.p, logp, logpt, ref))
+    with clock("auroc_tnr"):
+        row.update(_ood_columns(logp, logpt, ref))
+    row = {k: row[k] for k in COLUMNS[:-1]}
+    row["seconds"] = time.perf_counter() - start
+    with clock("kde_keep"):
+        keep_rng = rng_for(config.seed, "keep", dists.p.dim, family, s, t)
+        kept = keep_values({"logp": logp, "logp_theta": logpt}, config.kde_keep, keep_rng)
+    return row, kept
+
+
+def _estimates(q, p, logp, logpt, ref):
+    """The information columns of a row (sections 3.2, 5.2.1) and Q(p)'s baseline (section 4)."""
     h_q = float(q.entropy())
-    hs_p = info.cross_entropy_estimate(logp)
-    hs_t = info.cross_entropy_estimate(logpt)
-    d_t = info.kl_estimate(logpt, h_q)
-    gap = info.gap_estimate(logp, logpt)
-    b_p = ood.tpr_bounds(reference.logp, tpr=config.tpr)
-    b_t = ood.tpr_bounds(reference.logp_theta, tpr=config.tpr)
-    row = {
-        "D": int(dists.p.dim), "family": family, "s": float(s), "t": float(t), "n_test": int(config.n_test),
-        "H_q": h_q, "H_qp": float(info.cross_entropy_gaussian(q, dists.p)), "KL_qp": float(info.kl_gaussian(q, dists.p)),
+    hs_p, hs_t = info.cross_entropy_estimate(logp), info.cross_entropy_estimate(logpt)
+    d_t, gap = info.kl_estimate(logpt, h_q), info.gap_estimate(logp, logpt)
+    return {
+        "H_q": h_q, "H_qp": float(info.cross_entropy_gaussian(q, p)), "KL_qp": float(info.kl_gaussian(q, p)),
         "Hs_qp": float(hs_p.value), "Hs_qp_se": float(hs_p.stderr), "KLs_qp": float(hs_p.value) - h_q,
         "Hs_qptheta": float(hs_t.value), "Hs_qptheta_se": float(hs_t.stderr),
         "Ds_qptheta": float(d_t.value), "Ds_qptheta_se": float(d_t.stderr),
         "gap": float(gap.value), "gap_se": float(gap.stderr),
         "mean_logp": float(logp.mean()), "var_logp": float(logp.var(ddof=1)),
         "mean_logp_theta": float(logpt.mean()), "var_logp_theta": float(logpt.var(ddof=1)),
-        "tnr_p": float(ood.true_negative_rate(logp, b_p)), "tnr_ptheta": float(ood.true_negative_rate(logpt, b_t)),
-        "auroc_p": float(ood.auroc(reference.logp, logp)), "auroc_ptheta": float(ood.auroc(reference.logp_theta, logpt)),
-        "ref_mean_logp": float(reference.logp.mean()), "ref_mean_logp_theta": float(reference.logp_theta.mean()),
-        "ref_var_logp": float(reference.logp.var(ddof=1)), "ref_var_logp_theta": float(reference.logp_theta.var(ddof=1)),
-        "train_kl": float(-reference.logp_theta.mean() - dists.p.entropy()),
+        "ref_mean_logp": float(ref.logp.mean()), "ref_mean_logp_theta": float(ref.logp_theta.mean()),
+        "ref_var_logp": float(ref.logp.var(ddof=1)), "ref_var_logp_theta": float(ref.logp_theta.var(ddof=1)),
+        "train_kl": float(-ref.logp_theta.mean() - p.entropy()),
     }
-    row["seconds"] = time.perf_counter() - start
-    keep_rng = rng_for(config.seed, "keep", dists.p.dim, family, s, t)
-    kept = keep_values({"logp": logp, "logp_theta": logpt}, config.kde_keep, keep_rng)
-    return row, kept
+
+
+def _ood_columns(logp, logpt, ref):
+    """TNR at the bounds of Q(p) and AUROC against Q(p), for log p and log p_theta (section 8.1)."""
+    return {"tnr_p": float(ood.true_negative_rate(logp, ref.bounds_p)),
+            "tnr_ptheta": float(ood.true_negative_rate(logpt, ref.bounds_theta)),
+            "auroc_p": ood.auroc_sorted(ref.sorted_p, logp), "auroc_ptheta": ood.auroc_sorted(ref.sorted_theta, logpt)}

@@ -199,13 +199,27 @@ def versions():
             "python": platform.python_version(), "platform": platform.platform()}
 
 
-def write_outputs(config, out_dir, table, wall_seconds, workers, keep_timing=False):
+TIMING_OF_INVOCATION = ("last_invocation_wall_s", "workers_last_invocation", "finished_utc", "threads_per_worker",
+                        "executor", "stage_seconds", "finish_wall_s")
+
+
+def write_outputs(config, out_dir, table, wall_seconds, workers, keep_timing=False, timing=None):
     """table.csv, kept.npz and run.json; returns the path of table.csv.
 
-    keep_timing: keep the wall time of the earlier run.json (this invocation computed nothing)."""
+    keep_timing: keep the timing of the earlier run.json (this invocation computed nothing).
+    timing: more entries for run.json's "timing" (threads_per_worker, executor, stage_seconds);
+    the time taken here to write table.csv and kept.npz is added to the wall time and to the
+    stage "outputs"."""
+    start = time.perf_counter()
     path = os.path.join(out_dir, "table.csv")
     write_table(path, table)
     save_kept(os.path.join(out_dir, "kept.npz"), collect_kept(config, out_dir))
+    spent = time.perf_counter() - start
+    timing = dict(timing or {})
+    if "stage_seconds" in timing:
+        timing["stage_seconds"] = {**timing["stage_seconds"]}
+        timing["stage_seconds"]["outputs"] = timing["stage_seconds"].get("outputs", 0.0) + spent
+    wall_seconds += spent
     models = load_histories(config, out_dir)
     record = {
         "settings": config.to_dict(),
@@ -216,7 +230,7 @@ def write_outputs(config, out_dir, table, wall_seconds, workers, keep_timing=Fal
         "timing": {"last_invocation_wall_s": wall_seconds, "workers_last_invocation": workers,
                    "train_s": {str(d): m["seconds"] for d, m in models.items()},
                    "cells_s_total": float(sum(r["seconds"] for r in table)),
-                   "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+                   "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **timing},
         "models": {str(d): {"n_params": m["n_params"], "final_train_nll": m["history"]["train_nll"][-1],
                             "best_val_nll": m["history"]["best_val_nll"], "epochs_run": len(m["history"]["train_nll"]),
                             "train_kl": next(r["train_kl"] for r in table if r["D"] == d)}
@@ -232,7 +246,7 @@ def write_outputs(config, out_dir, table, wall_seconds, workers, keep_timing=Fal
         except ResultFileError:  # an unreadable old record: this one replaces it
             prev = {}
         prev = prev if isinstance(prev, dict) else {}
-        for k in ("last_invocation_wall_s", "workers_last_invocation", "finished_utc"):
+        for k in TIMING_OF_INVOCATION:
             if k in prev:
                 record["timing"][k] = prev[k]
     write_json(old, record)

@@ -10,12 +10,14 @@ pasted next to that claim.
 import json
 import os
 import re
+import time
 
 from . import io
 from .cells import distributions
 from .claims import check_claims
 from .config import ExperimentConfig
 from .figures import learning_curves, make_figures
+from .timing import StageClock, breakdown_markdown
 
 ROOT = "reproduction"
 
@@ -36,19 +38,37 @@ def load_run(out_dir):
 
 
 def finish_run(out_dir, figures=True, report=None, workers=1):
-    """Figures into out_dir/figures, claims.json + claims.md, and (optionally) the report."""
+    """Figures into out_dir/figures, claims.json + claims.md, and (optionally) the report.
+
+    Their seconds go to run.json's stages "figures" and "report" (a run.json of this version only)."""
+    start, clock = time.perf_counter(), StageClock()
     run = load_run(out_dir)
     if figures:
-        kept = io.load_kept(os.path.join(out_dir, "kept.npz"))
-        fig_dir = os.path.join(out_dir, "figures")
-        make_figures(run["table"], kept, fig_dir, workers=workers)
-        hist = io.load_histories(run["config"], out_dir)
-        learning_curves(hist, {d: float(distributions(d, run["config"]).p.entropy()) for d in hist}, fig_dir)
-    io.write_json(os.path.join(out_dir, "claims.json"), [c.as_dict() for c in run["claims"]])
-    io.write_text(os.path.join(out_dir, "claims.md"), claims_markdown(run["claims"]) + "\n")
+        with clock("figures"):
+            kept = io.load_kept(os.path.join(out_dir, "kept.npz"))
+            fig_dir = os.path.join(out_dir, "figures")
+            make_figures(run["table"], kept, fig_dir, workers=workers)
+            hist = io.load_histories(run["config"], out_dir)
+            learning_curves(hist, {d: float(distributions(d, run["config"]).p.entropy()) for d in hist}, fig_dir)
+    with clock("report"):
+        io.write_json(os.path.join(out_dir, "claims.json"), [c.as_dict() for c in run["claims"]])
+        io.write_text(os.path.join(out_dir, "claims.md"), claims_markdown(run["claims"]) + "\n")
+    _record_finish(run, clock, time.perf_counter() - start)  # before the report, which shows it
     if report:
-        write_report(report)
+        with clock("report"):
+            write_report(report)
+        _record_finish(run, clock, time.perf_counter() - start)
     return run
+
+
+def _record_finish(run, clock, wall):
+    """run.json's stages "figures" and "report" and "finish_wall_s", where it has "stage_seconds"."""
+    timing = run["record"].get("timing")
+    if not isinstance(timing, dict) or not isinstance(timing.get("stage_seconds"), dict):
+        return
+    timing["stage_seconds"].update({k: clock.seconds[k] for k in ("figures", "report")})
+    timing["finish_wall_s"] = wall
+    io.write_json(os.path.join(run["dir"], "run.json"), run["record"])
 
 
 def _cell(text):
@@ -114,6 +134,10 @@ def _settings_lines(run):
              f"- time: training {sum(rec['timing']['train_s'].values()):.0f} s (all D), evaluation "
              f"{rec['timing']['cells_s_total']:.0f} s (all cells, summed over processes); last invocation "
              f"{rec['timing']['last_invocation_wall_s']:.0f} s wall with {rec['timing']['workers_last_invocation']} worker(s)"]
+    stages = breakdown_markdown(rec["timing"])
+    if stages:
+        lines.append(f"- time per stage (summed over processes, {rec['timing'].get('threads_per_worker') or '?'} "
+                     f"thread(s) per worker): {stages}")
     fit = ", ".join(f"D={d}: {v['train_kl']:.3f}" for d, v in rec["models"].items())
     lines.append(f"- fit: train KL = H*(p, p_theta) - H(p) in nats per D: {fit}")
     return lines

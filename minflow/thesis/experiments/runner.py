@@ -9,62 +9,81 @@ Layout of ``out_dir`` (every file written atomically, so a killed run leaves no 
     cells/D{D}/*.json    one finished test set each (its table row); *.npz its kept log-densities
     table.csv            the tidy table, one row per test set (``cells.COLUMNS``)
     kept.npz             subsampled log p / log p_theta per test set and per Q(p), for the KDEs
-    run.json             settings, seeds, library versions, timings
+    run.json             settings, seeds, library versions, timings: wall, workers, threads per worker,
+                         and seconds per stage summed over the processes ("stage_seconds", ``timing``)
 A cell whose .json exists and passes ``store.read_cell`` is finished and is never recomputed
 (resume); one that fails is recomputed with a ``store.ResultFileWarning``. Worker processes end
-with the parent (``workers``).
+with the parent and use max(1, cores // workers) threads each (``workers``). The tasks run on
+any ``concurrent.futures`` executor: ``executor=`` (a Dask cluster's, ``workers.dask_executor``).
 """
 import os
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, wait
+from contextlib import nullcontext
 
 from ...checkpoint import load, save
 from . import cells as C
 from . import io, store, workers as pools
 from .config import ExperimentConfig
+from .timing import StageClock
 
-_CACHE = {}  # per process: D -> (flow, dists, reference); a worker scores many cells of one D
+_CACHE = {}  # per process: (run folder, settings, D) -> (flow, dists, prepared Q(p)); a worker scores many
+#              cells of one D, and a Dask worker outlives a run, so the key names the run, not only D
 
 
 def _train_task(cfg_dict, out_dir, dim):
-    config = ExperimentConfig.from_dict(cfg_dict)
+    """Train and save the model of D = dim (unless saved already) -> its stage seconds."""
+    config, clock = ExperimentConfig.from_dict(cfg_dict), StageClock()
     path = io.model_path(out_dir, dim)
     if os.path.exists(path + ".json"):
-        return dim, 0.0
+        return clock.seconds
     start = time.perf_counter()
-    flow, hist = C.train_model(dim, config, C.rng_for(config.seed, "train", dim))
-    save(flow, path + ".npz")  # atomic, under a temporary name unique to this process and call
-    record = {"dim": dim, "seed_key": ["train", dim], "history": hist.as_dict(),
-              "n_params": flow.n_params, "seconds": time.perf_counter() - start}
-    io.write_json(path + ".json", record)  # last: its presence marks the model as finished
-    return dim, record["seconds"]
+    with clock("train"):
+        flow, hist = C.train_model(dim, config, C.rng_for(config.seed, "train", dim))
+    with clock("write"):
+        save(flow, path + ".npz")  # atomic, under a temporary name unique to this process and call
+        record = {"dim": dim, "seed_key": ["train", dim], "history": hist.as_dict(),
+                  "n_params": flow.n_params, "seconds": time.perf_counter() - start}
+        io.write_json(path + ".json", record)  # last: its presence marks the model as finished
+    return clock.seconds
 
 
-def _context(config, out_dir, dim):
-    if dim not in _CACHE:
-        flow = load(io.model_path(out_dir, dim) + ".npz")
+def _context(config, out_dir, dim, clock):
+    """(flow, dists, Q(p) prepared: sorted, bounds) of D = dim, computed once per process and D."""
+    model = io.model_path(out_dir, dim) + ".npz"  # its time stamp: a model retrained (--fresh) is reloaded
+    key = (os.path.abspath(out_dir), store.config_digest(config.to_dict()), dim, os.path.getmtime(model))
+    cached = _CACHE.get(key)
+    if cached is None:
+        flow = load(model)
         dists = C.distributions(dim, config)
-        ref = C.evaluate_reference(flow, dists, config, C.rng_for(config.seed, "reference", dim))
+        ref = C.evaluate_reference(flow, dists, config, C.rng_for(config.seed, "reference", dim), clock)
+        with clock("auroc_tnr"):
+            ref = C.prepare_reference(ref, config.tpr)
         ref_file = os.path.join(io.cell_dir(out_dir, dim), "reference.npz")
         if not os.path.exists(ref_file):
-            kept = C.keep_values(ref._asdict(), config.kde_keep, C.rng_for(config.seed, "keep", dim, "reference"))
-            io.write_npz(ref_file, kept)
+            with clock("kde_keep"):
+                kept = C.keep_values({"logp": ref.logp, "logp_theta": ref.logp_theta}, config.kde_keep,
+                                     C.rng_for(config.seed, "keep", dim, "reference"))
+            with clock("write"):
+                io.write_npz(ref_file, kept)
         _CACHE.clear()  # hold one D at a time: a reference of 10^6 points is not small
-        _CACHE[dim] = (flow, dists, ref)
-    return _CACHE[dim]
+        cached = _CACHE[key] = (flow, dists, ref)  # the local: another thread (Dask) may clear the cache
+    return cached
 
 
 def _cell_task(cfg_dict, out_dir, dim, family, s, t):
-    config = ExperimentConfig.from_dict(cfg_dict)
+    """Evaluate and store one test set (unless stored already) -> its stage seconds."""
+    config, clock = ExperimentConfig.from_dict(cfg_dict), StageClock()
     base = io.cell_path(out_dir, dim, family, s, t)
     if os.path.exists(base + ".json"):
-        return dim, family, s, t, 0.0
-    flow, dists, ref = _context(config, out_dir, dim)
+        return clock.seconds
+    flow, dists, ref = _context(config, out_dir, dim, clock)
     row, kept = C.evaluate_cell(flow, dists, family, s, t, config, C.rng_for(config.seed, "cell", dim, family, s, t),
-                                reference=ref)
-    store.write_cell(base, row, kept, store.config_digest(cfg_dict))  # the .json last: marks the cell finished
-    return dim, family, s, t, row["seconds"]
+                                reference=ref, clock=clock)
+    with clock("write"):
+        store.write_cell(base, row, kept, store.config_digest(cfg_dict))  # the .json last: marks the cell finished
+    return clock.seconds
 
 
 class Progress:
@@ -146,15 +165,20 @@ def _check_resumable(config, out_dir, resume):
                          f"changed since they were computed); {start_over}")
 
 
-def run(config, out_dir, workers=1, resume=True, progress=True, fresh=False, stop_after=None):
+def run(config, out_dir, workers=1, resume=True, progress=True, fresh=False, stop_after=None, executor=None):
     """Run (or resume) every cell of ``config`` into ``out_dir``; returns the path of table.csv.
 
-    workers: processes (1: everything in this process). resume: continue a run with the same
-    settings (finished models and cells are kept). fresh: delete earlier results first.
-    stop_after: stop after this many newly finished cells, as if killed (for tests); returns None.
+    workers: processes (1: everything in this process), each with max(1, cores // workers) threads.
+    resume: continue a run with the same settings (finished models and cells are kept). fresh:
+    delete earlier results first. stop_after: stop after this many newly finished cells, as if
+    killed (for tests); returns None. executor: run the tasks on this ``concurrent.futures``-style
+    executor instead (``submit`` returning futures; a Dask cluster's, say): it is not shut down, its
+    workers' threads are its own, and ``workers`` is only recorded.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers: expected an integer >= 1, got {workers!r}")
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise TypeError(f"executor: expected a concurrent.futures-style executor (with .submit), got {type(executor).__name__}")
     start = time.perf_counter()
     out_dir = os.fspath(out_dir)
     _prepare(config, out_dir, resume, fresh)
@@ -168,68 +192,80 @@ def run(config, out_dir, workers=1, resume=True, progress=True, fresh=False, sto
     if progress:
         print(f"reproduce: {len(todo_models)} models to train, {len(todo)} of {config.n_cells} test sets to evaluate "
               f"({config.n_cells - len(todo)} already done) -> {out_dir}", file=sys.stderr)
-    finished = (_serial if workers == 1 else _parallel)(cfg, out_dir, todo_models, todo, workers, bar, stop_after)
-    if not finished:
-        return None
-    _ensure_references(config, out_dir)
-    table = store.collect(config, out_dir)
+    n_threads = None if executor is not None else pools.threads_per_worker(workers)
+    clock = StageClock()
+    with (nullcontext() if n_threads is None else pools.thread_budget(n_threads)):
+        if executor is not None or workers > 1:
+            finished = _parallel(executor, workers, n_threads, (cfg, out_dir, todo_models, todo, bar, clock), stop_after)
+        else:
+            finished = _serial(cfg, out_dir, todo_models, todo, bar, clock, stop_after)
+        if not finished:
+            return None
+        _ensure_references(config, out_dir, clock)
+        with clock("outputs"):
+            table = store.collect(config, out_dir)
     computed = bool(todo_models or todo)  # a run with nothing left to do keeps the timing of the one that did it
-    return io.write_outputs(config, out_dir, table, time.perf_counter() - start, workers, keep_timing=not computed)
+    timing = {"threads_per_worker": n_threads, "executor": "processes" if executor is None else type(executor).__name__,
+              "stage_seconds": clock.seconds}
+    return io.write_outputs(config, out_dir, table, time.perf_counter() - start, workers, keep_timing=not computed,
+                            timing=timing)
 
 
-def _ensure_references(config, out_dir):
+def _ensure_references(config, out_dir, clock):
     """Q(p)'s kept values of every D (an untrusted reference.npz was deleted after its cells were done)."""
     for d in config.dims:
         if not os.path.exists(os.path.join(io.cell_dir(out_dir, d), "reference.npz")):
-            _context(config, out_dir, d)
+            _context(config, out_dir, d, clock)
     _CACHE.clear()
 
 
-def _serial(cfg, out_dir, todo_models, todo, workers, bar, stop_after):
+def _serial(cfg, out_dir, todo_models, todo, bar, clock, stop_after):
     for d in todo_models:
-        _train_task(cfg, out_dir, d)
+        clock.merge(_train_task(cfg, out_dir, d))
         bar.step(f"trained D={d}", bar.weight)
     for n, cell in enumerate(todo):
         if stop_after is not None and n >= stop_after:
             return False
-        _cell_task(cfg, out_dir, *cell)
+        clock.merge(_cell_task(cfg, out_dir, *cell))
         bar.step(f"D={cell[0]} {cell[1][:5]} s={cell[2]:g} t={cell[3]:g}")
     _CACHE.clear()
     return True
 
 
-def _parallel(cfg, out_dir, todo_models, todo, workers, bar, stop_after):
-    # one BLAS thread per process: `workers` processes share the cores, not workers x threads
-    saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-    os.environ.update({k: "1" for k in saved})
+def _parallel(executor, workers, n_threads, job, stop_after):
+    """The tasks on ``executor``, or on a pool of ``workers`` processes of ``n_threads`` threads (ours,
+    ended with this process)."""
+    if executor is not None:
+        return _submit_all(executor, job, stop_after)
+    with pools.pool(workers, n_threads) as pool:
+        return _submit_all(pool, job, stop_after)
+
+
+def _submit_all(pool, job, stop_after):
+    """Submit the trainings and the cells of trained D; a cell of another D waits for its model."""
+    cfg, out_dir, todo_models, todo, bar, clock = job
+    waiting = {d: [c for c in todo if c[0] == d] for d in {c[0] for c in todo}}
+    futures = {pool.submit(_train_task, cfg, out_dir, d): ("train", d) for d in todo_models}
+    for d in sorted(waiting, reverse=True):  # cells of already-trained D can start at once
+        if d not in todo_models:
+            futures.update({pool.submit(_cell_task, cfg, out_dir, *c): ("cell", c) for c in waiting.pop(d)})
     try:
-        with pools.pool(workers) as pool:  # the workers end with this process, however it ends
-            waiting = {d: [c for c in todo if c[0] == d] for d in {c[0] for c in todo}}
-            futures = {pool.submit(_train_task, cfg, out_dir, d): ("train", d) for d in todo_models}
-            for d in sorted(waiting, reverse=True):  # cells of already-trained D can start at once
-                if d not in todo_models:
-                    futures.update({pool.submit(_cell_task, cfg, out_dir, *c): ("cell", c) for c in waiting.pop(d)})
-            try:
-                return _drain(pool, futures, waiting, cfg, out_dir, bar, stop_after)
-            except BaseException:  # an error or Ctrl-C: drop the queued cells; finished ones stay on disk
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        return _drain(pool, futures, waiting, job, stop_after)
+    except BaseException:  # an error or Ctrl-C: drop the queued tasks; finished cells stay on disk
+        for f in futures:
+            f.cancel()
+        raise
 
 
-def _drain(pool, futures, waiting, cfg, out_dir, bar, stop_after):
+def _drain(pool, futures, waiting, job, stop_after):
     """Collect finished tasks; a trained model releases its D's cells. False: stopped early."""
+    cfg, out_dir, _, _, bar, clock = job
     n_cells = 0
     while futures:
         done, _ = wait(futures, return_when=FIRST_COMPLETED)
         for f in done:
             kind, what = futures.pop(f)
-            f.result()  # re-raise a worker's error here
+            clock.merge(f.result())  # re-raises a worker's error here
             if kind == "train":
                 bar.step(f"trained D={what}", bar.weight)
                 futures.update({pool.submit(_cell_task, cfg, out_dir, *c): ("cell", c) for c in waiting.pop(what, [])})
@@ -237,7 +273,8 @@ def _drain(pool, futures, waiting, cfg, out_dir, bar, stop_after):
                 n_cells += 1
                 bar.step(f"D={what[0]} {what[1][:5]} s={what[2]:g} t={what[3]:g}")
         if stop_after is not None and n_cells >= stop_after:
-            pool.shutdown(wait=True, cancel_futures=True)
+            for f in futures:  # the queued tasks never start; the running ones finish (whole cells)
+                f.cancel()
+            wait(futures)
             return False
     return True
-

@@ -1,4 +1,10 @@
-"""Worker processes that end when their parent ends, however it ends (even ``kill -9``).
+"""Where the runner's tasks run: worker processes tied to the parent, their threads, or a Dask cluster.
+
+Threads: with W workers on C cores each worker uses ``threads_per_worker(W)`` = max(1, C // W)
+threads of the speed room (``minflow.set_threads``) and as many BLAS threads, so W workers
+never run more than C threads together; the parent uses the same number for its own work.
+
+Worker processes end when their parent ends, however it ends (even ``kill -9``).
 
 A ``ProcessPoolExecutor`` worker whose parent is killed would otherwise run on, finishing and
 writing cells that nobody collects. Every worker of ``pool`` therefore, as it starts:
@@ -7,6 +13,10 @@ writing cells that nobody collects. Every worker of ``pool`` therefore, as it st
 2. exits at once if the parent is already gone (it died before step 1 took effect);
 3. runs a daemon thread that polls ``os.getppid()`` every POLL_SECONDS and exits the process
    when the parent changes: the portable fallback (macOS, other POSIX systems).
+
+A Dask cluster (``dask_executor``) is not ours: its workers outlive the runner. When the runner
+(the client) dies, the scheduler releases its tasks: queued cells never start; a cell already
+running finishes and writes its files atomically, and a resume then trusts it (``store``).
 """
 import ctypes
 import multiprocessing
@@ -16,15 +26,74 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+
+from ... import set_threads, threads
+
+BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 POLL_SECONDS = 0.5
 
 
-def pool(workers):
-    """A spawn-context process pool of ``workers`` processes, each tied to this process's life."""
+def cores():
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def threads_per_worker(workers):
+    """max(1, C // workers) on C cores, and never more than ``minflow.threads()`` (a cap set by the user)."""
+    return max(1, min(threads(), cores() // workers))
+
+
+@contextmanager
+def thread_budget(n):
+    """Within: the speed room at ``n`` threads, and BLAS at ``n`` in the processes started here
+    (the environment they inherit); both restored after."""
+    before, saved = threads(), {k: os.environ.get(k) for k in BLAS_ENV}
+    set_threads(n)
+    os.environ.update({k: str(n) for k in BLAS_ENV})
+    try:
+        yield n
+    finally:
+        set_threads(before)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def pool(workers, n_threads=1):
+    """A spawn-context process pool of ``workers`` processes, each tied to this process's life and
+    running the speed room at ``n_threads`` threads."""
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=tie_to_parent, initargs=(os.getpid(),))
+                               initializer=start_worker, initargs=(os.getpid(), n_threads))
+
+
+def start_worker(parent_pid, n_threads):
+    """A worker's initializer: tied to its parent (``tie_to_parent``), ``n_threads`` threads."""
+    tie_to_parent(parent_pid)
+    set_threads(n_threads)
+
+
+@contextmanager
+def dask_executor(address):
+    """Within: a ``concurrent.futures`` executor on the Dask cluster whose scheduler is at ``address``
+    (``with dask_executor("tcp://host:8786") as ex: run(config, out, executor=ex)``).
+
+    The cells are independent and keyed, so they run there unchanged; ``out_dir`` must be a folder
+    that every Dask worker can read and write (one machine, or a shared file system). The client
+    is closed on leaving; the cluster runs on."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ValueError("scheduler: Dask is not installed; pip install -e .[dask]") from None
+    with Client(address) as client:
+        yield client.get_executor(pure=False)
 
 
 def tie_to_parent(parent_pid):
