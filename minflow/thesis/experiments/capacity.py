@@ -19,6 +19,7 @@ from . import io  # noqa: E402
 from .cells import distribution_fingerprint  # noqa: E402
 from .claims import check_claims, sep  # noqa: E402
 from .config import ExperimentConfig, preset  # noqa: E402
+from .figure_tools import FIGURE_DPI  # noqa: E402
 from .lookup import cell, dims  # noqa: E402
 from .runner import run  # noqa: E402
 
@@ -107,26 +108,26 @@ def _plot_levels(ax, xs, ys, labels, **kw):
 
 def plot_capacity(results, path):
     """Left: the fraction of checks passed per claim vs mean train KL; right: key numbers per D vs train KL."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4), layout="constrained")
     names = [r["level"] for r in results]
     kl = [sum(v["train_kl"] for v in r["numbers"].values()) / len(r["numbers"]) for r in results]
     for cid in FOCUS:
         frac = [r["claims"][cid]["passed"] / max(r["claims"][cid]["total"], 1) for r in results]
         _plot_levels(axes[0], kl, frac, names, label=cid)
     for x, name in zip(kl, names):
-        axes[0].annotate(name, (x, 1.02), fontsize=7, rotation=45)
+        axes[0].annotate(name, (x, 1.02), fontsize=8, rotation=45)
     axes[0].set(xscale="symlog", xlabel="mean train KL (nats)", ylabel="fraction of checks passed", ylim=(-0.05, 1.2))
     axes[0].set_title("claims vs fit (x: over-fitted)", fontsize=9)
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     for key, ax in (("C6 sep(p_theta) perturbed", axes[1]), ("C10 mean TNR(p_theta) outliers", axes[2])):
         for d in results[0]["numbers"]:
             xs = [r["numbers"][d]["train_kl"] for r in results]
             _plot_levels(ax, xs, [r["numbers"][d][key] for r in results], names, label=f"D={d}")
-        ax.set(xscale="symlog", xlabel="train KL (nats)")
+        ax.set(xscale="symlog", xlabel="train KL (nats)", ylabel="separation |2 AUROC - 1|" if "sep" in key
+               else "TNR (fraction of the test set)")
         ax.set_title(key, fontsize=9)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.savefig(path, dpi=FIGURE_DPI)
     plt.close(fig)
     return path
 
