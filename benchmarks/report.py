@@ -17,6 +17,9 @@ FIT_GEOMEAN, FIT_MIN, LP_MIN, F32_MIN = 1.0, 0.8, 1.2, 1.0
 QUICKSTART_SECONDS, QUICKSTART_LOADED_RATIO = 15.0, 2.0
 
 
+THESIS_MINUTES = 20.0  # issue 12: thesis-scale make reproduce, one seed, 2 cores
+
+
 def geomean(values):
     values = list(values)
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else math.nan
@@ -178,6 +181,12 @@ def render(run_dict):
         r = qs[2]["best"] / qs[0]["best"]
         L.append(f"| quick start with 2 CPU-bound processes beside it <= {QUICKSTART_LOADED_RATIO:.0f}x alone | "
                  f"{qs[2]['best']:.1f} s = {r:.2f}x | {verdict(r, QUICKSTART_LOADED_RATIO, higher=False)} |")
+    thesis = thesis_timing()
+    if thesis:
+        minutes = thesis["wall_s"] / 60
+        L.append(f"| thesis-scale `make reproduce` (one seed) <= {THESIS_MINUTES:.0f} min wall on 2 cores | "
+                 f"{minutes:.1f} min ({thesis['workers']} workers x {thesis['threads']} threads; "
+                 f"run of {thesis['finished']}) | {verdict(minutes, THESIS_MINUTES, higher=False, unit=' min')} |")
     if not quiet:
         for i in range(targets_start, len(L)):
             if L[i].endswith(" |") and not L[i].endswith("verdict |") and not L[i].startswith("|---"):
@@ -252,6 +261,21 @@ def render(run_dict):
     else:
         L.append("The inner-step table (gradient + Adam without `fit`) is measured by full runs only.\n")
 
+    # --- the thesis-scale reproduction
+    if thesis:
+        L.append("## Thesis-scale reproduction: where its time goes\n")
+        L.append(f"From `reproduction/thesis/run.json` (`make reproduce`, one seed, run of {thesis['finished']}, "
+                 f"{thesis['workers']} worker processes x {thesis['threads']} threads; not a `make bench` run): wall "
+                 f"{thesis['wall_s'] / 60:.1f} min = {thesis['run_s'] / 60:.1f} min training and evaluation + "
+                 f"{thesis['finish_s'] / 60:.1f} min figures and report. Busy seconds per stage, summed over the "
+                 "processes:\n")
+        L.append("| stage | seconds | share |")
+        L.append("|---|---|---|")
+        total = sum(thesis["stages"].values()) or 1.0
+        for stage, sec in thesis["stages"].items():
+            L.append(f"| {stage} | {sec:,.0f} | {100 * sec / total:.0f}% |")
+        L.append("")
+
     # --- quick start
     if qs:
         L.append("## The README's quick start (`benchmarks/quickstart.py`)\n")
@@ -270,6 +294,22 @@ def render(run_dict):
     L.append("Raw figures (every run, chunk sizes, thread pools seen, CPU time, load averages): "
              "[results.json](results.json).")
     return "\n".join(L) + "\n"
+
+
+def thesis_timing(path=None):
+    """Wall time and seconds per stage of the committed thesis-scale run, or None if it has no stage timing."""
+    path = path or os.path.join(HERE, "..", "reproduction", "thesis", "run.json")
+    try:
+        with open(path) as f:
+            timing = json.load(f).get("timing", {})
+    except (OSError, ValueError):
+        return None
+    if "stage_seconds" not in timing:
+        return None
+    run_s, finish_s = timing["last_invocation_wall_s"], timing.get("finish_wall_s", 0.0)
+    return {"wall_s": run_s + finish_s, "run_s": run_s, "finish_s": finish_s, "stages": timing["stage_seconds"],
+            "workers": timing.get("workers_last_invocation"), "threads": timing.get("threads_per_worker"),
+            "finished": timing.get("finished_utc", "?")}
 
 
 def pick(data, index=None):

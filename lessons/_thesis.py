@@ -333,6 +333,21 @@ def thesis_scale_verdicts(path=None):
     return dict(re.findall(r"^#### (C\d+) \(section [^)]*\): (.+)$", part, flags=re.M))
 
 
+def capacity_fit_ranges(path=None):
+    """{level: "lo-hi nats"} of train KL over D for the committed capacity study; {} if absent."""
+    import json
+
+    path = Path(path) if path else Path(__file__).resolve().parent.parent / "reproduction/capacity/capacity.json"
+    if not path.is_file():
+        return {}
+    out = {}
+    for level in json.loads(path.read_text()).get("levels", []):
+        kls = [v["train_kl"] for v in level.get("numbers", {}).values()]
+        if kls:
+            out[level["level"]] = f"{min(kls):.1f}-{max(kls):.0f} nats"
+    return out
+
+
 def versus_thesis(lesson, table, ids):
     """Print the cell "This run vs the thesis": for each finding, what the thesis found, what this run found
     (every sentence generated from this run's numbers), the verdict of the fixed rule, the verdict at the
@@ -362,21 +377,22 @@ def versus_thesis(lesson, table, ids):
     not_full = [c for c, v in scale.items() if v != "reproduced"]
     per_dim = max(v / k for k, v in fit.items()) if fit else float("nan")
     kl = f"train KL = H*(p, p_theta) - H(p) in nats: {fits}"
+    ranges = capacity_fit_ranges()
+    study = (f"the reproduction's capacity study (under-trained flows: train KL {ranges['under']}; over-fitted: "
+             f"{ranges['overfit']})" if {"under", "overfit"} <= set(ranges) else "the reproduction's capacity study")
     if worst >= 5.0:
-        how = (f"This run's model fits p poorly ({kl}), like the under-trained flows of the reproduction's capacity "
-               "study (train KL 5-48 nats), which is where that study found the thesis's pattern of over-rated "
-               "shifted, perturbed and outlying data; so agreement or disagreement here says more about the "
-               "training budget than about the thesis.")
+        how = (f"This run's model fits p poorly ({kl}). In {study}, such flows are where parts of the thesis's "
+               "pattern of over-rated shifted, perturbed and outlying data appeared; so agreement or disagreement "
+               "here says more about the training budget than about the thesis.")
     elif per_dim < 0.02:
-        how = (f"This run's model fits p closely ({kl}). The reproduction's reading (REPRODUCTION.md): a flow that "
-               "fits p this closely behaves like a slightly blurred copy of the true density, also far from the "
-               "training data; the thesis's pattern of over-rated shifted, perturbed and outlying data appears in "
-               "our capacity study only for an under-trained flow (train KL 5-48 nats).")
+        how = (f"This run's model fits p closely ({kl}). In {study}, closely fitted flows rated shifted, perturbed "
+               "and outlying data much as the true density does; parts of the thesis's pattern appeared only for "
+               "badly under-trained or over-fitted flows, whose fit fails the thesis's own C1.")
     else:
         how = (f"This run's model fits p fairly well ({kl}; up to {per_dim:.3f} nats per dimension): between the "
-               "reproduction's well-fitted flows and the under-trained ones (train KL 5-48 nats) for which its "
-               "capacity study found the thesis's pattern of over-rated shifted, perturbed and outlying data. The "
-               "reproduction's reading (REPRODUCTION.md): the thesis's flow probably fitted p less well than ours.")
+               f"closely fitted flows and the under-trained or over-fitted ones of {study}, where parts of the "
+               "thesis's pattern of over-rated shifted, perturbed and outlying data appeared. Which fit the "
+               "thesis's flow had is not stated in the thesis.")
     lines.append("**Why they may differ.** " + LESSONS_SETTINGS_NOTE.format(n=cfg.n_test) + ", so its numbers are "
                  "noisier" + (f"; but {', '.join(not_full)} do not (fully) reproduce at the thesis's scale either. " if not_full
                  else ". ") + how +

@@ -82,7 +82,7 @@ def grade(workspace="exercises", names=(), lesson=None, student=None, secret=Non
         runnable = [n for n in chosen if n not in problems]
         for name in runnable:
             sandbox.write_job(Path(tmp) / "job", name, plans[name])
-        statuses = sandbox.run(Path(tmp) / "clean", Path(tmp) / "job", runnable, Path(tmp) / "work",
+        statuses = sandbox.run_exercises(Path(tmp) / "clean", Path(tmp) / "job", runnable, Path(tmp) / "work",
                                exercise_timeout, case_timeout) if runnable else {}
         exercises = [_exercise(name, plans[name], problems.get(name), statuses.get(name),
                                Path(tmp) / "work" / "out") for name in chosen]

@@ -133,7 +133,7 @@ def write_job(job_dir, name, cases):
                                                                 for c in cases]}))
 
 
-def run(clean_root, job_dir, names, work, exercise_timeout=EXERCISE_TIMEOUT, case_timeout=CASE_TIMEOUT):
+def run_exercises(clean_root, job_dir, names, work, exercise_timeout=EXERCISE_TIMEOUT, case_timeout=CASE_TIMEOUT):
     """Run the exercises ``names`` in the child; restart it for those not started if it dies.
 
     -> {name: status dict (exit, timed_out, seconds) or {"lost": message}}; outputs in work/out."""
