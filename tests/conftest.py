@@ -1,4 +1,7 @@
-"""Shared helpers: random, non-identity parameters (a zero-initialised conditioner hides sign bugs)."""
+"""Shared helpers: random, non-identity parameters (a zero-initialised conditioner hides sign bugs),
+and the "clear error or finite result" property of the hypothesis tests."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -13,3 +16,24 @@ def randomize(params, rng, scale=0.3):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def finite(result):
+    """True if every number of ``result`` (an array, or a tuple/list of them) is finite."""
+    if isinstance(result, (tuple, list)):
+        return all(finite(r) for r in result)
+    return bool(np.all(np.isfinite(np.asarray(result, dtype=np.float64))))
+
+
+def clear_error_or_finite(call, name):
+    """``call()`` raises ValueError/TypeError naming ``name``, or returns only finite numbers.
+
+    RuntimeWarnings (far inputs warn) are allowed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            result = call()
+        except (ValueError, TypeError) as err:
+            assert name in str(err), f"the error does not name {name!r}: {err}"
+            return
+    assert finite(result), f"non-finite result {result!r} for a {name} that was accepted"
