@@ -76,27 +76,33 @@ def _cell(text):
 
 
 def claims_markdown(claims):
-    """The claim table: id, section, what the thesis says, what we measured, the verdict."""
-    lines = ["| claim | section | thesis says | measured (checks passed) | verdict |", "| --- | --- | --- | --- | --- |"]
+    """The claim table of one run: id, section, what the thesis says, what we measured, the verdict."""
+    lines = ["| claim | section | thesis says | measured (checks of the model passed) | verdict |",
+             "| --- | --- | --- | --- | --- |"]
     for c in claims:
-        passed = sum(bool(ok) for _, _, ok in c.checks)
-        lines.append(f"| {c.id} | {c.section} | {_cell(c.thesis)} | {passed}/{len(c.checks)} checks; "
+        lines.append(f"| {c.id} | {c.section} | {_cell(c.thesis)} | {c.passed}/{len(c.checks)} checks; "
                      f"{_cell(_short(c))} | **{c.verdict}** |")
     return "\n".join(lines)
 
 
 def _short(c, limit=2):
     """The failing checks first (they explain the verdict), at most ``limit``."""
-    ordered = sorted(c.checks, key=lambda x: bool(x[2]))
-    text = "; ".join(f"{n}: {m}" + ("" if ok else " (fails)") for n, m, ok in ordered[:limit])
+    ordered = sorted(c.checks, key=lambda x: bool(x.passed))
+    text = "; ".join(f"{x.name}: {x.measured}" + ("" if x.passed else " (fails)") for x in ordered[:limit])
     return text + ("; ..." if len(c.checks) > limit else "")
+
+
+def calibration_text(cal):
+    """A calibration line: the true density's figure, beside the thesis's where it gives one."""
+    return f"{cal.name}: {cal.value:.3f}" + ("" if cal.thesis is None else f" (thesis {cal.thesis:g})")
 
 
 def claims_details(claims, notes):
     out = []
     for c in claims:
         out += [f"#### {c.id} (section {c.section}): {c.verdict}", "", f"*Thesis:* {c.thesis}", "", f"*Rule:* {c.rule}", ""]
-        out += [f"- {'pass' if ok else '**fail**'}: {name}: {text}" for name, text, ok in c.checks] or ["- no cell of this claim in the grid"]
+        out += [f"- {'pass' if x.passed else '**fail**'}: {x.name}: {x.measured}" for x in c.checks] or ["- no cell of this claim in the grid"]
+        out += [f"- calibration (true density, not counted): {calibration_text(x)}" for x in c.calibration]
         if c.id in notes and c.verdict != "reproduced":
             out += ["", "*Our reading:* " + notes[c.id]]
         out.append("")
