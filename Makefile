@@ -14,8 +14,8 @@ help:
 	@echo "make notebooks        the lessons as executed notebooks -> book/_build/notebooks/ (extra: .[notebooks])"
 	@echo "make book             the lessons as an HTML book -> book/_build/html/index.html (~3 min; ARGS=--tiny: ~1 min)"
 	@echo "make test             the test suite (~3-5 min on 2 cores)"
-	@echo "make reproduce-quick  the thesis experiments, quick preset (< 10 min)"
-	@echo "make reproduce        the thesis experiments at thesis scale (long)"
+	@echo "make reproduce-quick  the thesis experiments, quick preset, 5 seeds (~15 min; SEEDS=n)"
+	@echo "make reproduce        the thesis experiments at thesis scale, 3 seeds (about an hour per seed; SEEDS=n)"
 	@echo "make capacity         the capacity study (several model sizes / training budgets)"
 	@echo "make bench            speed benchmarks -> benchmarks/RESULTS.md"
 	@echo "make exercises        generate a practice exercises/ workspace; make grade grades it"
@@ -61,12 +61,12 @@ book: $(NB_STAMP)
 	@start=$$(date +%s); $(BIN)/python book/build.py book --args="$(ARGS)" && \
 	echo "make book: $$(( $$(date +%s) - start )) s; open book/_build/html/index.html (or: $(BIN)/python -m http.server -d book/_build/html)"
 
-# outputs under reproduction/<preset>/ (resumable: rerun to continue); both regenerate REPRODUCTION.md
+# outputs under reproduction/<preset>/seed<k>/ (resumable: rerun to continue); both regenerate REPRODUCTION.md
 reproduce: $(STAMP)
-	$(BIN)/python -m minflow reproduce --preset thesis --workers $(or $(WORKERS),2)
+	$(BIN)/python -m minflow reproduce --preset thesis --seeds $(or $(SEEDS),3) --workers $(or $(WORKERS),2)
 
 reproduce-quick: $(STAMP)
-	$(BIN)/python -m minflow reproduce --preset quick --workers $(or $(WORKERS),2)
+	$(BIN)/python -m minflow reproduce --preset quick --seeds $(or $(SEEDS),5) --workers $(or $(WORKERS),2)
 
 # the grid at several model sizes / training budgets -> reproduction/capacity/
 capacity: $(STAMP)

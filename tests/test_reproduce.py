@@ -172,7 +172,7 @@ def test_python_m_minflow_is_the_thesis_command_line(capsys):
 
 
 def test_read_notes_pastes_only_claim_and_capacity_sections(tmp_path):
-    from minflow.thesis.experiments.report import read_notes
+    from minflow.thesis.experiments.notes import read_notes
     path = tmp_path / "NOTES.md"
     path.write_text("# Title\n> a remark\nThe intro.\n\n## C4\nReading of C4.\n\n## Capacity\nCapacity reading.\n\n"
                     "## Calibration of the perturbation and outlier families\nA long log.\n")

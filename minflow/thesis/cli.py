@@ -1,9 +1,10 @@
 """Command line: ``python -m minflow <command>`` (minflow/__main__.py calls ``main``).
 
-    python -m minflow reproduce --preset quick|thesis|tiny [--out DIR] [--workers N] [--fresh]
-                                [--scheduler ADDRESS]
-        train one core model per D, evaluate every test set (resumable), draw every figure,
-        decide claims C1-C10 and regenerate REPRODUCTION.md (for the quick and thesis presets);
+    python -m minflow reproduce --preset quick|thesis|tiny [--seeds N] [--seed K] [--out DIR]
+                                [--workers N] [--fresh] [--scheduler ADDRESS]
+        per seed: train one core model per D, evaluate every test set (resumable), decide claims
+        C1-C10 (figures for the first seed); into reproduction/<preset>/seed<k>/ (or DIR: one run,
+        DIR/seed<k>/ with --seeds); then regenerate REPRODUCTION.md (quick and thesis presets);
         prints the seconds per stage (also in DIR/run.json). --scheduler: the tasks run on the
         Dask cluster at ADDRESS (pip install -e .[dask]); DIR must be shared with its workers
     python -m minflow claims DIR          the claim table of a finished run
@@ -19,28 +20,52 @@ from contextlib import nullcontext
 
 
 def _reproduce(args):
-    from .experiments import preset, run
-    from .experiments.report import finish_run
-    from .experiments.timing import breakdown_lines
-    from .experiments.workers import dask_executor
+    from .experiments import preset
+    from .experiments.document import write_report
 
     overrides = {}
     if args.n_test is not None:
         overrides["n_test"] = args.n_test
     if args.dims is not None:
         overrides["dims"] = tuple(args.dims)
-    if args.seed is not None:
-        overrides["seed"] = args.seed
-    config = preset(args.preset, **overrides)
-    out = args.out if args.out is not None else os.path.join("reproduction", args.preset)
-    with (dask_executor(args.scheduler) if args.scheduler else nullcontext()) as executor:
-        path = run(config, out, workers=args.workers, fresh=args.fresh, progress=not args.quiet, executor=executor)
+    preset(args.preset, **overrides)  # a bad preset or override fails before anything runs
+    seeds = _seeds(args)
+    root = args.out if args.out is not None else os.path.join("reproduction", args.preset)
+    per_seed = args.out is None or args.seeds is not None  # the committed layout: reproduction/<preset>/seed<k>/
+    for k in seeds:
+        out = os.path.join(root, f"seed{k}") if per_seed else root
+        # figures of the first seed only: every seed's numbers are in the report, one set of pictures is enough
+        _reproduce_one(args, preset(args.preset, **overrides, seed=k), out, figures=k == seeds[0])
     report = args.report if args.report is not None else ("REPRODUCTION.md" if args.preset in ("quick", "thesis")
                                                           and not overrides and args.out is None else "")
-    done = finish_run(out, figures=not args.no_figures, report=report or None, workers=args.workers)
+    if report:
+        print(f"report: {write_report(report)}")
+    return 0
+
+
+def _seeds(args):
+    """--seeds N: the seeds K .. K + N - 1 (K: --seed, default 0); without it, the one seed K."""
+    base = 0 if args.seed is None else args.seed
+    if base < 0:
+        raise ValueError(f"--seed: expected an integer >= 0, got {base}")
+    if args.seeds is not None and args.seeds < 1:
+        raise ValueError(f"--seeds: expected a number of seeds >= 1, got {args.seeds}")
+    return list(range(base, base + (args.seeds or 1)))
+
+
+def _reproduce_one(args, config, out, figures):
+    from .experiments import run
+    from .experiments.report import finish_run
+    from .experiments.timing import breakdown_lines
+    from .experiments.workers import dask_executor
+
+    if not args.quiet:
+        print(f"reproduce: seed {config.seed} -> {out}", file=sys.stderr)
+    with (dask_executor(args.scheduler) if args.scheduler else nullcontext()) as executor:
+        path = run(config, out, workers=args.workers, fresh=args.fresh, progress=not args.quiet, executor=executor)
+    done = finish_run(out, figures=figures and not args.no_figures, report=None, workers=args.workers)
     print("\n".join(breakdown_lines(done["record"].get("timing", {}))))
     print(f"table: {path}")
-    return 0
 
 
 def _claims(args):
@@ -59,7 +84,7 @@ def _figures(args):
 
 
 def _report(args):
-    from .experiments.report import write_report
+    from .experiments.document import write_report
 
     print(write_report(args.path))
     return 0
@@ -84,7 +109,10 @@ def build_parser():
                    help="run the tasks on the Dask cluster at ADDRESS (tcp://host:8786; pip install -e .[dask])")
     r.add_argument("--n-test", type=int, default=None, help="override the test-set size N")
     r.add_argument("--dims", type=int, nargs="+", default=None, help="override the dimensionalities")
-    r.add_argument("--seed", type=int, default=None, help="override the seed")
+    r.add_argument("--seed", type=int, default=None, help="the (first) seed: distributions and training (default 0)")
+    r.add_argument("--seeds", type=int, default=None, metavar="N",
+                   help="run N seeds (--seed .. --seed + N - 1), each into OUT/seed<k>/ (default: one seed; "
+                        "without --out the layout is reproduction/<preset>/seed<k>/)")
     r.add_argument("--no-figures", action="store_true")
     r.add_argument("--report", default=None, help="path of the Markdown report to regenerate ('' for none)")
     r.add_argument("--quiet", action="store_true", help="no progress line")

@@ -1,0 +1,95 @@
+"""Our reading of the claims (reproduction/NOTES.md), written as templates filled from the runs.
+
+A paragraph of NOTES.md never states a measured number itself; it names it, and the report fills
+it in from the committed seeds, so the prose cannot go stale when the runs change:
+
+    {{thesis|C10|(c) perturbed s=1,t=0: TNR(p_theta) <= 0.10|pm}}   -> 0.352 +- 0.021
+    {{quick|C4|verdict}}                                               -> reproduced in 2 of 5 seeds
+    {{thesis|C8|D=50 (a) over-rated|sign:over-rates:under-rates}}      -> under-rates
+
+Fields: preset (quick, thesis), claim id, the name of a check or calibration line of that claim
+(as in REPRODUCTION.md), and what to show: ``mean``, ``sd``, ``pm`` (mean +- sd), ``min``, ``max``
+(over seeds), ``k`` (seeds where the check passed), ``n`` (seeds where it was evaluated),
+``sign:A:B`` (A when the mean is > 0, else B); ``verdict`` takes no name. An unknown field is an
+error, not an empty string. ``hand_written_numbers`` finds the decimals a template states itself
+(other than the thesis's own figures and section numbers, which follow "thesis " or "section ").
+"""
+import os
+import re
+
+from .multiseed import fmt, fmt_pm, mean_sd
+
+_FIELD = re.compile(r"\{\{([^{}]+)\}\}")
+_DECIMAL = re.compile(r"(?<![\w.])(\d+\.\d+)")
+_ALLOWED_BEFORE = re.compile(r"(thesis|section|sections|eq\.|Fig\.|Figure|v)\s*[(~]?$", re.I)
+
+
+def read_notes(path):
+    """{heading: text} from a Markdown file with "## C<k>" headings (and "## Capacity", "## Reading");
+    "intro": the text before the first heading (lines starting with ">" are left out). Sections under
+    any other "## " heading (the calibration log, say) are not pasted into the report."""
+    if not os.path.exists(path):
+        return {}
+    text = open(path).read()
+    parts = re.split(r"^## (.+?)\s*$", text, flags=re.M)
+    notes = {parts[i]: " ".join(parts[i + 1].split()) for i in range(1, len(parts) - 1, 2)
+             if re.fullmatch(r"C\d+|Capacity|Reading", parts[i])}
+    intro = [line for line in parts[0].splitlines() if not line.startswith(("#", ">"))]
+    notes["intro"] = " ".join(" ".join(intro).split())
+    return notes
+
+
+def render(text, summaries):
+    """Fill every {{...}} of ``text`` from ``summaries`` ({preset: [ClaimSummary]}); a bad field -> ValueError."""
+    return _FIELD.sub(lambda m: _value(m.group(1), summaries), text)
+
+
+def _value(field, summaries):
+    parts = [p.strip() for p in field.split("|")]
+    if len(parts) == 3 and parts[2] == "verdict":
+        return _claim(parts, summaries).verdict_text
+    if len(parts) != 4:
+        raise ValueError(f"NOTES.md: {{{{{field}}}}}: expected preset|claim|name|what or preset|claim|verdict")
+    claim, name, what = _claim(parts, summaries), parts[2], parts[3]
+    if name in claim.checks:
+        values = claim.check_values(name)
+        passes = claim.check_passes(name)
+    elif name in claim.calibration:
+        values, passes = claim.calibration[name][0], None
+    else:
+        raise ValueError(f"NOTES.md: {{{{{field}}}}}: {claim.id} has no check or calibration line {name!r}; it has "
+                         f"{sorted(claim.checks) + sorted(claim.calibration)}")
+    return _show(values, passes, what, field)
+
+
+def _claim(parts, summaries):
+    preset, cid = parts[0], parts[1]
+    if preset not in summaries:
+        raise ValueError(f"NOTES.md: no committed seeds of the preset {preset!r} (have {sorted(summaries)})")
+    found = [s for s in summaries[preset] if s.id == cid]
+    if not found:
+        raise ValueError(f"NOTES.md: no claim {cid!r}")
+    return found[0]
+
+
+def _show(values, passes, what, field):
+    xs = [v for v in values if v is not None]
+    if what == "pm":
+        return fmt_pm(xs)
+    if what in ("mean", "sd"):
+        return fmt(mean_sd(xs)[0 if what == "mean" else 1])
+    if what in ("min", "max"):
+        return fmt((min if what == "min" else max)(xs)) if xs else "n/a"
+    if what in ("k", "n") and passes is not None:
+        return str(passes[0] if what == "k" else passes[1])
+    if what.startswith("sign:") and what.count(":") == 2:
+        _, above, below = what.split(":")
+        return above if mean_sd(xs)[0] > 0 else below
+    raise ValueError(f"NOTES.md: {{{{{field}}}}}: cannot show {what!r} (mean, sd, pm, min, max, k, n, sign:A:B)")
+
+
+def hand_written_numbers(text):
+    """The decimals that ``text`` (a template) states itself, outside {{...}}, other than the thesis's
+    figures and section/equation numbers (preceded by "thesis", "section", "eq.", ...)."""
+    bare = _FIELD.sub(" FIELD ", text)
+    return [m.group(1) for m in _DECIMAL.finditer(bare) if not _ALLOWED_BEFORE.search(bare[:m.start()])]
