@@ -16,18 +16,21 @@ Test families on the grid Lambda = S x T (eq. 19, 22):
     q_delta(s, t) = N(mu_p + t 1 + beta u, s^2 Sigma_p + alpha I)    eq. 20-21  "perturbed"
     q_out(s, t)   = N(mu_q + t 1,          s^2 Sigma_q)              section 7  "outlier"
 
-with u ~ U([-1, 1]^D) drawn once. The outlier parameters (our construction, two knobs):
+with u ~ U([-1, 1]^D) drawn once. Outliers (our construction; Sigma_p = L_p L_p^T, w = L_p^-1 1 / c,
+c = |L_p^-1 1|: the shift 1 whitened by p; e a random unit vector orthogonal to w):
 
-    mu_q    = mu_p + sqrt(D + z sqrt(2 D)) L_p e,   e a random unit vector, Sigma_p = L_p L_p^T
-    Sigma_q = (1 - gamma) Sigma_p + gamma Sigma_ind, Sigma_ind drawn like Sigma_p, independently
+    mu_q = mu_p + r L_p d,  r^2 = D + z sqrt(2 D),  d = rho (-w) + sqrt(1 - rho^2) e
+    Sigma_q = (1 - gamma) Sigma_p + gamma Sigma_ind,  Sigma_ind drawn like Sigma_p, independently
 
-z = outlier_mean_z says how atypical the outlier mean is for p:
-log p(mu_q) = E_p[log p(X)] - z sd_p[log p(X)] exactly, since (mu_q - mu_p)^T Sigma_p^-1 (mu_q - mu_p)
-= D + z sqrt(2 D). gamma = outlier_cov_mix moves the covariance from Sigma_p (0) to the
-independent draw (1). How ALPHA_DEFAULT, BETA_DEFAULT, OUTLIER_MEAN_Z and OUTLIER_COV_MIX were
-chosen (with measured numbers) is in reproduction/NOTES.md ("Calibration of the perturbation and
-outlier families").
+z = outlier_mean_z: mu_q is at Mahalanobis distance r, so log p(mu_q) = E_p[log p] - z sd_p[log p].
+rho = outlier_approach, the cosine between L_p^-1 (mu_p - mu_q) and w: mu_q + t 1 is at squared distance
+r^2 - 2 rho r c t + c^2 t^2, so at rho > 0 a shift t > 0 first moves q_out towards p. gamma =
+outlier_cov_mix; Sigma_ind has outlier_condition_number and outlier_mean_variance. Defaults z = 3,
+rho = 0.2, gamma = 1, Sigma_ind = 0.03 I (condition number 1): the member of tools/calibrate_outliers.py
+closest to the thesis's true-density TNRs at D = 50. How these and ALPHA_DEFAULT, BETA_DEFAULT were
+chosen: reproduction/NOTES.md, "Calibration of the perturbation and outlier families".
 """
+import inspect
 import math
 
 import numpy as np
@@ -46,8 +49,8 @@ MEAN_VARIANCE = 1.0
 MEAN_SCALE = 1.0
 ALPHA_DEFAULT = 0.08
 BETA_DEFAULT = 0.2
-OUTLIER_MEAN_Z = 1.4
-OUTLIER_COV_MIX = 1.0
+OUTLIER_MEAN_Z, OUTLIER_APPROACH, OUTLIER_COV_MIX = 3.0, 0.2, 1.0
+OUTLIER_CONDITION_NUMBER, OUTLIER_MEAN_VARIANCE = 1.0, 0.03  # Sigma_ind = Sigma_q = 0.03 I
 
 
 def check_covariance(cov, name="cov", dim=None):
@@ -220,13 +223,12 @@ class ThesisDistributions:
     Three independent streams are spawned from ``np.random.SeedSequence(seed)``: (mu_p, Sigma_p),
     the perturbation direction u ~ U([-1, 1]^D), and the outliers' direction e and Sigma_ind.
     ``settings()`` records every number; ``ThesisDistributions(**settings)`` rebuilds it.
-    How the defaults were chosen: reproduction/NOTES.md, "Calibration of the perturbation and outlier families".
     """
 
     def __init__(self, dim, seed=0, *, alpha=ALPHA_DEFAULT, beta=BETA_DEFAULT,
                  condition_number=CONDITION_NUMBER, mean_variance=MEAN_VARIANCE, mean_scale=MEAN_SCALE,
-                 outlier_condition_number=None, outlier_mean_variance=None,
-                 outlier_mean_z=OUTLIER_MEAN_Z, outlier_cov_mix=OUTLIER_COV_MIX):
+                 outlier_condition_number=OUTLIER_CONDITION_NUMBER, outlier_mean_variance=OUTLIER_MEAN_VARIANCE,
+                 outlier_mean_z=OUTLIER_MEAN_Z, outlier_cov_mix=OUTLIER_COV_MIX, outlier_approach=OUTLIER_APPROACH):
         self.dim = check_int(dim, "dim", minimum=1)
         self.seed = check_int(seed, "seed", minimum=0)
         self.alpha = _check_number(alpha, "alpha")
@@ -240,9 +242,9 @@ class ThesisDistributions:
         self.outlier_mean_variance = check_positive(self.mean_variance if outlier_mean_variance is None
                                                     else outlier_mean_variance, "outlier_mean_variance")
         # z = -sqrt(D / 2) puts mu_q on mu_p; below it the squared distance would be negative
-        z_min = -math.sqrt(self.dim / 2.0)
-        self.outlier_mean_z = _check_number(outlier_mean_z, "outlier_mean_z", minimum=z_min)
+        self.outlier_mean_z = _check_number(outlier_mean_z, "outlier_mean_z", minimum=-math.sqrt(self.dim / 2.0))
         self.outlier_cov_mix = _check_number(outlier_cov_mix, "outlier_cov_mix", maximum=1.0)
+        self.outlier_approach = _check_number(outlier_approach, "outlier_approach", -1.0, 1.0)
         rng_p, rng_u, rng_q = (np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(3))
         self.p = self._draw(rng_p, self.condition_number, self.mean_variance, self.mean_scale, "p")
         self.u = rng_u.uniform(-1.0, 1.0, size=self.dim)
@@ -253,13 +255,17 @@ class ThesisDistributions:
         return Gaussian(mean, random_covariance(self.dim, rng, kappa, mean_variance), name=name)
 
     def _outlier(self, rng):
-        """q_out(1, 0): mu_q at Mahalanobis distance sqrt(D + z sqrt(2D)) from mu_p, Sigma_q a mix."""
+        """q_out(1, 0): mu_q = mu_p + r L_p d and Sigma_q a mix (module docstring)."""
         independent = self._draw(rng, self.outlier_condition_number, self.outlier_mean_variance, 1.0, None)
         e = independent.mean / np.linalg.norm(independent.mean)     # a uniformly random direction
-        # max(., 0): at z = -sqrt(D / 2) rounding could leave a tiny negative number
-        radius = math.sqrt(max(self.dim + self.outlier_mean_z * math.sqrt(2.0 * self.dim), 0.0))
+        w = solve_triangular(self.p.chol, np.ones(self.dim), lower=True)
+        w, rho = w / np.linalg.norm(w), self.outlier_approach
+        perp = e - (e @ w) * w                                      # D = 1: none, d = -sign(rho) w (or e)
+        d = (-rho * w + math.sqrt(1.0 - rho * rho) * perp / np.linalg.norm(perp) if self.dim > 1
+             else -math.copysign(1.0, rho) * w if rho else e)
+        radius = math.sqrt(max(self.dim + self.outlier_mean_z * math.sqrt(2.0 * self.dim), 0.0))  # max: rounding
         gamma = self.outlier_cov_mix
-        return Gaussian(self.p.mean + radius * (self.p.chol @ e),
+        return Gaussian(self.p.mean + radius * (self.p.chol @ d),
                         (1.0 - gamma) * self.p.cov + gamma * independent.cov, name="q_out(1, 0)")
 
     def q(self, s, t):
@@ -285,11 +291,7 @@ class ThesisDistributions:
 
     def settings(self):
         """Every number needed to rebuild this object (JSON-ready): ThesisDistributions(**settings())."""
-        return {"dim": self.dim, "seed": self.seed, "alpha": self.alpha, "beta": self.beta,
-                "condition_number": self.condition_number, "mean_variance": self.mean_variance,
-                "mean_scale": self.mean_scale, "outlier_condition_number": self.outlier_condition_number,
-                "outlier_mean_variance": self.outlier_mean_variance,
-                "outlier_mean_z": self.outlier_mean_z, "outlier_cov_mix": self.outlier_cov_mix}
+        return {name: getattr(self, name) for name in inspect.signature(ThesisDistributions).parameters}
 
     def __repr__(self):
         return f"ThesisDistributions(dim={self.dim}, seed={self.seed}, alpha={self.alpha}, beta={self.beta})"
