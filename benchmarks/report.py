@@ -264,7 +264,7 @@ def render(run_dict):
     # --- the thesis-scale reproduction
     if thesis:
         L.append("## Thesis-scale reproduction: where its time goes\n")
-        L.append(f"From `reproduction/thesis/run.json` (`make reproduce`, one seed, run of {thesis['finished']}, "
+        L.append(f"From `reproduction/thesis/seed0/run.json` (`make reproduce`, its first seed, run of {thesis['finished']}, "
                  f"{thesis['workers']} worker processes x {thesis['threads']} threads; not a `make bench` run): wall "
                  f"{thesis['wall_s'] / 60:.1f} min = {thesis['run_s'] / 60:.1f} min training and evaluation + "
                  f"{thesis['finish_s'] / 60:.1f} min figures and report. Busy seconds per stage, summed over the "
@@ -298,7 +298,7 @@ def render(run_dict):
 
 def thesis_timing(path=None):
     """Wall time and seconds per stage of the committed thesis-scale run, or None if it has no stage timing."""
-    path = path or os.path.join(HERE, "..", "reproduction", "thesis", "run.json")
+    path = path or os.path.join(HERE, "..", "reproduction", "thesis", "seed0", "run.json")
     try:
         with open(path) as f:
             timing = json.load(f).get("timing", {})

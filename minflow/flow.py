@@ -246,6 +246,8 @@ class RealNVP(Flow):
     Options beyond the core model (the extensions of the thesis's appendix D):
     ``coupling="additive"`` (NICE), ``mask="alternate"``, ``permutation="reverse"|"random"``
     between couplings, ``actnorm=True`` and ``lu=True`` (Glow's step: ActNorm, LU linear, coupling).
+    ``s_max``: the bound of the affine couplings' log-scale, s = s_max tanh(s_raw / s_max) (default 2);
+    ``s_max=None``: unbounded, s = s_raw (eq. 3 exactly, plain exp as in the RealNVP paper).
     A new RealNVP is the identity map (zero-initialised last conditioner layer).
     """
 

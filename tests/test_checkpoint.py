@@ -10,7 +10,8 @@ import minflow
 
 
 @pytest.mark.parametrize("kw", [{}, {"actnorm": True, "lu": True, "mask": "alternate"},
-                                {"coupling": "additive", "permutation": "random"}, {"dtype": "float32"}])
+                                {"coupling": "additive", "permutation": "random"}, {"dtype": "float32"},
+                                {"s_max": None}, {"s_max": None, "mask": "alternate", "dtype": "float32"}])
 def test_round_trip_is_bit_identical(kw, tmp_path, rng):
     flow = minflow.RealNVP(5, 3, (16, 8), rng=rng, **kw)
     flow.params = randomize(flow.params, rng)
@@ -21,6 +22,19 @@ def test_round_trip_is_bit_identical(kw, tmp_path, rng):
     np.testing.assert_array_equal(again.log_prob(x), flow.log_prob(x))
     assert again.config() == flow.config()
     np.testing.assert_array_equal(again.sample(5, np.random.default_rng(1)), flow.sample(5, np.random.default_rng(1)))
+
+
+def test_an_unbounded_coupling_is_stored_as_null_and_loads_unbounded(tmp_path, rng):
+    flow = minflow.RealNVP(4, 2, (8,), rng=rng, s_max=None)
+    flow.params = randomize(flow.params, rng)
+    path = minflow.save(flow, tmp_path / "flow")
+    arrays, cfg = _arrays_and_config(path)
+    assert [c["s_max"] for c in cfg["flow"]["layers"]] == [None, None]
+    assert '"s_max": null' in json.dumps(cfg)
+    again = minflow.load(path)
+    assert [layer.s_max for layer in again.layers] == [None, None]
+    x = rng.standard_normal((20, 4))
+    np.testing.assert_array_equal(again.log_prob(x), flow.log_prob(x))
 
 
 def test_missing_file(tmp_path):

@@ -132,7 +132,7 @@ def test_unknown_preset_and_unwritable_directory(tmp_path, capsys):
 
 def test_finish_run_writes_claims(tiny_run):
     _, out, _ = tiny_run
-    run_ = finish_run(out, figures=False, report=None)
+    run_ = finish_run(out, figures=False)
     assert [c.id for c in run_["claims"]] == [f"C{i}" for i in range(1, 11)]
     claims = io.read_json(os.path.join(out, "claims.json"))
     assert claims[1]["id"] == "C2" and claims[1]["verdict"] == "reproduced"   # H*(q,p) vs H(q,p) always holds

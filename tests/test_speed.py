@@ -2,7 +2,8 @@
 
 Ground truth is ``autograd.grad`` of the reference loss ``flow.mean_nll`` (itself checked
 against finite differences in test_train.py) and the pure ``flow.flow_log_prob``. Float64
-tolerances: log_prob 1e-10, gradients 1e-8.
+tolerances: log_prob 1e-10, gradients 1e-8. Every check also runs on flows with unbounded
+couplings (``s_max=None``), whose log-scales exceed the default bound 2.
 """
 import tracemalloc
 
@@ -13,7 +14,8 @@ from conftest import randomize
 
 import minflow
 from minflow import engine
-from minflow.flow import flow_log_prob, mean_nll
+from minflow.bijectors import AffineCoupling
+from minflow.flow import Flow, flow_log_prob, mean_nll
 from minflow.speed import kernels, manual, primitives
 from minflow.speed._arrays import couplings_only
 from minflow.tree import tree_leaves
@@ -24,15 +26,64 @@ COUPLING_ONLY = [
     dict(dim=5, activation="leaky_relu", hidden=(16, 8, 12)),   # three hidden layers, uneven widths
     dict(dim=4, activation="elu", s_max=0.7),
     dict(dim=2, hidden=(9,)),
+    # unbounded couplings, s = s_raw (make() sets max |s_raw| to S_RAW_MAX > 2)
+    dict(dim=6, s_max=None),
+    dict(dim=7, mask="alternate", activation="tanh", s_max=None),
+    dict(dim=5, activation="leaky_relu", hidden=(16, 8, 12), s_max=None),
 ]
 MIXED = [dict(dim=5, actnorm=True, lu=True), dict(dim=5, coupling="additive", permutation="random"),
-         dict(dim=6, permutation="reverse", mask="alternate")]
+         dict(dim=6, permutation="reverse", mask="alternate"),
+         dict(dim=5, actnorm=True, lu=True, s_max=None), dict(dim=6, permutation="reverse", s_max=None)]
+UNBOUNDED = [kw for kw in COUPLING_ONLY + MIXED if "s_max" in kw and kw["s_max"] is None]
+S_RAW_MAX = 3.0
 
 
 def make(rng, dim, hidden=(16, 16), dtype="float64", **kw):
     flow = minflow.RealNVP(dim, 3, hidden, rng=rng, dtype=dtype, **kw)
     flow.params = randomize(flow.params, rng, scale=0.4)
+    if kw.get("s_max", 2.0) is None:
+        scale_unbounded(flow)
     return flow
+
+
+def scale_unbounded(flow, n=1000):
+    """Rescale each unbounded coupling's output layer so that max |s_raw| over n reference points
+    is S_RAW_MAX: beyond the default bound 2, yet far from overflow (random weights alone give
+    anything from s ~ 1 to exp(s) = inf)."""
+    x = np.random.default_rng(0).standard_normal((n, flow.dim)).astype(flow.dtype)
+    params = list(flow.params)
+    for k, layer in enumerate(flow.layers):
+        if type(layer) is AffineCoupling and layer.s_max is None:
+            s, _ = layer.scale_shift(params[k], layer.split.split(x)[0])
+            c = float(S_RAW_MAX / np.abs(s).max())
+            W, b = params[k][-1]
+            params[k] = [*params[k][:-1], (c * W, c * b)]
+        x, _ = layer.forward(params[k], x)
+    flow.params = params
+
+
+def coupling_log_scales(flow, x):
+    """Every affine coupling's s on the way from x to z, concatenated: (N, sum of d_b)."""
+    out = []
+    for layer, p in zip(flow.layers, flow.params):
+        if type(layer) is AffineCoupling:
+            out.append(layer.scale_shift(p, layer.split.split(x)[0])[0])
+        x, _ = layer.forward(p, x)
+    return np.concatenate(out, axis=1)
+
+
+@pytest.mark.parametrize("kw", UNBOUNDED)
+def test_unbounded_flows_exceed_the_bound_and_differ_from_bounded_ones(kw, rng):
+    """Guards the checks below: their unbounded flows really reach |s| > 2, where s_max=2 gives another model."""
+    flow = make(rng, **kw)
+    x = rng.standard_normal((300, flow.dim))
+    assert np.abs(coupling_log_scales(flow, x)).max() > 2.0
+    config = flow.config()
+    config["layers"] = [{**c, "s_max": 2.0} if c["type"] == "AffineCoupling" else c for c in config["layers"]]
+    bounded = Flow.from_config(config, params=flow.params)
+    assert np.abs(coupling_log_scales(bounded, x)).max() < 2.0
+    difference = flow_log_prob(flow.layers, flow.params, x) - flow_log_prob(bounded.layers, bounded.params, x)
+    assert np.abs(difference).max() > 1e-2
 
 
 def reference_value_and_grad(flow, x):
@@ -57,7 +108,7 @@ def test_manual_gradient_equals_autograd_float64(kw, rng):
     assert_same_grads(g, g_ref)
 
 
-@pytest.mark.parametrize("kw", COUPLING_ONLY[:2] + MIXED)
+@pytest.mark.parametrize("kw", COUPLING_ONLY[:2] + UNBOUNDED[:1] + MIXED)
 def test_primitive_engine_gradient_equals_autograd(kw, rng):
     flow = make(rng, **kw)
     x = rng.standard_normal((32, flow.dim))
@@ -67,7 +118,7 @@ def test_primitive_engine_gradient_equals_autograd(kw, rng):
     assert_same_grads(g, g_ref)
 
 
-@pytest.mark.parametrize("kw", MIXED)
+@pytest.mark.parametrize("kw", MIXED[:3])
 def test_manual_engine_refuses_layers_it_does_not_implement(kw, rng):
     flow = make(rng, **kw)
     assert not couplings_only(flow.layers)
@@ -85,11 +136,12 @@ def test_manual_gradient_float32_is_float32_and_close(rng):
         np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4 * np.max(np.abs(b)))
 
 
-def test_input_gradient_of_a_coupling_is_right(rng):
+@pytest.mark.parametrize("s_max", [2.0, None])
+def test_input_gradient_of_a_coupling_is_right(s_max, rng):
     """coupling_backward's g_x (used between layers) against autograd of one layer."""
     from autograd import grad
 
-    flow = make(rng, 5, mask="alternate")
+    flow = make(rng, 5, mask="alternate", s_max=s_max)
     layer, p = flow.layers[0], flow.params[0]
     x = rng.standard_normal((20, 5))
     w, v = rng.standard_normal((20, 5)), rng.standard_normal(20)
@@ -99,11 +151,12 @@ def test_input_gradient_of_a_coupling_is_right(rng):
     np.testing.assert_allclose(g_x, grad(fn)(x), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("s_max", [2.0, None])
 @pytest.mark.parametrize("name", ["primitives", "manual", "reference"])
-def test_every_engine_trains_to_the_same_parameters(name):
+def test_every_engine_trains_to_the_same_parameters(name, s_max):
     def run(name):
         rng = np.random.default_rng(3)
-        flow = minflow.RealNVP(4, 2, (8,), rng=rng, engine=name)
+        flow = minflow.RealNVP(4, 2, (8,), rng=rng, engine=name, s_max=s_max)
         minflow.fit(flow, rng.standard_normal((256, 4)) * 2 + 1, rng=rng, epochs=2, batch_size=64)
         return flow
 
@@ -176,7 +229,7 @@ def test_memory_stays_bounded_for_many_samples(rng):
     assert peak < 8 * 2**20, f"peak {peak / 2**20:.1f} MiB"
 
 
-@pytest.mark.parametrize("kw", [COUPLING_ONLY[1], MIXED[0]])
+@pytest.mark.parametrize("kw", [COUPLING_ONLY[1], MIXED[0], *UNBOUNDED[-2:]])
 def test_primitive_forward_pass_input_gradient(kw, rng):
     """d/dx of a weighted sum of (z, log_det): one stacked primitive, or per-coupling ones."""
     from autograd import grad

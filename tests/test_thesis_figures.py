@@ -81,7 +81,7 @@ def tiny_figures(tmp_path_factory):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(figures, "save_figure", recording_save)
-        finish_run(out, figures=True, report=None)
+        finish_run(out, figures=True)
     return out, records
 
 

@@ -63,7 +63,7 @@ def test_stage_clock_rejects_an_unknown_stage():
 def test_run_json_has_every_stage_and_the_threads(tmp_path):
     config = preset("tiny", **TINY)
     run(config, tmp_path, workers=2, progress=False)
-    finish_run(tmp_path, figures=False, report=None)
+    finish_run(tmp_path, figures=False)
     timing = io.read_json(os.path.join(tmp_path, "run.json"))["timing"]
     stages = timing["stage_seconds"]
     assert set(stages) == set(STAGES)

@@ -13,13 +13,20 @@ The Jacobian is triangular with diagonal (1, ..., 1, exp(s)), so its determinant
 s = s_max * tanh(s_raw / s_max). Near zero s ~ s_raw, so the layer is eq. 3; but exp(s) can
 never exceed exp(s_max), so a bad training step cannot overflow. The bound is part of s(x_a),
 so eq. 3-6 hold exactly as written for the bounded s.
+
+**``s_max=None``: no bound.** s = s_raw, eq. 3 exactly (plain exp, as in the RealNVP paper).
+The trade-off: nothing caps exp(s), so a bad training step can overflow it; the flow's output
+checks (``Flow.log_prob``, ``forward``, ``inverse``) and training's divergence check then report
+the non-finite values instead of passing them on.
 """
+import numbers
+
 import numpy as np
 
 from .. import conditioner
 from ..backend import namespace
 from ..conditioner import init_mlp, mlp, mlp_shapes
-from ..validation import check_bool, check_hidden, check_int, check_positive
+from ..validation import check_bool, check_hidden, check_int
 from .base import Bijector
 
 MASKS = ("half", "alternate")
@@ -81,14 +88,29 @@ def affine_log_det(s):
     # END EXERCISE
 
 
+def check_s_max(s_max, name="s_max"):
+    """The scale bound: None (unbounded, s = s_raw) or a finite number > 0, returned as a float."""
+    if s_max is None:
+        return None
+    if isinstance(s_max, (bool, np.bool_)) or not isinstance(s_max, numbers.Real):
+        raise TypeError(f"{name}: expected None (unbounded scale) or a positive number, "
+                        f"got {type(s_max).__name__} {s_max!r}")
+    if not np.isfinite(s_max) or s_max <= 0:
+        raise ValueError(f"{name}: expected None (unbounded scale) or a finite number > 0, got {s_max}")
+    return float(s_max)
+
+
 class AffineCoupling(Bijector):
-    """Affine coupling (eq. 3-6): x: (N, D) -> y: (N, D), log_det: (N,); params: MLP [(W, b), ...]."""
+    """Affine coupling (eq. 3-6): x: (N, D) -> y: (N, D), log_det: (N,); params: MLP [(W, b), ...].
+
+    s_max: the bound of the log-scale, s = s_max tanh(s_raw / s_max); None: unbounded, s = s_raw.
+    """
 
     def __init__(self, dim, hidden=(64, 64), mask="half", flip=False, activation="relu", s_max=2.0):
         self.split = Split(dim, mask, flip)
         self.dim, self.hidden = self.split.dim, check_hidden(hidden)
         conditioner.activation(activation)  # an unknown name fails here, not at the first forward
-        self.activation, self.s_max = activation, check_positive(s_max, "s_max")
+        self.activation, self.s_max = activation, check_s_max(s_max)
 
     def init(self, rng, dtype=np.float64):
         return init_mlp([self.split.d_a, *self.hidden, 2 * self.split.d_b], rng, dtype)
@@ -97,10 +119,12 @@ class AffineCoupling(Bijector):
         return mlp_shapes([self.split.d_a, *self.hidden, 2 * self.split.d_b])
 
     def scale_shift(self, params, x_a):
-        """x_a: (N, d_a) -> s: (N, d_b) bounded to (-s_max, s_max), t: (N, d_b)."""
+        """x_a: (N, d_a) -> s: (N, d_b) bounded to (-s_max, s_max) (s_max=None: s = s_raw), t: (N, d_b)."""
         xp = namespace(x_a)
         out = mlp(params, x_a, self.activation)
         s_raw, t = out[:, :self.split.d_b], out[:, self.split.d_b:]
+        if self.s_max is None:  # unbounded: eq. 3 exactly
+            return s_raw, t
         return self.s_max * xp.tanh(s_raw / self.s_max), t
 
     def forward(self, params, x):

@@ -9,7 +9,8 @@ each chunk of rows:
 * biases are *folded* into the products: a hidden buffer has one extra column of ones, and
   ``[h | 1] @ [[W], [b]] = h W + b``; the bias costs no pass of its own (the activation is
   applied to the other columns only, so the ones stay ones);
-* ``1 / s_max`` is folded into the output layer's s-columns, so s = s_max tanh(o_s);
+* ``1 / s_max`` is folded into the output layer's s-columns, so s = s_max tanh(o_s)
+  (an unbounded layer, ``s_max=None``: nothing folded, no tanh, s = o_s);
 * x_b is overwritten by ``x_b * exp(s) + t`` in place (eq. 3);
 * all buffers are allocated once per call and thread and reused by every layer and chunk, so
   evaluating 1,000,000 points needs memory for one chunk per thread, not for 10^6 rows;
@@ -32,8 +33,10 @@ BEST_CHUNK = 2048  # rows per chunk: buffers stay in cache-friendly sizes (see b
 
 
 def fold_coupling(layer, params, xp):
-    """Augmented weights [[W], [b]] for every layer; s-columns of the last divided by s_max."""
+    """Augmented weights [[W], [b]] for every layer; s-columns of the last divided by s_max (if any)."""
     folded = [xp.concatenate([W, b[None, :]], axis=0) for W, b in params]
+    if layer.s_max is None:  # unbounded: the output is s_raw itself
+        return folded
     last = folded[-1].copy()
     last[:, :layer.split.d_b] /= layer.s_max
     folded[-1] = last
@@ -58,7 +61,7 @@ class _Buffers:
 
 
 def _conditioner_output(layer, folded, x_a, buf):
-    """The MLP's output [s_raw / s_max | t] for x_a: (n, d_a), biases folded: -> (n, 2 d_b)."""
+    """The MLP's output [s_raw / s_max | t] (unbounded: [s_raw | t]) for x_a: (n, d_a), biases folded: -> (n, 2 d_b)."""
     xp, n, act = array_module(x_a), x_a.shape[0], activation(layer.activation).value
     h = buf.get("in", n, x_a.shape[1], ones_column=True)
     h[:, :-1] = x_a
@@ -76,11 +79,14 @@ def _coupling_in_place(layer, folded, z, ld, buf):
     """z <- coupling(z) in place (eq. 3), ld += its log-det (eq. 6). z: (n, D), ld: (n,)."""
     xp, split = array_module(z), layer.split
     o = _conditioner_output(layer, folded, split.split(z)[0], buf)
-    th, t = o[:, :split.d_b], o[:, split.d_b:]
-    xp.tanh(th, out=th)                      # s = s_max * tanh(s_raw / s_max)
-    ld += layer.s_max * xp.sum(th, axis=1)   # eq. 6
-    th *= layer.s_max
-    e = xp.exp(th, out=th)
+    s, t = o[:, :split.d_b], o[:, split.d_b:]
+    if layer.s_max is None:                  # unbounded: s = s_raw
+        ld += xp.sum(s, axis=1)              # eq. 6
+    else:
+        xp.tanh(s, out=s)                    # s = s_max * tanh(s_raw / s_max)
+        ld += layer.s_max * xp.sum(s, axis=1)   # eq. 6
+        s *= layer.s_max
+    e = xp.exp(s, out=s)
     if split.mask == "half":                 # x_b is a block of columns: update it in place
         x_b = z[:, split.idx_b[0]:split.idx_b[-1] + 1]
         x_b *= e

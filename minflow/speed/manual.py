@@ -16,6 +16,7 @@ One affine coupling layer (forward = data -> latent, thesis eq. 3 and 6) compute
     a_l = h_{l-1} W_l + b_l,  h_l = act(a_l)         l = 1 .. L-1   (the MLP's hidden layers)
     o   = h_{L-1} W_L + b_L  = [u | t]                               (output layer, no activation)
     s   = c tanh(u / c)                                              (bounded log-scale, c = s_max)
+          (s = u when s_max is None: the unbounded layer)
     y_b = x_b * exp(s) + t,   y_a = x_a,   ld = sum_j s_j            (eq. 3, eq. 6)
 
 and the chain rule read backwards, line by line, gives (g_* are adjoints, * elementwise):
@@ -23,7 +24,7 @@ and the chain rule read backwards, line by line, gives (g_* are adjoints, * elem
     g_t   = g_yb                                    (y_b depends on t with slope 1)
     g_xb  = g_yb * exp(s)                           (slope of y_b in x_b)
     g_s   = g_yb * x_b * exp(s) + g_ld              (y_b and ld both depend on s)
-    g_u   = g_s * (1 - (s / c)^2)                   (d/du c tanh(u/c) = 1 - tanh^2(u/c))
+    g_u   = g_s * (1 - (s / c)^2)                   (d/du c tanh(u/c) = 1 - tanh^2(u/c); unbounded: g_u = g_s)
     g_o   = [g_u | g_t]
     g_W_l = h_{l-1}^T g_a_l,   g_b_l = sum_n g_a_l   (a_l = h_{l-1} W_l + b_l; g_a_L = g_o)
     g_h_{l-1} = g_a_l W_l^T,   g_a_{l-1} = g_h_{l-1} * act'(a_{l-1})
@@ -66,11 +67,16 @@ def coupling_forward(layer, params, x):
     o = xp.matmul(hs[-1], W)
     o += b
     c, d_b = layer.s_max, layer.split.d_b
-    th = xp.tanh(o[:, :d_b] / c)              # s = c * th
-    e = xp.exp(c * th)                        # exp(s)
+    if c is None:                             # unbounded: s = u
+        th, s = None, o[:, :d_b]
+        ld = xp.sum(s, axis=1)                # eq. 6
+    else:
+        th = xp.tanh(o[:, :d_b] / c)          # s = c * th
+        s = c * th
+        ld = c * xp.sum(th, axis=1)           # eq. 6
+    e = xp.exp(s)                             # exp(s)
     y_b = x_b * e
     y_b += o[:, d_b:]                         # eq. 3: y_b = x_b exp(s) + t
-    ld = c * xp.sum(th, axis=1)               # eq. 6
     cache = dict(hs=hs, x_b=x_b, th=th, e=e)
     return layer.split.join(x_a, y_b), ld, cache
 
@@ -81,13 +87,13 @@ def coupling_backward(layer, params, cache, g_y, g_ld, need_gx=True):
     Implements the formulas in the module docstring, top to bottom.
     """
     xp, act = array_module(g_y), activation(layer.activation)
-    c = layer.s_max
     hs, x_b, th, e = cache["hs"], cache["x_b"], cache["th"], cache["e"]
     g_ya, g_yb = layer.split.split(g_y)
     g_xb = g_yb * e                            # g_xb = g_yb * exp(s)
     g_u = g_xb * x_b                           # g_s = g_yb * x_b * exp(s) + g_ld
     g_u += g_ld if xp.ndim(g_ld) == 0 else g_ld[:, None]
-    g_u *= 1 - th * th                         # g_u = g_s * (1 - (s/c)^2)
+    if th is not None:                         # bounded: g_u = g_s * (1 - (s/c)^2)
+        g_u *= 1 - th * th                     # (unbounded: ds/du = 1, g_u = g_s)
     g = xp.concatenate([g_u, g_yb], axis=1)    # g_o = [g_u | g_t]
     grads = [None] * len(params)
     for l in range(len(params) - 1, -1, -1):

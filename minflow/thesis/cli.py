@@ -11,6 +11,10 @@
     python -m minflow figures DIR         redraw the figures of a finished run
     python -m minflow report              regenerate REPRODUCTION.md from the runs under reproduction/
     python -m minflow capacity [--out DIR] [--workers N]   the capacity study (model size / training budget)
+    python -m minflow regimes [--out DIR] [--workers N] [--tiny]
+        the C10 settling experiment, pre-registered (experiments/regimes.py): train the sweep's flows
+        (resumable), decide the rule -> DIR/points.csv, decision.json, regime_map.png, regimes.md
+        (default DIR reproduction/regimes; --tiny: a seconds-long smoke sweep into results/regimes-tiny)
 """
 import argparse
 import os
@@ -63,7 +67,7 @@ def _reproduce_one(args, config, out, figures):
         print(f"reproduce: seed {config.seed} -> {out}", file=sys.stderr)
     with (dask_executor(args.scheduler) if args.scheduler else nullcontext()) as executor:
         path = run(config, out, workers=args.workers, fresh=args.fresh, progress=not args.quiet, executor=executor)
-    done = finish_run(out, figures=figures and not args.no_figures, report=None, workers=args.workers)
+    done = finish_run(out, figures=figures and not args.no_figures, workers=args.workers)
     print("\n".join(breakdown_lines(done["record"].get("timing", {}))))
     print(f"table: {path}")
 
@@ -79,7 +83,7 @@ def _claims(args):
 def _figures(args):
     from .experiments.report import finish_run
 
-    finish_run(args.dir, figures=True, report=None, workers=args.workers)
+    finish_run(args.dir, figures=True, workers=args.workers)
     return 0
 
 
@@ -94,6 +98,25 @@ def _capacity(args):
     from .experiments.capacity import run_capacity
 
     print(run_capacity(args.out, workers=args.workers, base=args.preset, progress=not args.quiet))
+    return 0
+
+
+def _regimes(args):
+    from .experiments import io
+    from .experiments.regimes import SWEEP
+    from .experiments.regimes_report import load, regime_map, regimes_markdown
+    from .experiments.regimes_run import TINY_SWEEP, run_regimes
+
+    out = args.out if args.out is not None else os.path.join(*(("results", "regimes-tiny") if args.tiny
+                                                               else ("reproduction", "regimes")))
+    table = run_regimes(TINY_SWEEP if args.tiny else SWEEP, out, workers=args.workers, progress=not args.quiet)
+    points, decision = load(out)
+    figure = regime_map(points, decision, os.path.join(out, "regime_map.png"))
+    base = os.path.abspath(out)
+    lines = regimes_markdown(out, lambda p: os.path.relpath(os.path.abspath(p), base))
+    io.write_text(os.path.join(out, "regimes.md"), "\n".join(lines).rstrip() + "\n")
+    print(f"points: {table}\nfigure: {figure}\nreport: {os.path.join(out, 'regimes.md')}")
+    print(f"reproducible (pre-registered rule): {'yes' if decision['reproducible'] else 'no'}")
     return 0
 
 
@@ -133,6 +156,13 @@ def build_parser():
     k.add_argument("--preset", default="quick", help="the preset whose grid is used (default quick)")
     k.add_argument("--quiet", action="store_true")
     k.set_defaults(fn=_capacity)
+    g = sub.add_parser("regimes", help="the C10 settling experiment, pre-registered (resumable)")
+    g.add_argument("--out", default=None, help="output directory (default reproduction/regimes; "
+                                               "with --tiny results/regimes-tiny)")
+    g.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    g.add_argument("--tiny", action="store_true", help="a small sweep for smoke tests (D = 4, 2 seeds, seconds)")
+    g.add_argument("--quiet", action="store_true", help="no progress line")
+    g.set_defaults(fn=_regimes)
     return parser
 
 

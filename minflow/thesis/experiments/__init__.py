@@ -2,9 +2,9 @@
 
     from minflow.thesis.experiments import preset, run, read_table, load_kept, check_claims
     from minflow.thesis.experiments.figures import make_figures, fig_1   # (imports matplotlib)
-    path = run(preset("quick"), "reproduction/quick", workers=2)   # train + evaluate, resumable
+    path = run(preset("quick"), "reproduction/quick/seed0", workers=2)   # train + evaluate, resumable
     table = read_table(path)                                        # list of row dicts, COLUMNS
-    make_figures(table, load_kept("reproduction/quick/kept.npz"), "reproduction/quick/figures")
+    make_figures(table, load_kept("reproduction/quick/seed0/kept.npz"), "reproduction/quick/seed0/figures")
     results = check_claims(table)                                   # C1-C10 of thesis-experiments.md
 
 The same from the shell: ``python -m minflow reproduce --preset quick --workers 2``

@@ -72,7 +72,7 @@ def key_numbers(table):
 
 def run_capacity(out_dir, workers=1, base="quick", reuse=None, progress=True):
     """Run every level of ``LEVELS`` on the ``base`` preset's grid; write capacity.{json,md,png}."""
-    reuse = reuse if reuse is not None else {"quick": os.path.join("reproduction", base)}
+    reuse = reuse if reuse is not None else {"quick": os.path.join("reproduction", base, "seed0")}
     results = []
     for name, model, training in LEVELS:
         config = level_config(base, model, training)
@@ -134,9 +134,9 @@ def plot_capacity(results, path):
 
 def write_markdown(results, base, out_dir, fig_path):
     dims = list(results[0]["numbers"])
-    n_test = preset(base).n_test
+    cfg = preset(base)
     lines = ["## Capacity study (beyond the thesis)", "",
-             f"The {base} preset's grid (288 test sets, N = {n_test:,}, seed 0), rerun for {len(results)} model sizes / training budgets "
+             f"The {base} preset's grid ({cfg.n_cells} test sets, N = {cfg.n_test:,}, seed 0), rerun for {len(results)} model sizes / training budgets "
              "(`python -m minflow capacity --workers 2`; `minflow/thesis/experiments/capacity.py`, LEVELS). "
              "Fit is measured as train KL = H*(p, p_theta) - H(p) on Q(p), in nats.", "",
              "| level | couplings x hidden | training | params (largest D) | train KL per D | " + " | ".join(FOCUS) + " |",

@@ -13,6 +13,7 @@ import json
 import numbers
 from dataclasses import dataclass, field
 
+from ...bijectors.coupling import check_s_max
 from ..gaussians import FAMILIES, S_DEFAULT, T_DEFAULT
 
 
@@ -20,12 +21,13 @@ from ..gaussians import FAMILIES, S_DEFAULT, T_DEFAULT
 class ModelConfig:
     """The core model of section 2.1: ``n_layers`` affine couplings, halves alternating, N(0, I) prior.
 
-    Depth, width, activation and the scale bound are unspecified in the thesis (our choice)."""
+    Depth, width, activation and the scale bound are unspecified in the thesis (our choice).
+    ``s_max=None``: no bound, s = s_raw (eq. 3 exactly; a JSON null in ``to_dict``)."""
 
     n_layers: int = 8
     hidden: tuple = (64, 64)
     activation: str = "relu"
-    s_max: float = 2.0
+    s_max: float = 2.0   # None: unbounded
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class ExperimentConfig:
             object.__setattr__(self, "training", TrainingConfig(**self.training))
         object.__setattr__(self, "model", dataclasses.replace(self.model, hidden=tuple(self.model.hidden)))
         _int(self.model.n_layers, "model.n_layers", 1)
+        check_s_max(self.model.s_max, "model.s_max")
         _int(self.training.epochs, "training.epochs", 1)
         _int(self.training.epoch_size, "training.epoch_size", self.training.batch_size)
         if self.training.fixed_train is not None:

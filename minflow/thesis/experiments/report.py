@@ -33,8 +33,8 @@ def load_run(out_dir):
     return {"config": config, "table": table, "claims": check_claims(table), "record": record, "dir": out_dir}
 
 
-def finish_run(out_dir, figures=True, report=None, workers=1):
-    """Figures into out_dir/figures, claims.json + claims.md, and (optionally) the report.
+def finish_run(out_dir, figures=True, workers=1):
+    """Figures into out_dir/figures, claims.json + claims.md (REPRODUCTION.md: ``document.write_report``).
 
     Their seconds go to run.json's stages "figures" and "report" (a run.json of this version only)."""
     start, clock = time.perf_counter(), StageClock()
@@ -49,12 +49,7 @@ def finish_run(out_dir, figures=True, report=None, workers=1):
     with clock("report"):
         io.write_json(os.path.join(out_dir, "claims.json"), [c.as_dict() for c in run["claims"]])
         io.write_text(os.path.join(out_dir, "claims.md"), claims_markdown(run["claims"]) + "\n")
-    _record_finish(run, clock, time.perf_counter() - start)  # before the report, which shows it
-    if report:
-        from .document import write_report  # the whole REPRODUCTION.md, from every committed seed
-        with clock("report"):
-            write_report(report)
-        _record_finish(run, clock, time.perf_counter() - start)
+    _record_finish(run, clock, time.perf_counter() - start)
     return run
 
 
@@ -109,11 +104,12 @@ def claims_details(claims, notes):
 def _settings_lines(run):
     cfg, rec = run["config"], run["record"]
     m, t = cfg.model, cfg.training
+    scale = "unbounded scale (s = s_raw)" if m.s_max is None else f"scale bound s_max = {m.s_max}"
     lines = [f"- grid: D in {list(cfg.dims)}, families {list(cfg.families)}, S = {list(cfg.S)}, T = {list(cfg.T)} "
              f"({cfg.n_cells} test sets)",
              f"- test sets: N = {cfg.n_test:,} points each; Q(p) for the OOD bounds: {cfg.n_ref:,} points; TPR = {cfg.tpr}",
-             f"- model: RealNVP, {m.n_layers} affine couplings, MLP {list(m.hidden)} ({m.activation}), scale bound "
-             f"s_max = {m.s_max}, N(0, I) prior, {cfg.dtype}",
+             f"- model: RealNVP, {m.n_layers} affine couplings, MLP {list(m.hidden)} ({m.activation}), "
+             f"{scale}, N(0, I) prior, {cfg.dtype}",
              f"- training: Adam, lr {t.lr} ({t.schedule}), {t.epochs} epochs x {t.epoch_size:,} fresh samples of p, "
              f"batch {t.batch_size}, validation {t.validation:,} points",
              f"- seed {cfg.seed}; distributions: `{json.dumps(rec['distributions'][str(cfg.dims[0])])}` (D={cfg.dims[0]}; "

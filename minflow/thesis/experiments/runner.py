@@ -1,6 +1,6 @@
 """Run the whole grid: train one model per D, evaluate every test set, write the table.
 
-    path = run(preset("quick"), "reproduction/quick", workers=2)
+    path = run(preset("quick"), "reproduction/quick/seed0", workers=2)
 
 Layout of ``out_dir`` (every file written atomically, so a killed run leaves no half file):
     .minflow-run.json    the owner mark: fresh=True deletes only in a folder that has it (``store``)
