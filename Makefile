@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export MPLBACKEND := Agg
 
-.PHONY: help install test lessons lesson reproduce reproduce-quick capacity bench exercises grade clean
+.PHONY: help install test lessons lesson reproduce reproduce-quick capacity regimes bench exercises grade clean
 
 help:
 	@echo "make lessons          run every lesson in lessons/ (headless, quick settings; ~3-4 min on 2 cores)"
@@ -17,6 +17,7 @@ help:
 	@echo "make reproduce-quick  the thesis experiments, quick preset, 5 seeds (~15 min; SEEDS=n)"
 	@echo "make reproduce        the thesis experiments at thesis scale, 3 seeds (about an hour per seed; SEEDS=n)"
 	@echo "make capacity         the capacity study (several model sizes / training budgets)"
+	@echo "make regimes          the C10 settling experiment, pre-registered (~1 h on 2 cores)"
 	@echo "make bench            speed benchmarks -> benchmarks/RESULTS.md"
 	@echo "make exercises        generate a practice exercises/ workspace; make grade grades it"
 	@echo "make handout          one hand-out per student: make handout ROSTER=ids.txt SECRET=secret.txt"
@@ -71,6 +72,10 @@ reproduce-quick: $(STAMP)
 # the grid at several model sizes / training budgets -> reproduction/capacity/
 capacity: $(STAMP)
 	$(BIN)/python -m minflow capacity --workers $(or $(WORKERS),2)
+
+# the C10 settling experiment, pre-registered (minflow/thesis/experiments/regimes.py) -> reproduction/regimes/
+regimes: $(STAMP)
+	$(BIN)/python -m minflow regimes --workers $(or $(WORKERS),2)
 
 # each contender alone in its own process, 2 threads (~20 min on 2 cores; run it on a quiet machine)
 bench: $(STAMP)
