@@ -11,6 +11,8 @@
     python -m minflow figures DIR         redraw the figures of a finished run
     python -m minflow report              regenerate REPRODUCTION.md from the runs under reproduction/
     python -m minflow capacity [--out DIR] [--workers N]   the capacity study (model size / training budget)
+    python -m minflow ablations [--seeds N] [--variants ...] [--workers N]   the core model plus one component
+        at a time (ActNorm, LU, random permutations, additive, depth x 2, width x 4) -> reproduction/ablations/
     python -m minflow regimes [--out DIR] [--workers N] [--tiny]
         the C10 settling experiment, pre-registered (experiments/regimes.py): train the sweep's flows
         (resumable), decide the rule -> DIR/points.csv, decision.json, regime_map.png, regimes.md
@@ -94,6 +96,15 @@ def _report(args):
     return 0
 
 
+def _ablations(args):
+    from .experiments.ablations import run_ablations
+
+    seeds = _seeds(args)
+    run_ablations(args.out, seeds=seeds, workers=args.workers, base=args.preset, variants=args.variants,
+                  progress=not args.quiet)
+    return 0
+
+
 def _capacity(args):
     from .experiments.capacity import run_capacity
 
@@ -156,6 +167,15 @@ def build_parser():
     k.add_argument("--preset", default="quick", help="the preset whose grid is used (default quick)")
     k.add_argument("--quiet", action="store_true")
     k.set_defaults(fn=_capacity)
+    a = sub.add_parser("ablations", help="the grid for the core model plus one component at a time, over seeds")
+    a.add_argument("--out", default=os.path.join("reproduction", "ablations"))
+    a.add_argument("--workers", type=int, default=1)
+    a.add_argument("--preset", default="quick", help="the preset whose grid and training are used (default quick)")
+    a.add_argument("--seeds", type=int, default=3, metavar="N", help="seeds --seed .. --seed + N - 1 (default 3)")
+    a.add_argument("--seed", type=int, default=None, help="the first seed (default 0)")
+    a.add_argument("--variants", nargs="+", default=None, help="only these (default: every variant)")
+    a.add_argument("--quiet", action="store_true")
+    a.set_defaults(fn=_ablations)
     g = sub.add_parser("regimes", help="the C10 settling experiment, pre-registered (resumable)")
     g.add_argument("--out", default=None, help="output directory (default reproduction/regimes; "
                                                "with --tiny results/regimes-tiny)")

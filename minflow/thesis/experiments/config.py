@@ -28,6 +28,11 @@ class ModelConfig:
     hidden: tuple = (64, 64)
     activation: str = "relu"
     s_max: float = 2.0   # None: unbounded
+    # beyond the core model (the thesis's future work; the ablations of ``ablations.py``)
+    coupling: str = "affine"     # or "additive" (NICE)
+    permutation: str = None      # None: halves alternating; "reverse" or "random" between couplings
+    actnorm: bool = False        # ActNorm before every coupling (Glow)
+    lu: bool = False             # an LU-parametrised 1x1 linear map before every coupling (Glow)
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,11 @@ class ExperimentConfig:
         object.__setattr__(self, "model", dataclasses.replace(self.model, hidden=tuple(self.model.hidden)))
         _int(self.model.n_layers, "model.n_layers", 1)
         check_s_max(self.model.s_max, "model.s_max")
+        _choice(self.model.coupling, "model.coupling", ("affine", "additive"))
+        _choice(self.model.permutation, "model.permutation", (None, "reverse", "random"))
+        for name in ("actnorm", "lu"):
+            if not isinstance(getattr(self.model, name), bool):
+                raise TypeError(f"model.{name}: expected True or False, got {getattr(self.model, name)!r}")
         _int(self.training.epochs, "training.epochs", 1)
         _int(self.training.epoch_size, "training.epoch_size", self.training.batch_size)
         if self.training.fixed_train is not None:
@@ -141,6 +151,11 @@ class ExperimentConfig:
         d["model"] = ModelConfig(**{**d.get("model", {}), "hidden": tuple(d.get("model", {}).get("hidden", (64, 64)))})
         d["training"] = TrainingConfig(**d.get("training", {}))
         return cls(**d)
+
+
+def _choice(value, name, allowed):
+    if value not in allowed:
+        raise ValueError(f"{name}: expected one of {allowed}, got {value!r}")
 
 
 def _int(value, name, minimum):

@@ -9,11 +9,12 @@ filled in from the same runs (``notes``). A fresh clone regenerates the file byt
 """
 import os
 
-from . import io
+from . import ablations, io
 from .claims import RULES_VERSION
 from .config import ExperimentConfig, preset
 from .multiseed import fmt, fmt_pm, seed_dirs, summarize
 from .notes import read_notes, render
+from .regimes_report import regimes_markdown
 from .report import _cell, _figure_lines, _settings_lines, load_run
 
 ROOT = "reproduction"
@@ -49,6 +50,9 @@ def write_report(path="REPRODUCTION.md", root=ROOT, link_base=None):
     for name, title, command in PRESETS:
         if name in found:
             lines += _preset_section(name, title, command, found[name], rel)
+    if os.path.isfile(os.path.join(root, "regimes", "decision.json")):
+        lines += regimes_markdown(os.path.join(root, "regimes"), rel)
+    lines += ablations.markdown(root)
     lines += _capacity(root, rel)
     io.write_text(path, "\n".join(lines).rstrip() + "\n")
     return path

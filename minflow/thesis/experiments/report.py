@@ -108,8 +108,8 @@ def _settings_lines(run):
     lines = [f"- grid: D in {list(cfg.dims)}, families {list(cfg.families)}, S = {list(cfg.S)}, T = {list(cfg.T)} "
              f"({cfg.n_cells} test sets)",
              f"- test sets: N = {cfg.n_test:,} points each; Q(p) for the OOD bounds: {cfg.n_ref:,} points; TPR = {cfg.tpr}",
-             f"- model: RealNVP, {m.n_layers} affine couplings, MLP {list(m.hidden)} ({m.activation}), "
-             f"{scale}, N(0, I) prior, {cfg.dtype}",
+             f"- model: RealNVP, {m.n_layers} {m.coupling} couplings, MLP {list(m.hidden)} ({m.activation}), "
+             f"{scale}, {_extras(m)}N(0, I) prior, {cfg.dtype}",
              f"- training: Adam, lr {t.lr} ({t.schedule}), {t.epochs} epochs x {t.epoch_size:,} fresh samples of p, "
              f"batch {t.batch_size}, validation {t.validation:,} points",
              f"- seed {cfg.seed}; distributions: `{json.dumps(rec['distributions'][str(cfg.dims[0])])}` (D={cfg.dims[0]}; "
@@ -125,6 +125,13 @@ def _settings_lines(run):
     fit = ", ".join(f"D={d}: {v['train_kl']:.3f}" for d, v in rec["models"].items())
     lines.append(f"- fit: train KL = H*(p, p_theta) - H(p) in nats per D: {fit}")
     return lines
+
+
+def _extras(m):
+    """What the model adds to the core one: "ActNorm, LU 1x1, random permutations, " (or "")."""
+    parts = (["ActNorm"] if m.actnorm else []) + (["LU 1x1"] if m.lu else []) + \
+        ([f"{m.permutation} permutations"] if m.permutation else [])
+    return "".join(p + ", " for p in parts)
 
 
 def _figure_lines(run, rel):

@@ -1,0 +1,94 @@
+"""The thesis's future work, first item: "systematically adding complex components" (section 9).
+
+The quick preset's grid, rerun for the core model plus one component at a time, over several seeds;
+every variant's claims are decided by rules v2 per seed, and the table says "k of n seeds".
+
+    run_ablations("reproduction/ablations", seeds=(0, 1, 2), workers=2)   # python -m minflow ablations
+    markdown("reproduction")                                               # the section of REPRODUCTION.md
+
+Layout: ``<out>/<variant>/seed<k>/`` (a reproduction run each); the core variant reuses
+``reproduction/<base>/seed<k>/`` where that run has exactly the same settings.
+"""
+import os
+
+from .capacity import _reusable
+from .config import preset
+from .multiseed import fmt_pm, seed_dirs, summarize
+from .report import finish_run, load_run
+from .runner import run
+
+# (name, what it adds, ModelConfig fields changed); every other setting is the base preset's
+VARIANTS = (
+    ("core", "the core model (8 affine couplings x [64, 64], halves alternating)", {}),
+    ("actnorm", "+ ActNorm before every coupling (Glow)", {"actnorm": True}),
+    ("lu", "+ an LU 1x1 linear map before every coupling (Glow)", {"lu": True}),
+    ("random-permutations", "+ a random permutation between couplings", {"permutation": "random"}),
+    ("additive", "additive couplings (NICE) instead of affine", {"coupling": "additive"}),
+    ("depth-x2", "16 couplings instead of 8", {"n_layers": 16}),
+    ("width-x4", "MLP [256, 256] instead of [64, 64]", {"hidden": (256, 256)}),
+)
+
+
+def variant_config(base, fields, seed):
+    return preset(base, model=dict(fields), seed=seed)
+
+
+def run_ablations(out_dir, seeds=(0, 1, 2), workers=1, base="quick", variants=None, progress=True):
+    """Run every variant (names; default all of ``VARIANTS``) for every seed -> {variant: [table paths]}."""
+    chosen = [v for v in VARIANTS if variants is None or v[0] in variants]
+    unknown = set(variants or ()) - {v[0] for v in VARIANTS}
+    if unknown:
+        raise ValueError(f"variants: unknown {sorted(unknown)}; expected some of {[v[0] for v in VARIANTS]}")
+    out = {}
+    for name, _, fields in chosen:
+        for k in seeds:
+            config = variant_config(base, fields, k)
+            reuse = os.path.join("reproduction", base, f"seed{k}")
+            path = reuse if name == "core" and _reusable(config, reuse) else os.path.join(out_dir, name, f"seed{k}")
+            if progress:
+                print(f"ablations: {name}, seed {k} -> {path}", flush=True)
+            table = os.path.join(path, "table.csv") if path == reuse else run(config, path, workers=workers,
+                                                                               progress=progress)
+            if path != reuse:
+                finish_run(path, figures=False, workers=workers)  # claims.json, claims.md
+            out.setdefault(name, []).append(table)
+    return out
+
+
+def _variant_runs(root, base, name):
+    """The seed runs of one variant: its own folder, or the base preset's seeds for the core model."""
+    runs = [load_run(d) for d in seed_dirs(os.path.join(root, "ablations", name))]
+    if not runs and name == "core":
+        runs = [r for r in (load_run(d) for d in seed_dirs(os.path.join(root, base)))
+                if r["config"].to_dict() == variant_config(base, {}, r["config"].seed).to_dict()]
+    return runs
+
+
+def markdown(root="reproduction", base="quick"):
+    """The ablation table (claim x variant, "k of n seeds") from the committed runs; [] when none ran."""
+    found = {}
+    for name, what, _ in VARIANTS:
+        runs = _variant_runs(root, base, name)
+        if runs:
+            found[name] = (what, runs, summarize([r["claims"] for r in runs], [r["config"].seed for r in runs]))
+    if set(found) <= {"core"}:
+        return []
+    names = list(found)
+    lines = ["## Adding components one at a time (the thesis's future work, beyond the thesis)", "",
+             f"The {base} preset's grid for the core model and for the core model plus one component "
+             "(`python -m minflow ablations`; `minflow/thesis/experiments/ablations.py`), each over its seeds; "
+             "a cell is the number of seeds in which the claim was reproduced by rules v2.", "",
+             "| variant | what | seeds | train KL per D (nats, mean +- sd over seeds) |", "| --- | --- | --- | --- |"]
+    for name in names:
+        what, runs, _ = found[name]
+        kl = "; ".join(f"D={d}: {fmt_pm([_train_kl(r, d) for r in runs])}" for d in runs[0]["config"].dims)
+        lines.append(f"| {name} | {what} | {len(runs)} | {kl} |")
+    lines += ["", "| claim | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+    for i, first in enumerate(found[names[0]][2]):
+        cells = [f"{found[n][2][i].count('reproduced')} of {found[n][2][i].n}" for n in names]
+        lines.append(f"| {first.id} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _train_kl(run, d):
+    return next(r["train_kl"] for r in run["table"] if r["D"] == d)
