@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export MPLBACKEND := Agg
 
-.PHONY: help install test lessons lesson reproduce reproduce-quick capacity regimes ablations bench exercises grade clean
+.PHONY: help install test lessons lesson reproduce reproduce-quick capacity regimes ablations high-d bench exercises grade clean
 
 help:
 	@echo "make lessons          run every lesson in lessons/ (headless, quick settings; ~3-4 min on 2 cores)"
@@ -19,6 +19,7 @@ help:
 	@echo "make capacity         the capacity study (several model sizes / training budgets)"
 	@echo "make regimes          the C10 settling experiment, pre-registered (~1 h on 2 cores)"
 	@echo "make ablations        the core model plus one component at a time, quick grid, 3 seeds (SEEDS=n)"
+	@echo "make high-d           the grid at D = 200 and 500 (quick model and training), 3 seeds (SEEDS=n)"
 	@echo "make bench            speed benchmarks -> benchmarks/RESULTS.md"
 	@echo "make exercises        generate a practice exercises/ workspace; make grade grades it"
 	@echo "make handout          one hand-out per student: make handout ROSTER=ids.txt SECRET=secret.txt"
@@ -73,6 +74,10 @@ reproduce-quick: $(STAMP)
 # the grid at several model sizes / training budgets -> reproduction/capacity/
 capacity: $(STAMP)
 	$(BIN)/python -m minflow capacity --workers $(or $(WORKERS),2)
+
+# D = 200 and 500 with the quick preset's model and training, 3 seeds -> reproduction/high/
+high-d: $(STAMP)
+	$(BIN)/python -m minflow reproduce --preset high --seeds $(or $(SEEDS),3) --workers $(or $(WORKERS),2) --report ""
 
 # the quick grid for the core model plus one component at a time, 3 seeds -> reproduction/ablations/
 ablations: $(STAMP)

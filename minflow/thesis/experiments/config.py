@@ -173,6 +173,10 @@ PRESETS = {
     # short training and N = 20,000, so that `make reproduce-quick` takes minutes on 2 cores.
     "quick": ExperimentConfig(n_test=20_000, kde_keep=2000,
                               training=TrainingConfig(epochs=25, epoch_size=16384, validation=4096)),
+    # The thesis's future work, second item: higher dimensions, with the quick preset's model, training and
+    # test-set size (N = 20,000, reduced from the thesis's 1,000,000); D = 10-100 are the quick seeds.
+    "high": ExperimentConfig(dims=(200, 500), n_test=20_000, kde_keep=2000,
+                             training=TrainingConfig(epochs=25, epoch_size=16384, validation=4096)),
     # For tests and smoke runs: seconds.
     "tiny": ExperimentConfig(dims=(4, 6), S=(0.5, 1.0), T=(0.0, 0.5), n_test=2000, kde_keep=200,
                              model=ModelConfig(n_layers=4, hidden=(16, 16)),

@@ -9,7 +9,7 @@ filled in from the same runs (``notes``). A fresh clone regenerates the file byt
 """
 import os
 
-from . import ablations, io
+from . import ablations, highd, io
 from .claims import RULES_VERSION
 from .config import ExperimentConfig, preset
 from .multiseed import fmt, fmt_pm, seed_dirs, summarize
@@ -53,6 +53,7 @@ def write_report(path="REPRODUCTION.md", root=ROOT, link_base=None):
     if os.path.isfile(os.path.join(root, "regimes", "decision.json")):
         lines += regimes_markdown(os.path.join(root, "regimes"), rel)
     lines += ablations.markdown(root)
+    lines += highd.markdown(root)
     lines += _capacity(root, rel)
     io.write_text(path, "\n".join(lines).rstrip() + "\n")
     return path
