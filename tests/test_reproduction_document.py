@@ -107,3 +107,5 @@ def test_a_bad_template_field_is_an_error_not_an_empty_string(field, match):
 def test_hand_written_numbers_are_found_but_the_thesis_figures_are_not():
     assert hand_written_numbers("the flow gives 0.35 where p gives {{thesis|C10|TNR(p)|pm}}") == ["0.35"]
     assert hand_written_numbers("thesis 0.02, section 5.2.1, eq. 14, D = 50 and {{a|b|c|d}}") == []
+    assert hand_written_numbers("q_delta(s = 0.25, t = 0.5), the bar 0.25 sd(log p)") == []
+    assert hand_written_numbers("at s = 1 the gap is 0.35") == ["0.35"]

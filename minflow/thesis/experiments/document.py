@@ -141,7 +141,7 @@ def _check_tables(summaries):
             out.append(f"| {_cell(name)} | {k} of {n} | {fmt_pm(s.check_values(name))} | {marks} |")
         for name, (values, thesis) in s.calibration.items():
             out.append(f"| calibration, true density (not counted): {_cell(name)} | - | {fmt_pm(values)}"
-                       f"{'' if thesis is None else f' (thesis {fmt(thesis)})'} | - |")
+                       f"{'' if thesis is None else f' (thesis {thesis:g})'} | - |")
         out.append("")
     return out
 

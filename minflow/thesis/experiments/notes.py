@@ -10,9 +10,10 @@ it in from the committed seeds, so the prose cannot go stale when the runs chang
 Fields: preset (quick, thesis), claim id, the name of a check or calibration line of that claim
 (as in REPRODUCTION.md), and what to show: ``mean``, ``sd``, ``pm`` (mean +- sd), ``min``, ``max``
 (over seeds), ``k`` (seeds where the check passed), ``n`` (seeds where it was evaluated),
-``sign:A:B`` (A when the mean is > 0, else B); ``verdict`` takes no name. An unknown field is an
+``fails`` (n - k), ``sign:A:B`` (A when the mean is > 0, else B); ``verdict`` takes no name. An unknown field is an
 error, not an empty string. ``hand_written_numbers`` finds the decimals a template states itself
-(other than the thesis's own figures and section numbers, which follow "thesis " or "section ").
+(other than the thesis's own figures, section numbers, a rule's bar and grid values, which follow
+"thesis ", "section ", "bar ", "s = " or "t = ").
 """
 import os
 import re
@@ -21,7 +22,8 @@ from .multiseed import fmt, fmt_pm, mean_sd
 
 _FIELD = re.compile(r"\{\{([^{}]+)\}\}")
 _DECIMAL = re.compile(r"(?<![\w.])(\d+\.\d+)")
-_ALLOWED_BEFORE = re.compile(r"(thesis|section|sections|eq\.|Fig\.|Figure|v)\s*[(~]?$", re.I)
+# the thesis's own figures, section numbers, a rule's bar and grid values (s = 0.25) are not measurements
+_ALLOWED_BEFORE = re.compile(r"(thesis|sections?|eq\.|Fig\.|Figure|bar|\b[st]\s?=)\s*[(~]?$", re.I)
 
 
 def read_notes(path):
@@ -48,9 +50,10 @@ def _value(field, summaries):
     parts = [p.strip() for p in field.split("|")]
     if len(parts) == 3 and parts[2] == "verdict":
         return _claim(parts, summaries).verdict_text
-    if len(parts) != 4:
+    if len(parts) < 4:
         raise ValueError(f"NOTES.md: {{{{{field}}}}}: expected preset|claim|name|what or preset|claim|verdict")
-    claim, name, what = _claim(parts, summaries), parts[2], parts[3]
+    # a name may itself hold "|" (KL(q||p)): it is everything between the claim and the last field
+    claim, name, what = _claim(parts, summaries), "|".join(parts[2:-1]), parts[-1]
     if name in claim.checks:
         values = claim.check_values(name)
         passes = claim.check_passes(name)
@@ -80,12 +83,12 @@ def _show(values, passes, what, field):
         return fmt(mean_sd(xs)[0 if what == "mean" else 1])
     if what in ("min", "max"):
         return fmt((min if what == "min" else max)(xs)) if xs else "n/a"
-    if what in ("k", "n") and passes is not None:
-        return str(passes[0] if what == "k" else passes[1])
+    if what in ("k", "n", "fails") and passes is not None:
+        return str({"k": passes[0], "n": passes[1], "fails": passes[1] - passes[0]}[what])
     if what.startswith("sign:") and what.count(":") == 2:
         _, above, below = what.split(":")
         return above if mean_sd(xs)[0] > 0 else below
-    raise ValueError(f"NOTES.md: {{{{{field}}}}}: cannot show {what!r} (mean, sd, pm, min, max, k, n, sign:A:B)")
+    raise ValueError(f"NOTES.md: {{{{{field}}}}}: cannot show {what!r} (mean, sd, pm, min, max, k, n, fails, sign:A:B)")
 
 
 def hand_written_numbers(text):
