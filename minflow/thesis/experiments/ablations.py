@@ -34,7 +34,7 @@ def variant_config(base, fields, seed):
 
 
 def run_ablations(out_dir, seeds=(0, 1, 2), workers=1, base="quick", variants=None, progress=True):
-    """Run every variant (names; default all of ``VARIANTS``) for every seed -> {variant: [table paths]}."""
+    """Run every variant (names; default all of ``VARIANTS``) for every seed -> a dict: variant name -> [table paths]."""
     chosen = [v for v in VARIANTS if variants is None or v[0] in variants]
     unknown = set(variants or ()) - {v[0] for v in VARIANTS}
     if unknown:

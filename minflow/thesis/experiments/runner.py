@@ -273,8 +273,8 @@ def _drain(pool, futures, waiting, job, stop_after):
                 n_cells += 1
                 bar.step(f"D={what[0]} {what[1][:5]} s={what[2]:g} t={what[3]:g}")
         if stop_after is not None and n_cells >= stop_after:
-            for f in futures:  # the queued tasks never start; the running ones finish (whole cells)
-                f.cancel()
-            wait(futures)
+            # the queued tasks never start; the running ones finish (whole cells). Wait only for those that
+            # could not be cancelled: a Dask future cancelled while running may never report "done".
+            wait([f for f in futures if not f.cancel()])
             return False
     return True
