@@ -76,7 +76,8 @@ def _headline(found):
     p = found[name]
     cfg = p["runs"][0]["config"]
     text = "; ".join(f"{s.id} {s.verdict_text}" for s in p["summaries"])
-    return [f"**In one line** ({name} preset, N = {cfg.n_test:,}, {len(p['seeds'])} seeds): {text}.", ""]
+    n = len(p["seeds"])
+    return [f"**In one line** ({name} preset, N = {cfg.n_test:,}, {n} seed{'s' if n != 1 else ''}): {text}.", ""]
 
 
 def _reading(notes, summaries):
