@@ -17,8 +17,11 @@
 # $$q_{\text{out}}(s, t) = \mathcal{N}(\mu_q + t\mathbf{1},\; s^2 \Sigma_q)$$
 #
 # Their covariance is independent of p's, but their mean is not: `minflow.thesis.gaussians` places mu_q at a
-# calibrated distance from mu_p (`outlier_mean_z`, in standard deviations of p), so that the outliers are
-# clearly but not absurdly far away; the thesis does not say where its outliers' mean was.
+# calibrated distance from mu_p (`outlier_mean_z`, in standard deviations of log p), in a direction partly
+# against the shift t 1 (`outlier_approach`), with a small covariance of its own (`outlier_mean_variance`,
+# `outlier_condition_number`), so that the true density's TNRs match both of the thesis's figures as
+# closely as this construction allows (reproduction/outlier_calibration.md); the thesis does not say how
+# its outliers were drawn.
 # The truth log p gives these points far lower log-density than training points (the KDEs hardly
 # overlap). The thesis found that its model instead *over-estimates* their density so much that its
 # KDE over Q(q_out) overlaps that over Q(p), increasingly with D — at D = 100 outliers even got a

@@ -15,7 +15,7 @@ from .config import ExperimentConfig, preset
 from .multiseed import fmt, fmt_pm, seed_dirs, summarize
 from .notes import read_notes, render
 from .regimes_report import regimes_markdown
-from .report import _cell, _figure_lines, _settings_lines, load_run
+from .report import cell_text, figure_lines, load_run, settings_lines
 
 ROOT = "reproduction"
 RULES_COMMIT = "e53d849"   # the commit of rules v2: claims.py and reproduction/RULES.md, before any run they decide
@@ -97,21 +97,21 @@ def _preset_section(name, title, command, p, rel):
     lines = [f"## {title} (N = {first['config'].n_test:,}), seeds {', '.join(map(str, seeds))}", "", "Command:", "", "```",
              f"{command}   # python -m minflow reproduce --preset {name} --seeds {len(seeds)} --workers 2", "```", "",
              f"Settings (seed {seeds[0]}; the other seeds differ only in the seed):", ""]
-    lines += _settings_lines(first)
+    lines += settings_lines(first)
     lines += [f"- wall time of the last invocation per seed: {walls}",
               "- per seed: " + ", ".join(f"[seed {k}]({rel(os.path.join(r['dir'], 'table.csv'))})"
                                            for k, r in zip(seeds, runs)) + " (table.csv; claims.md and run.json beside it)", ""]
     lines += ["### Claims over seeds", ""] + _summary_table(p["summaries"]) + [""]
     lines += ["### Per seed: checks passed and verdict", ""] + _per_seed_table(p["summaries"]) + [""]
     lines += ["### Every check over seeds", ""] + _check_tables(p["summaries"])
-    lines += [f"### Figures (seed {seeds[0]})", ""] + _figure_lines(first, rel)
+    lines += [f"### Figures (seed {seeds[0]})", ""] + figure_lines(first, rel)
     return lines
 
 
 def _summary_table(summaries):
     lines = ["| claim | section | thesis says | over seeds | verdict per seed |", "| --- | --- | --- | --- | --- |"]
     for s in summaries:
-        lines.append(f"| {s.id} | {s.section} | {_cell(s.thesis)} | **{s.verdict_text}** | {', '.join(s.verdicts)} |")
+        lines.append(f"| {s.id} | {s.section} | {cell_text(s.thesis)} | **{s.verdict_text}** | {', '.join(s.verdicts)} |")
     return lines
 
 
@@ -139,9 +139,9 @@ def _check_tables(summaries):
         for name in s.checks:
             k, n = s.check_passes(name)
             marks = " ".join("-" if c is None else ("pass" if c.passed else "FAIL") for c in s.checks[name])
-            out.append(f"| {_cell(name)} | {k} of {n} | {fmt_pm(s.check_values(name))} | {marks} |")
+            out.append(f"| {cell_text(name)} | {k} of {n} | {fmt_pm(s.check_values(name))} | {marks} |")
         for name, (values, thesis) in s.calibration.items():
-            out.append(f"| calibration, true density (not counted): {_cell(name)} | - | {fmt_pm(values)}"
+            out.append(f"| calibration, true density (not counted): {cell_text(name)} | - | {fmt_pm(values)}"
                        f"{'' if thesis is None else f' (thesis {thesis:g})'} | - |")
         out.append("")
     return out

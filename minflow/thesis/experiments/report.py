@@ -48,7 +48,8 @@ def finish_run(out_dir, figures=True, workers=1):
             learning_curves(hist, {d: float(distributions(d, run["config"]).p.entropy()) for d in hist}, fig_dir)
     with clock("report"):
         io.write_json(os.path.join(out_dir, "claims.json"), [c.as_dict() for c in run["claims"]])
-        io.write_text(os.path.join(out_dir, "claims.md"), claims_markdown(run["claims"]) + "\n")
+        io.write_text(os.path.join(out_dir, "claims.md"), "\n".join([claims_markdown(run["claims"]), ""]
+                                                                   + claims_details(run["claims"])) + "\n")
     _record_finish(run, clock, time.perf_counter() - start)
     return run
 
@@ -63,7 +64,7 @@ def _record_finish(run, clock, wall):
     io.write_json(os.path.join(run["dir"], "run.json"), run["record"])
 
 
-def _cell(text):
+def cell_text(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
@@ -72,8 +73,8 @@ def claims_markdown(claims):
     lines = ["| claim | section | thesis says | measured (checks of the model passed) | verdict |",
              "| --- | --- | --- | --- | --- |"]
     for c in claims:
-        lines.append(f"| {c.id} | {c.section} | {_cell(c.thesis)} | {c.passed}/{len(c.checks)} checks; "
-                     f"{_cell(_short(c))} | **{c.verdict}** |")
+        lines.append(f"| {c.id} | {c.section} | {cell_text(c.thesis)} | {c.passed}/{len(c.checks)} checks; "
+                     f"{cell_text(_short(c))} | **{c.verdict}** |")
     return "\n".join(lines)
 
 
@@ -89,19 +90,18 @@ def calibration_text(cal):
     return f"{cal.name}: {cal.value:.3f}" + ("" if cal.thesis is None else f" (thesis {cal.thesis:g})")
 
 
-def claims_details(claims, notes):
+def claims_details(claims):
+    """Every check of every claim of one run, with its rule and the calibration lines."""
     out = []
     for c in claims:
         out += [f"#### {c.id} (section {c.section}): {c.verdict}", "", f"*Thesis:* {c.thesis}", "", f"*Rule:* {c.rule}", ""]
         out += [f"- {'pass' if x.passed else '**fail**'}: {x.name}: {x.measured}" for x in c.checks] or ["- no cell of this claim in the grid"]
         out += [f"- calibration (true density, not counted): {calibration_text(x)}" for x in c.calibration]
-        if c.id in notes and c.verdict != "reproduced":
-            out += ["", "*Our reading:* " + notes[c.id]]
         out.append("")
     return out
 
 
-def _settings_lines(run):
+def settings_lines(run):
     cfg, rec = run["config"], run["record"]
     m, t = cfg.model, cfg.training
     scale = "unbounded scale (s = s_raw)" if m.s_max is None else f"scale bound s_max = {m.s_max}"
@@ -134,7 +134,7 @@ def _extras(m):
     return "".join(p + ", " for p in parts)
 
 
-def _figure_lines(run, rel):
+def figure_lines(run, rel):
     fig_dir = os.path.join(run["dir"], "figures")
     if not os.path.isdir(fig_dir):
         return ["(no figures: run `python -m minflow figures DIR`)"]
@@ -146,14 +146,3 @@ def _figure_lines(run, rel):
         caption = " ".join(open(cap_file).read().split()) if os.path.exists(cap_file) else name
         out += [f"**{name[:-4]}.** {caption}", "", f"![{name[:-4]}]({rel(os.path.join(fig_dir, name))})", ""]
     return out
-
-
-def _run_section(title, run, command, notes, rel):
-    lines = [f"## {title}", "", "Command:", "", "```", command, "```", "", "Settings:", ""]
-    lines += _settings_lines(run) + ["", f"Table: [{rel(os.path.join(run['dir'], 'table.csv'))}]"
-                                         f"({rel(os.path.join(run['dir'], 'table.csv'))}), one row per test set; "
-                                         f"settings, seeds, versions and timings: [run.json]({rel(os.path.join(run['dir'], 'run.json'))}).", ""]
-    lines += ["### Claims", "", claims_markdown(run["claims"]), "", "### Every check, with its rule", ""]
-    lines += claims_details(run["claims"], notes)
-    lines += ["### Figures", ""] + _figure_lines(run, rel)
-    return lines
