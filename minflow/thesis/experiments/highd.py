@@ -69,7 +69,7 @@ def markdown(root="reproduction"):
     high = sorted({d for r in high_runs for d in r["config"].dims})
     n_high = len(high_runs)
     lines = ["## Higher dimensions (the thesis's future work, beyond the thesis)", "",
-             f"D = {', '.join(map(str, high))} from the `high` preset ({n_high} seeds; the quick preset's "
+             f"D = {', '.join(map(str, high))} from the `high` preset ({n_high} seed{'s' if n_high != 1 else ''}; the quick preset's "
              "model, training and N = 20,000 test points per set, reduced from the thesis's 1,000,000), "
              "lower D from the quick seeds. Mean +- sd over seeds:", "",
              "| quantity | " + " | ".join(f"D = {d}" for d in dims) + " |", "| --- |" + " --- |" * len(dims)]
