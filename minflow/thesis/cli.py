@@ -134,8 +134,14 @@ def _regimes(args):
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m minflow", description="minflow: normalizing flows from scratch")
     sub = parser.add_subparsers(dest="command", required=True)
+    _reproduce_parser(sub)
+    _other_parsers(sub)
+    return parser
+
+
+def _reproduce_parser(sub):
     r = sub.add_parser("reproduce", help="run the thesis experiments (resumable)")
-    r.add_argument("--preset", required=True, help="quick, thesis or tiny")
+    r.add_argument("--preset", required=True, help="quick, thesis, high or tiny")
     r.add_argument("--out", default=None, help="output directory (default reproduction/<preset>)")
     r.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     r.add_argument("--fresh", action="store_true", help="delete earlier results in --out and start over")
@@ -151,6 +157,9 @@ def build_parser():
     r.add_argument("--report", default=None, help="path of the Markdown report to regenerate ('' for none)")
     r.add_argument("--quiet", action="store_true", help="no progress line")
     r.set_defaults(fn=_reproduce)
+
+
+def _other_parsers(sub):
     c = sub.add_parser("claims", help="print the claim table of a finished run")
     c.add_argument("dir")
     c.set_defaults(fn=_claims)
@@ -183,7 +192,6 @@ def build_parser():
     g.add_argument("--tiny", action="store_true", help="a small sweep for smoke tests (D = 4, 2 seeds, seconds)")
     g.add_argument("--quiet", action="store_true", help="no progress line")
     g.set_defaults(fn=_regimes)
-    return parser
 
 
 def _show_warning(message, category, *_, **__):
