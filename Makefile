@@ -9,7 +9,7 @@ export MPLBACKEND := Agg
 .PHONY: help install test lessons lesson reproduce reproduce-quick capacity regimes ablations high-d bench exercises grade clean
 
 help:
-	@echo "make lessons          run every lesson in lessons/ (headless, quick settings; ~3-4 min on 2 cores)"
+	@echo "make lessons          run every lesson in lessons/ (headless, quick settings; ~4-5 min on 2 cores)"
 	@echo "make lesson N=6       run one lesson (options: make lesson N=6 ARGS='--tiny')"
 	@echo "make notebooks        the lessons as executed notebooks -> book/_build/notebooks/ (extra: .[notebooks])"
 	@echo "make book             the lessons as an HTML book -> book/_build/html/index.html (~3 min; ARGS=--tiny: ~1 min)"

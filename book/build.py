@@ -52,6 +52,7 @@ SECTIONS = {
     "10": ("2.1 + the 2-D demo", "distribution mapping in 2-D, both ways"),
     "11": ("2.1.6 / appendix D", "NICE, ActNorm, the LU layer"),
     "12": ("6.2.1", "inside the model: s and t layer by layer"),
+    "13": ("4, 8.2 (C1, C10)", "the regime map: which flows lose the perturbation, and do they fit p?"),
 }
 
 MATHJAX_CONFIG = """<script type="text/x-mathjax-config">
@@ -230,7 +231,7 @@ def _contents(exporter, stems, titles, args):
     md = "\n".join([
         "# minflow: normalizing flows and their likelihood, lesson by lesson",
         "",
-        f"Twelve executed lessons that follow the thesis {THESIS_TITLE} "
+        f"Thirteen executed lessons that follow the thesis {THESIS_TITLE} "
         f"([TU Delft repository]({THESIS_URL})), section by section, with the 2-D distribution-mapping demo "
         f"([aganse/flow_models]({DEMO_URL})). Each page is one of the jupytext scripts in `lessons/`, run from "
         f"top to bottom with {settings}: the prose, the equations, the code, what it printed and the figures.",
@@ -255,7 +256,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python book/build.py", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=("notebooks", "book"))
-    parser.add_argument("--lessons", nargs="+", metavar="NN", help="only these lessons (default: all twelve)")
+    parser.add_argument("--lessons", nargs="+", metavar="NN", help="only these lessons (default: all thirteen)")
     parser.add_argument("--args", default=os.environ.get("MINFLOW_LESSON_ARGS", ""),
                         help='options for every lesson, e.g. "--tiny" (default: none, the lessons\' defaults)')
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")

@@ -32,13 +32,17 @@ FIGURES = {
     "10_mapping_2d": ["mapping_shifted_mvn", "mapping_two_moons", "mapping_ring8"],
     "11_extensions": ["variants_fit", "variants_terms"],
     "12_inside_the_model": ["layer_scales_shifts", "layer_perturbation_separation"],
+    "13_regime_map": ["regime_map", "regimes_by_epoch"],
 }
-EXTRA_FILES = {"10_mapping_2d": ["consistency.json", "consistency.txt"]}
+EXTRA_FILES = {"10_mapping_2d": ["consistency.json", "consistency.txt"],
+               "13_regime_map": ["points.csv", "decision.json"]}
+# The lessons whose Config inherits the core model's fields (lessons/_thesis.py: CoreModelConfig).
+CORE_MODEL_LESSONS = ("04_information", "05_baseline", "06_generalisation", "07_perturbed", "08_outliers",
+                      "09_ood_detection", "12_inside_the_model")
 # The engine each lesson that builds or trains a flow prints in its settings (field -> value): lessons
-# 4-9 and 12 train through minflow.thesis.experiments.train_model, i.e. with the default engine.
-ENGINES = {name: {"train_engine": minflow.engine.DEFAULT} for name in (
-    "04_information", "05_baseline", "06_generalisation", "07_perturbed", "08_outliers", "09_ood_detection",
-    "12_inside_the_model")}
+# 4-9 and 12 train through minflow.thesis.experiments.train_model, lesson 13 through
+# minflow.thesis.experiments.regimes_run.run_task, i.e. with the default engine.
+ENGINES = {name: {"train_engine": minflow.engine.DEFAULT} for name in (*CORE_MODEL_LESSONS, "13_regime_map")}
 ENGINES["12_inside_the_model"]["engine"] = "reference"
 ENGINES.update({"03_training": {"engine": "reference"}, "10_mapping_2d": {"engine": "primitives"},
                 "11_extensions": {"engine": "primitives"}})
@@ -98,7 +102,7 @@ def test_lesson_runs_tiny(tiny_runs, name):
     for field, value in ENGINES.get(name, {}).items():
         assert summary["config"][field] == value
         assert f"{field:<16} = {value!r}" in header, f"{name}: the settings do not show {field}"
-    if "train_engine" in ENGINES.get(name, {}):
+    if name in CORE_MODEL_LESSONS:
         for field in SHARED_FIELDS:  # inherited fields are printed and recorded too
             assert f"    {field:<16} = " in header and field in summary["config"]
     if name == "10_mapping_2d":  # the consistency table holds to machine precision even untrained
@@ -108,6 +112,55 @@ def test_lesson_runs_tiny(tiny_runs, name):
                 for key, stats in section.items():
                     if "difference" in key:
                         assert stats["max|.|"] < 1e-10
+
+
+def test_regime_map_records_its_sweep(tiny_runs):
+    """Lesson 13's results.json records the sweep it ran (the RegimeSweep's settings) and its seed; decision.json
+    and points.csv are in the full sweep's format, and every checkpoint asked for was scored."""
+    name = "13_regime_map"
+    assert name in tiny_runs, "an earlier lesson failed"
+    proc, out = tiny_runs[name]
+    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    summary = json.loads((out / "results.json").read_text())
+    config, sweep = summary["config"], summary["results"]["sweep"]
+    assert config["seed"] == 0 and sweep["seeds"] == list(range(config["seed"], config["seed"] + config["n_seeds"]))
+    assert sweep["dim"] == config["dim"] and sweep["n_eval"] == config["n_eval"] and sweep["tpr"] == config["tpr"]
+    assert (sweep["epoch_size"], sweep["batch_size"], sweep["lr"]) == (config["epoch_size"], config["batch_size"],
+                                                                       config["lr"])
+    assert [m["name"] for m in sweep["models"]] == list(config["models"])
+    assert all((m["n_layers"], m["hidden"]) == (config["n_layers"], config["hidden"]) for m in sweep["models"])
+    assert [d["fixed"] for d in sweep["data"]] == [None, config["small_set"], config["large_set"]]
+    assert [d["checkpoints"] for d in sweep["data"]] == [config["fresh_checkpoints"], config["small_checkpoints"],
+                                                         config["large_checkpoints"]]
+    decision = json.loads((out / "decision.json").read_text())
+    assert decision["sweep"] == sweep and decision["not_reached"] == []
+    points = summary["results"]["points"]
+    n_expected = len(sweep["seeds"]) * len(sweep["models"]) * sum(len(d["checkpoints"]) for d in sweep["data"])
+    assert len(points) == n_expected == decision["n_points"]
+    assert len((out / "points.csv").read_text().strip().splitlines()) == n_expected + 1
+    assert {p["seed"] for p in points} == set(sweep["seeds"])
+    for finding in summary["results"]["findings"]:
+        assert finding in proc.stdout
+
+
+def test_regime_map_shows_a_committed_sweep_or_says_it_is_missing(tiny_runs, tmp_path):
+    """The last cell of lesson 13 reads a full sweep's folder if there is one, says so if not, and never fails
+    (here: lesson 13's own --tiny output, which has the full sweep's format, as the "committed" sweep)."""
+    proc, out = tiny_runs["13_regime_map"]
+    assert proc.returncode == 0
+    found = json.loads((out / "results.json").read_text())["results"]["full_sweep"]["found"]
+    assert found == (ROOT / "reproduction" / "regimes" / "decision.json").is_file()
+    shown = _run("13_regime_map", "--tiny", "--full-sweep", str(out), "--out", str(tmp_path / "shown"))
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    assert "Is C10 reproducible under the thesis's own fit?" in shown.stdout and "e13d8ba" in shown.stdout
+    assert json.loads((tmp_path / "shown" / "results.json").read_text())["results"]["full_sweep"]["readable"]
+    missing = _run("13_regime_map", "--tiny", "--full-sweep", str(tmp_path / "none"), "--out", str(tmp_path / "missing"))
+    assert missing.returncode == 0 and "has not been committed yet" in missing.stdout
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "decision.json").write_text("{not json")
+    proc = _run("13_regime_map", "--tiny", "--full-sweep", str(broken), "--out", str(tmp_path / "b"))
+    assert proc.returncode == 0 and "could not be read" in proc.stdout, proc.stderr[-3000:]
 
 
 def test_unknown_option_fails_clearly(tmp_path):
