@@ -70,7 +70,7 @@ def markdown(root="reproduction"):
     n_high = len(high_runs)
     lines = ["## Higher dimensions (the thesis's future work, beyond the thesis)", "",
              f"D = {', '.join(map(str, high))} from the `high` preset ({n_high} seed{'s' if n_high != 1 else ''}; the quick preset's "
-             "model, training and N = 20,000 test points per set, reduced from the thesis's 1,000,000), "
+             f"model, training and N = {high_runs[0]['config'].n_test:,} test points per set, reduced from the thesis's 1,000,000), "
              "lower D from the quick seeds. Mean +- sd over seeds:", "",
              "| quantity | " + " | ".join(f"D = {d}" for d in dims) + " |", "| --- |" + " --- |" * len(dims)]
     for key, label in LABELS.items():
