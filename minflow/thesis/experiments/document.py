@@ -94,7 +94,8 @@ def _preset_section(name, title, command, p, rel):
     runs, seeds = p["runs"], p["seeds"]
     first = runs[0]
     walls = ", ".join(f"seed {k}: {r['record']['timing']['last_invocation_wall_s'] / 60:.1f} min" for k, r in zip(seeds, runs))
-    lines = [f"## {title} (N = {first['config'].n_test:,}), seeds {', '.join(map(str, seeds))}", "", "Command:", "", "```",
+    lines = [f"## {title} (N = {first['config'].n_test:,}), seed{'s' if len(seeds) != 1 else ''} "
+             f"{', '.join(map(str, seeds))}", "", "Command:", "", "```",
              f"{command}   # python -m minflow reproduce --preset {name} --seeds {len(seeds)} --workers 2", "```", "",
              f"Settings (seed {seeds[0]}; the other seeds differ only in the seed):", ""]
     lines += settings_lines(first)
