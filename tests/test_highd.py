@@ -22,8 +22,8 @@ def test_the_high_preset_is_the_quick_one_at_higher_d():
 
 
 def test_per_dim_collects_every_seed_of_both_presets(root):
-    data = highd.per_dim(str(root))
-    assert list(data) == [4, 6, 8]
+    data, presets = highd.per_dim(str(root))
+    assert list(data) == [4, 6, 8] and presets["quick"]["dims"] == [4, 6] and presets["high"] == {"seeds": 2, "dims": [8], "n_test": 2000}
     assert all(len(v) == 2 for d in data for v in data[d].values())
     assert 0.0 <= data[8]["tnr_theta_perturbed"][0] <= 1.0
 

@@ -11,8 +11,9 @@ Layout: ``<out>/<variant>/seed<k>/`` (a reproduction run each); the core variant
 """
 import os
 
-from .capacity import _reusable
+from .capacity import reusable
 from .config import preset
+from .lookup import train_kl
 from .multiseed import fmt_pm, seed_dirs, summarize
 from .report import finish_run, load_run
 from .runner import run
@@ -44,12 +45,13 @@ def run_ablations(out_dir, seeds=(0, 1, 2), workers=1, base="quick", variants=No
         for k in seeds:
             config = variant_config(base, fields, k)
             reuse = os.path.join("reproduction", base, f"seed{k}")
-            path = reuse if name == "core" and _reusable(config, reuse) else os.path.join(out_dir, name, f"seed{k}")
+            path = reuse if name == "core" and reusable(config, reuse) else os.path.join(out_dir, name, f"seed{k}")
             if progress:
                 print(f"ablations: {name}, seed {k} -> {path}", flush=True)
-            table = os.path.join(path, "table.csv") if path == reuse else run(config, path, workers=workers,
-                                                                               progress=progress)
-            if path != reuse:
+            if path == reuse:
+                table = os.path.join(path, "table.csv")
+            else:
+                table = run(config, path, workers=workers, progress=progress)
                 finish_run(path, figures=False, workers=workers)  # claims.json, claims.md
             out.setdefault(name, []).append(table)
     return out
@@ -81,14 +83,10 @@ def markdown(root="reproduction", base="quick"):
              "| variant | what | seeds | train KL per D (nats, mean +- sd over seeds) |", "| --- | --- | --- | --- |"]
     for name in names:
         what, runs, _ = found[name]
-        kl = "; ".join(f"D={d}: {fmt_pm([_train_kl(r, d) for r in runs])}" for d in runs[0]["config"].dims)
+        kl = "; ".join(f"D={d}: {fmt_pm([train_kl(r['table'], d) for r in runs])}" for d in runs[0]["config"].dims)
         lines.append(f"| {name} | {what} | {len(runs)} | {kl} |")
     lines += ["", "| claim | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
     for i, first in enumerate(found[names[0]][2]):
         cells = [f"{found[n][2][i].count('reproduced')} of {found[n][2][i].n}" for n in names]
         lines.append(f"| {first.id} | " + " | ".join(cells) + " |")
     return lines + [""]
-
-
-def _train_kl(run, d):
-    return next(r["train_kl"] for r in run["table"] if r["D"] == d)

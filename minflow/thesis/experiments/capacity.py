@@ -20,7 +20,7 @@ from .cells import distribution_fingerprint  # noqa: E402
 from .claims import check_claims, sep  # noqa: E402
 from .config import ExperimentConfig, preset  # noqa: E402
 from .figure_tools import FIGURE_DPI  # noqa: E402
-from .lookup import cell, dims  # noqa: E402
+from .lookup import cell, dims, train_kl  # noqa: E402
 from .runner import run  # noqa: E402
 
 # (name, model fields, training fields): from a clearly under-fitted flow to a longer-trained one,
@@ -39,7 +39,7 @@ def level_config(base, model, training):
     return preset(base, model=dict(model), training=dict(training))
 
 
-def _reusable(config, path):
+def reusable(config, path):
     """A finished run at ``path`` with exactly this config (the committed quick run, say)."""
     cfg_file, table = os.path.join(path, "config.json"), os.path.join(path, "table.csv")
     fp_file = os.path.join(path, "distributions.json")
@@ -59,7 +59,7 @@ def key_numbers(table):
         g = cell(table, d, "generalisation", 1.0, max(r["t"] for r in table))
         pt = cell(table, d, "perturbed", 1.0, 0.0)
         o = cell(table, d, "outlier", 1.0, 0.0)
-        out[d] = {"train_kl": next(r["train_kl"] for r in table if r["D"] == d),
+        out[d] = {"train_kl": train_kl(table, d),
                   "C4 overestimate at s=1, t=max": g and g["Hs_qp"] - g["Hs_qptheta"],
                   "C6 sep(p_theta) perturbed": pt and sep(pt["auroc_ptheta"]),
                   "C6 sep(p) perturbed": pt and sep(pt["auroc_p"]),
@@ -76,7 +76,7 @@ def run_capacity(out_dir, workers=1, base="quick", reuse=None, progress=True):
     results = []
     for name, model, training in LEVELS:
         config = level_config(base, model, training)
-        path = reuse.get(name) if name in reuse and _reusable(config, reuse[name]) else os.path.join(out_dir, name)
+        path = reuse.get(name) if name in reuse and reusable(config, reuse[name]) else os.path.join(out_dir, name)
         if progress:
             print(f"capacity: level {name!r} -> {path}", flush=True)
         table_path = (os.path.join(path, "table.csv") if path == reuse.get(name)

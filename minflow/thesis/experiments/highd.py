@@ -9,7 +9,8 @@ from the quick seeds. ``markdown`` puts the numbers behind C6, C8 and C10 side b
 """
 import os
 
-from .lookup import cell, rows
+from .claims import THESIS_T, sep
+from .lookup import cell, close, rows, train_kl
 from .multiseed import fmt_pm, mean_sd, seed_dirs
 from .report import load_run
 
@@ -29,9 +30,8 @@ LABELS = {"train_kl": "train KL (nats)", "sep_theta_perturbed": "C6: sep(p_theta
 def numbers(table, d):
     """The quantities of ``LABELS`` at dimension d of one run's table."""
     pt, o = cell(table, d, "perturbed", 1.0, 0.0), cell(table, d, "outlier", 1.0, 0.0)
-    outl = [r for r in rows(table, D=d, family="outlier") if r["t"] <= 0.75 + 1e-9]
-    sep = lambda a: abs(2.0 * a - 1.0)  # noqa: E731
-    return {"train_kl": next(r["train_kl"] for r in table if r["D"] == d),
+    outl = [r for r in rows(table, D=d, family="outlier") if any(close(r["t"], t) for t in THESIS_T)]
+    return {"train_kl": train_kl(table, d),
             "sep_theta_perturbed": sep(pt["auroc_ptheta"]), "sep_p_perturbed": sep(pt["auroc_p"]),
             "over_outlier": o["Hs_qp"] - o["Hs_qptheta"],
             "tnr_theta_perturbed": pt["tnr_ptheta"], "tnr_p_perturbed": pt["tnr_p"],
@@ -40,15 +40,18 @@ def numbers(table, d):
 
 
 def per_dim(root="reproduction"):
-    """{D: {quantity: [value per seed]}} over the quick and the high seeds, D ascending."""
-    out = {}
+    """{D: {quantity: [value per seed]}} over the quick and the high seeds, D ascending, and
+    {preset: {"seeds": how many, "dims": its D, "n_test": its test-set size}}."""
+    out, presets = {}, {}
     for preset in ("quick", "high"):
-        for d_run in seed_dirs(os.path.join(root, preset)):
-            run = load_run(d_run)
+        runs = [load_run(d_run) for d_run in seed_dirs(os.path.join(root, preset))]
+        presets[preset] = {"seeds": len(runs), "dims": sorted({d for run in runs for d in run["config"].dims}),
+                           "n_test": runs[0]["config"].n_test if runs else None}
+        for run in runs:
             for d in run["config"].dims:
                 for key, value in numbers(run["table"], d).items():
                     out.setdefault(d, {}).setdefault(key, []).append(value)
-    return dict(sorted(out.items()))
+    return dict(sorted(out.items())), presets
 
 
 def _direction(values):
@@ -63,14 +66,12 @@ def markdown(root="reproduction"):
     """The higher-D section of REPRODUCTION.md, or [] until the high preset has run."""
     if not seed_dirs(os.path.join(root, "high")):
         return []
-    data = per_dim(root)
+    data, presets = per_dim(root)
     dims = list(data)
-    high_runs = [load_run(p) for p in seed_dirs(os.path.join(root, "high"))]
-    high = sorted({d for r in high_runs for d in r["config"].dims})
-    n_high = len(high_runs)
+    n_high, high, n_test = (presets["high"][k] for k in ("seeds", "dims", "n_test"))
     lines = ["## Higher dimensions (the thesis's future work, beyond the thesis)", "",
              f"D = {', '.join(map(str, high))} from the `high` preset ({n_high} seed{'s' if n_high != 1 else ''}; the quick preset's "
-             f"model, training and N = {high_runs[0]['config'].n_test:,} test points per set, reduced from the thesis's 1,000,000), "
+             f"model, training and N = {n_test:,} test points per set, reduced from the thesis's 1,000,000), "
              "lower D from the quick seeds. Mean +- sd over seeds:", "",
              "| quantity | " + " | ".join(f"D = {d}" for d in dims) + " |", "| --- |" + " --- |" * len(dims)]
     for key, label in LABELS.items():

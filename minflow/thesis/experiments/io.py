@@ -16,6 +16,7 @@ import numpy as np
 
 from ...checkpoint import write_atomic
 from .cells import COLUMNS, distributions
+from .lookup import train_kl
 
 TEXT_COLUMNS = ("family",)
 INT_COLUMNS = ("D", "n_test")
@@ -233,7 +234,7 @@ def write_outputs(config, out_dir, table, wall_seconds, workers, keep_timing=Fal
                    "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **timing},
         "models": {str(d): {"n_params": m["n_params"], "final_train_nll": m["history"]["train_nll"][-1],
                             "best_val_nll": m["history"]["best_val_nll"], "epochs_run": len(m["history"]["train_nll"]),
-                            "train_kl": next(r["train_kl"] for r in table if r["D"] == d)}
+                            "train_kl": train_kl(table, d)}
                    for d, m in models.items()},
         "learning_curves": {str(d): {k: m["history"][k] for k in ("train_nll", "val_nll", "lr", "best_epoch")}
                             for d, m in models.items()},

@@ -30,6 +30,11 @@ def dims(table):
     return sorted({r["D"] for r in table})
 
 
+def train_kl(table, D):
+    """The fit of the model of dimension D (every row of a D carries it): H*(p, p_theta) - H(p) on Q(p)."""
+    return next(r["train_kl"] for r in table if r["D"] == D)
+
+
 def cell_per_dim(table, family, s, t):
     """(D, row) of the test set (family, s, t) for every D of the table that has it, D ascending."""
     return [(d, r) for d in dims(table) if (r := cell(table, d, family, s, t)) is not None]
