@@ -9,7 +9,7 @@ from scipy import stats
 
 from minflow.thesis.cli import main
 from minflow.thesis.experiments import COLUMNS, preset, read_table, run
-from minflow.thesis.experiments import io
+from minflow.thesis.experiments import io, store
 from minflow.thesis.experiments.figures import APPENDIX, FIGURES, appendix
 from minflow.thesis.experiments.report import finish_run
 
@@ -105,6 +105,30 @@ def test_resume_with_other_settings_is_refused_and_loses_nothing(tiny_run):
         run(preset("tiny", **{**TINY, "n_test": 3000}), out, progress=False)
     assert open(os.path.join(out, "table.csv")).read() == before
     assert io.read_json(os.path.join(out, "config.json")) == config.to_dict()
+
+
+def test_a_run_recorded_before_the_ablation_knobs_resumes_without_recomputing(tiny_run, tmp_path):
+    """Settings added later (coupling, permutation, actnorm, lu) at their defaults leave old cells valid."""
+    import json
+    import shutil
+
+    config, out, table = tiny_run
+    shutil.copytree(out, tmp_path / "old", ignore=shutil.ignore_patterns("figures"))
+    old = tmp_path / "old"
+    cfg = io.read_json(old / "config.json")
+    for key in ("coupling", "permutation", "actnorm", "lu"):
+        del cfg["model"][key]
+    digest = store.config_digest(cfg)
+    assert digest == store.config_digest(config.to_dict())
+    (old / "config.json").write_text(json.dumps(cfg, indent=1))
+    before = (old / "config.json").read_text()
+    stamps = {f: os.path.getmtime(old / "cells" / "D6" / f) for f in os.listdir(old / "cells" / "D6")}
+    assert _strip(read_table(run(config, old, progress=False))) == _strip(table)
+    assert (old / "config.json").read_text() == before        # the committed record is not rewritten
+    assert {f: os.path.getmtime(old / "cells" / "D6" / f) for f in stamps} == stamps
+    other = config.to_dict()
+    other["model"]["actnorm"] = True                            # a knob away from its default is a new setting
+    assert store.config_digest(other) != digest
 
 
 @pytest.mark.parametrize("kwargs, match", [

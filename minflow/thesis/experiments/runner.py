@@ -131,10 +131,19 @@ def _prepare(config, out_dir, resume, fresh):
     # the records first, the folders last: whoever sees models/ (another runner, a resume) finds them
     store.claim(out_dir)
     io.write_json(os.path.join(out_dir, "distributions.json"), C.distribution_fingerprint(config))
-    io.write_json(os.path.join(out_dir, "config.json"), config.to_dict())
+    if not _records(config, os.path.join(out_dir, "config.json")):  # a committed record stays as written
+        io.write_json(os.path.join(out_dir, "config.json"), config.to_dict())
     for d in config.dims:
         os.makedirs(io.cell_dir(out_dir, d), exist_ok=True)
     os.makedirs(os.path.join(out_dir, "models"), exist_ok=True)
+
+
+def _records(config, cfg_file):
+    """Whether ``cfg_file`` already records ``config`` (settings added since take their defaults)."""
+    try:
+        return ExperimentConfig.from_dict(io.read_json(cfg_file, dict)) == config
+    except (OSError, TypeError, ValueError, io.ResultFileError):
+        return False
 
 
 def _check_resumable(config, out_dir, resume):

@@ -94,8 +94,15 @@ def _ours_in(folder, root, sub):
 
 
 # --- cells ---------------------------------------------------------------------------------------
+# Model settings added after runs had been recorded (the ablations' knobs): left out of the digest
+# while they hold their defaults, so a run recorded before they existed still owns its cells.
+_LATER_MODEL_DEFAULTS = {"coupling": "affine", "permutation": None, "actnorm": False, "lu": False}
+
+
 def config_digest(cfg_dict):
-    return _sha256(json.dumps(cfg_dict, sort_keys=True).encode())
+    model = {k: v for k, v in cfg_dict.get("model", {}).items()
+             if k not in _LATER_MODEL_DEFAULTS or v != _LATER_MODEL_DEFAULTS[k]}
+    return _sha256(json.dumps({**cfg_dict, "model": model}, sort_keys=True).encode())
 
 
 def _sha256(data):
