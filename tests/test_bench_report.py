@@ -1,0 +1,39 @@
+"""benchmarks/report.py: which thesis-scale seed's wall time is judged against the 20-minute target."""
+import importlib.util
+import json
+import os
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@pytest.fixture(scope="module")
+def report():
+    spec = importlib.util.spec_from_file_location("bench_report", os.path.join(HERE, "..", "benchmarks", "report.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _seed(root, k, wall, trained, cells):
+    """A run.json whose last invocation trained ``trained`` of 100 model-seconds and ran ``cells`` of 1000 cell-seconds."""
+    os.makedirs(root / f"seed{k}")
+    timing = {"last_invocation_wall_s": wall, "finish_wall_s": 0.0, "workers_last_invocation": 2,
+              "threads_per_worker": 1, "finished_utc": f"t{k}", "train_s": {"10": 60.0, "20": 40.0},
+              "cells_s_total": 1000.0, "stage_seconds": {"train": trained, "logp_theta": 0.8 * cells,
+                                                         "sample": 0.2 * cells, "figures": 5.0}}
+    (root / f"seed{k}" / "run.json").write_text(json.dumps({"timing": timing}))
+
+
+def test_a_resumed_seed_is_listed_but_not_judged(report, tmp_path):
+    _seed(tmp_path, 0, 3000.0, 100.0, 1000.0)   # in one go
+    _seed(tmp_path, 1, 900.0, 0.0, 400.0)       # resumed: its last part only, the fastest wall
+    _seed(tmp_path, 2, 2400.0, 100.0, 1000.0)   # in one go, faster than seed 0
+    t = report.thesis_timing(str(tmp_path))
+    assert t["seed"] == "2" and t["wall_s"] == 2400.0
+    assert [(s["seed"], s["whole"]) for s in t["seeds"]] == [("0", True), ("1", False), ("2", True)]
+
+
+def test_no_committed_seed_gives_none(report, tmp_path):
+    assert report.thesis_timing(str(tmp_path / "absent")) is None
