@@ -279,6 +279,17 @@ def render(run_dict):
         for stage, sec in thesis["stages"].items():
             L.append(f"| {stage} | {sec:,.0f} | {100 * sec / total:.0f}% |")
         L.append("")
+        floor = thesis_floor(run, thesis.get("settings"))
+        if floor:
+            L.append(f"**A floor from this benchmark's own rates.** Training alone ({floor['steps']:,} `fit` steps "
+                     f"over the {len(floor['dims'])} dimensions) and the model's `log_prob` alone "
+                     f"({floor['points'] / 1e6:,.0f} million test points) take at least {floor['train_s'] / 60:.1f} + "
+                     f"{floor['logp_s'] / 60:.1f} = {(floor['train_s'] + floor['logp_s']) / 60:.1f} min at the "
+                     "2-thread rates measured above (float64, 8 x [64, 64], batch 256, each D at the rate of the "
+                     "nearest measured D at or below it, which is faster), before sampling, the true density, "
+                     f"AUROC/TNR and the rest: the {THESIS_MINUTES:.0f}-minute target would need both calls "
+                     f"{(floor['train_s'] + floor['logp_s']) / (60 * THESIS_MINUTES):.1f}x faster than measured"
+                     + _torch_floor(thesis_floor(run, thesis.get("settings"), lib="torch")) + ".\n")
 
     # --- quick start
     if qs:
@@ -319,10 +330,41 @@ def thesis_timing(root=None):
     return {**best, "seeds": seeds}
 
 
+def thesis_floor(run, settings, lib="minflow", width=64, batch=256, dtype="float64"):
+    """Seconds that training and the model's log_prob alone take at the measured 2-thread rates, or None."""
+    if not settings:
+        return None
+    dims = settings["dims"]
+    steps_per_dim = settings["training"]["epochs"] * -(-settings["training"]["epoch_size"] // batch)
+    points_per_dim = settings["n_test"] * len(settings["families"]) * len(settings["S"]) * len(settings["T"])
+    train_s = logp_s = 0.0
+    for d in dims:
+        benched = [c["dim"] for c in run.cases if c["task"] == "fit" and c["width"] == width and c["dim"] <= d]
+        if not benched:
+            return None
+        near = max(benched)
+        fit_rate = run.rate(lib, "fit", near, width, dtype, batch)
+        lp_rate = run.rate(lib, "log_prob", near, width, dtype)
+        if not (fit_rate and lp_rate):
+            return None
+        train_s += steps_per_dim / fit_rate
+        logp_s += points_per_dim / lp_rate
+    return {"dims": dims, "steps": steps_per_dim * len(dims), "points": points_per_dim * len(dims),
+            "train_s": train_s, "logp_s": logp_s}
+
+
+def _torch_floor(floor):
+    if not floor:
+        return ""
+    return (f" (at PyTorch's rates measured above the same floor is {floor['train_s'] / 60:.1f} + "
+            f"{floor['logp_s'] / 60:.1f} = {(floor['train_s'] + floor['logp_s']) / 60:.1f} min)")
+
+
 def _seed_timing(path):
     try:
         with open(path) as f:
-            timing = json.load(f).get("timing", {})
+            record = json.load(f)
+        timing = record.get("timing", {})
     except (OSError, ValueError):
         return None
     stages = timing.get("stage_seconds")
@@ -334,7 +376,7 @@ def _seed_timing(path):
     run_s, finish_s = timing["last_invocation_wall_s"], timing.get("finish_wall_s", 0.0)
     return {"wall_s": run_s + finish_s, "run_s": run_s, "finish_s": finish_s, "stages": stages, "whole": whole,
             "workers": timing.get("workers_last_invocation"), "threads": timing.get("threads_per_worker"),
-            "finished": timing.get("finished_utc", "?")}
+            "finished": timing.get("finished_utc", "?"), "settings": record.get("settings")}
 
 
 def pick(data, index=None):

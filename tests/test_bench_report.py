@@ -37,3 +37,17 @@ def test_a_resumed_seed_is_listed_but_not_judged(report, tmp_path):
 
 def test_no_committed_seed_gives_none(report, tmp_path):
     assert report.thesis_timing(str(tmp_path / "absent")) is None
+
+
+def test_the_floor_uses_the_nearest_measured_dimension_at_or_below(report):
+    cases = [{"lib": "minflow", "task": task, "dim": d, "width": 64, "dtype": "float64", "batch": 256, "rate": rate}
+             for task, d, rate in [("fit", 10, 100.0), ("fit", 50, 50.0), ("log_prob", 10, 1e5), ("log_prob", 50, 5e4)]]
+    run = report.Run({"info": {}, "cases": cases})
+    settings = {"dims": [10, 20, 50], "n_test": 1000, "families": ["a", "b"], "S": [1.0], "T": [0.0, 1.0],
+                "training": {"epochs": 2, "epoch_size": 512}}
+    floor = report.thesis_floor(run, settings)
+    # 2 epochs x 2 steps per D; D = 20 at D = 10's rates; 4,000 points per D
+    assert floor["steps"] == 12 and floor["points"] == 12000
+    assert floor["train_s"] == 4 / 100 + 4 / 100 + 4 / 50
+    assert floor["logp_s"] == 4000 / 1e5 + 4000 / 1e5 + 4000 / 5e4
+    assert report.thesis_floor(run, {**settings, "dims": [5]}) is None   # nothing measured at or below D = 5
