@@ -275,7 +275,7 @@ def main():
     if out and mode != "check":
         sys.path.insert(0, HERE)
         from report import write
-        md = write(out)
+        md = write(out, readme=False if args.out else None)  # a results file of one's own leaves README alone
         print(f"wrote {out} and {md} in {wall / 60:.1f} min", flush=True)
     else:
         print(f"check done in {wall:.0f} s", flush=True)

@@ -51,3 +51,18 @@ def test_the_floor_uses_the_nearest_measured_dimension_at_or_below(report):
     assert floor["train_s"] == 4 / 100 + 4 / 100 + 4 / 50
     assert floor["logp_s"] == 4000 / 1e5 + 4000 / 1e5 + 4000 / 5e4
     assert report.thesis_floor(run, {**settings, "dims": [5]}) is None   # nothing measured at or below D = 5
+
+
+def test_the_readme_speed_paragraph_is_the_one_the_committed_results_give(report):
+    """README.md quotes only figures that `make bench` wrote: regenerate with `python benchmarks/report.py`."""
+    import sys
+
+    sys.path.insert(0, os.path.join(HERE, "..", "benchmarks"))
+    import summary
+
+    with open(os.path.join(HERE, "..", "benchmarks", "results.json")) as f:
+        runs = [r for r in json.load(f)["runs"] if r.get("complete") and r["mode"] == "full"]
+    with open(os.path.join(HERE, "..", "README.md")) as f:
+        readme = f.read()
+    block = readme.split(summary.BEGIN, 1)[1].split(summary.END, 1)[0].strip()
+    assert block == summary.paragraph(runs[-1])

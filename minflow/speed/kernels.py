@@ -6,10 +6,13 @@ layer ``h @ W`` (matmul), ``+ b`` (a pass), the activation (a pass), and for the
 every core but NumPy's elementwise functions on one, so every pass removed is time. Here, for
 each chunk of rows:
 
-* biases are *folded* into the products: a hidden buffer has one extra column of ones, and
-  ``[h | 1] @ [[W], [b]] = h W + b``; the bias costs no pass of its own (the activation is
-  applied to the other columns only, so the ones stay ones);
-* ``1 / s_max`` is folded into the output layer's s-columns, so s = s_max tanh(o_s)
+* biases are *folded* into the products: ``[h | 1] @ [[W, 0], [b, 1]] = [h W + b | 1]``, so the
+  bias costs no pass of its own and the product writes the next layer's column of ones itself;
+* every elementwise pass runs over a whole contiguous buffer (NumPy's fast loops; on a strided
+  view of one it goes row by row, several times slower): ReLU, leaky ReLU and ELU map 1 to 1,
+  so they run over the column of ones as well, and the output layer is split into an s-product
+  and a t-product, each into an array of its own;
+* ``1 / s_max`` is folded into the s-product, so s = s_max tanh(o_s)
   (an unbounded layer, ``s_max=None``: nothing folded, no tanh, s = o_s);
 * x_b is overwritten by ``x_b * exp(s) + t`` in place (eq. 3);
 * all buffers are allocated once per call and thread and reused by every layer and chunk, so
@@ -33,14 +36,21 @@ BEST_CHUNK = 2048  # rows per chunk: buffers stay in cache-friendly sizes (see b
 
 
 def fold_coupling(layer, params, xp):
-    """Augmented weights [[W], [b]] for every layer; s-columns of the last divided by s_max (if any)."""
-    folded = [xp.concatenate([W, b[None, :]], axis=0) for W, b in params]
-    if layer.s_max is None:  # unbounded: the output is s_raw itself
-        return folded
-    last = folded[-1].copy()
-    last[:, :layer.split.d_b] /= layer.s_max
-    folded[-1] = last
-    return folded
+    """Augmented weights for every layer, biases folded in; s-columns of the last divided by s_max (if any).
+
+    Hidden layers: [[W, 0], [b, 1]], so [h | 1] @ it = [h W + b | 1]: the product writes the next
+    layer's column of ones itself, into a whole (contiguous) buffer. The last is split in two,
+    [[W_s], [b_s]] and [[W_t], [b_t]], so s and t come out as contiguous arrays of their own."""
+    *hidden, last = [xp.concatenate([W, b[None, :]], axis=0) for W, b in params]
+    ones = [xp.zeros((Wb.shape[0], 1), dtype=Wb.dtype) for Wb in hidden]
+    for one in ones:
+        one[-1, 0] = 1
+    hidden = [xp.concatenate([Wb, one], axis=1) for Wb, one in zip(hidden, ones)]
+    d_b = layer.split.d_b
+    last_s, last_t = xp.ascontiguousarray(last[:, :d_b]), xp.ascontiguousarray(last[:, d_b:])
+    if layer.s_max is not None:  # bounded: s = s_max tanh(o_s), o_s = s_raw / s_max
+        last_s /= layer.s_max
+    return hidden + [last_s, last_t]
 
 
 class _Buffers:
@@ -60,26 +70,40 @@ class _Buffers:
         return a[:n]
 
 
+KEEPS_ONE = ("relu", "leaky_relu", "elu")   # act(1) = 1: applied to the column of ones too, it stays ones
+
+
+def _in_place(name, xp, a):
+    if name == "relu":
+        xp.maximum(a, 0, out=a)
+    elif name == "leaky_relu":
+        xp.maximum(a, 0.01 * a, out=a)
+    else:
+        a[...] = activation(name).value(xp, a)
+
+
 def _conditioner_output(layer, folded, x_a, buf):
-    """The MLP's output [s_raw / s_max | t] (unbounded: [s_raw | t]) for x_a: (n, d_a), biases folded: -> (n, 2 d_b)."""
+    """The MLP's output s_raw / s_max (unbounded: s_raw) and t for x_a: (n, d_a) -> two (n, d_b), biases folded."""
     xp, n, act = array_module(x_a), x_a.shape[0], activation(layer.activation).value
     h = buf.get("in", n, x_a.shape[1], ones_column=True)
     h[:, :-1] = x_a
-    for i, Wb in enumerate(folded[:-1]):
-        out = buf.get(i, n, Wb.shape[1], ones_column=True)
-        a = out[:, :-1]
-        xp.matmul(h, Wb, out=a)              # h W + b, the bias folded
-        a[...] = act(xp, a)
+    keeps_one = layer.activation in KEEPS_ONE
+    for i, Wb in enumerate(folded[:-2]):
+        out = buf.get(i, n, Wb.shape[1])
+        xp.matmul(h, Wb, out=out)            # [h W + b | 1], the bias folded
+        if keeps_one:                        # act(1) = 1: the whole contiguous buffer in one pass
+            _in_place(layer.activation, xp, out)
+        else:
+            out[:, :-1] = act(xp, out[:, :-1])
         h = out
-    o = buf.get("out", n, folded[-1].shape[1])
-    return xp.matmul(h, folded[-1], out=o)
+    o_s, o_t = buf.get("s", n, folded[-2].shape[1]), buf.get("t", n, folded[-1].shape[1])
+    return xp.matmul(h, folded[-2], out=o_s), xp.matmul(h, folded[-1], out=o_t)
 
 
 def _coupling_in_place(layer, folded, z, ld, buf):
     """z <- coupling(z) in place (eq. 3), ld += its log-det (eq. 6). z: (n, D), ld: (n,)."""
     xp, split = array_module(z), layer.split
-    o = _conditioner_output(layer, folded, split.split(z)[0], buf)
-    s, t = o[:, :split.d_b], o[:, split.d_b:]
+    s, t = _conditioner_output(layer, folded, split.split(z)[0], buf)
     if layer.s_max is None:                  # unbounded: s = s_raw
         ld += xp.sum(s, axis=1)              # eq. 6
     else:
