@@ -39,7 +39,7 @@ TINY_SWEEP = RegimeSweep(dim=4, seeds=(0, 1),
                          models=(ModelSpec("tiny", 2, (8,), 2.0, None), ModelSpec("tiny-reverse", 2, (8, 8), 2.0, "reverse")),
                          data=(DataSpec("fresh", None, (1, 2)), DataSpec("fixed-1k", 1_000, (1, 2))),
                          epoch_size=1024, n_eval=2000)
-CHUNK = 16384            # rows per flow.log_prob call
+CHUNK = None             # rows per flow.log_prob call: the engine's own (the speed room's tuned chunk)
 VALIDATION = 4096        # fresh data: validation points drawn once (fit's divergence watch; no model selection)
 _sfx = "s{:g}_t{:g}".format  # the suffix of a perturbed set's columns: _sfx(1.0, 0.0) == "s1_t0"
 PER_SET = tuple(f"{c}_{_sfx(s, t)}" for s, t in PERTURBED for c in ("tnr_ptheta", "tnr_p", "auroc_ptheta"))
