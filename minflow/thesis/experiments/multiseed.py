@@ -40,6 +40,8 @@ def fmt(x):
     if x is None or not math.isfinite(x):
         return "n/a"
     a = abs(x)
+    if a >= 1e5:  # a diverged fit, say: the exponent, not a row of digits
+        return f"{x:.3g}"
     return f"{x:.0f}" if a >= 100 else f"{x:.1f}" if a >= 10 else f"{x:.2f}" if a >= 1 else f"{x:.3f}"
 
 

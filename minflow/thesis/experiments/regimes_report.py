@@ -5,6 +5,7 @@
     lines = regimes_markdown("reproduction/regimes", rel)         # every number from those files
 """
 import csv
+import math
 import os
 from collections import defaultdict
 
@@ -54,15 +55,18 @@ def _true_tnr(points, s, t):
     return list({p["seed"]: p[f"tnr_p_s{s:g}_t{t:g}"] for p in points}.values())
 
 
+DIVERGED = 1e3   # gap / sd(log p) beyond this (a diverged fit) is drawn at the right edge of the map
+
+
 def regime_map(points, decision, path):
     """Two panels (one per perturbed set): TNR(p_theta) against gap / sd(log p), every checkpoint and seed."""
     datas, models = list(dict.fromkeys(p["data"] for p in points)), list(dict.fromkeys(p["model"] for p in points))
     colour = {d: plt.cm.tab10(i % 10) for i, d in enumerate(datas)}
     marker = {m: MARKERS[i % len(MARKERS)] for i, m in enumerate(models)}
     gap_bar, tnr_bar = decision["rule"]["gap_bar"], decision["rule"]["tnr_bar"]
-    xs = [x for x in map(ratio, points) if 0 < x < float("inf")]
+    xs = [x for x in map(ratio, points) if 0 < x <= DIVERGED]
     lo, hi = min(min(xs, default=1.0) / 2, gap_bar / 4), max(max(xs, default=1.0) * 2, gap_bar * 4)
-    clip = lambda x: min(max(x, lo), hi)  # noqa: E731  (0 and inf at the edges)
+    clip = lambda x: min(max(x, lo), hi)  # noqa: E731  (0, inf and diverged fits at the edges)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained", sharey=True)
     best = decision.get("smallest_gap")
     for ax, (s, t) in zip(axes, PERTURBED):
@@ -82,7 +86,8 @@ def regime_map(points, decision, path):
         if best:
             ax.scatter([clip(ratio(best))], [best[tnr_key(s, t)]], s=130, facecolors="none", edgecolors="red",
                        linewidths=1.3, label=f"smallest gap with TNR <= {tnr_bar:g} on both sets")
-        ax.set(xscale="log", xlim=(lo, hi), ylim=(-0.03, 1.03), xlabel="gap / sd(log p) on Q(p) (log scale)",
+        ax.set(xscale="log", xlim=(lo, hi), ylim=(-0.03, 1.03),
+               xlabel=f"gap / sd(log p) on Q(p) (> {DIVERGED:g}: right edge)",
                ylabel="TNR(p_theta) at TPR 0.975" if s == PERTURBED[0][0] else None)
         ax.set_title(f"perturbed set {_name(s, t)}", fontsize=10)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -160,9 +165,17 @@ def _table(points, dec):
             if last:
                 sel = list(last.values())
                 epochs = "/".join(str(e) for e in sorted({p["epoch"] for p in sel}))
-                lines.append(f"| {data['name']} | {model['name']} | {epochs} | {fmt_pm([ratio(p) for p in sel])} | "
+                lines.append(f"| {data['name']} | {model['name']} | {epochs} | {_fmt_gaps([ratio(p) for p in sel])} | "
                              + " | ".join(fmt_pm([p[tnr_key(s, t)] for p in sel]) for s, t in PERTURBED) + " |")
     return lines
+
+
+def _fmt_gaps(values):
+    """mean +- sd of the finite gaps, and how many seeds' flows gave no finite density on Q(p)."""
+    bad = sum(not math.isfinite(v) for v in values)
+    if bad == len(values):
+        return f"inf in all {bad} seeds"
+    return fmt_pm(values) + (f" ({bad} of {len(values)} seeds: inf)" if bad else "")
 
 
 def _settings(dec):
