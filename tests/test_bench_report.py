@@ -45,12 +45,14 @@ def test_the_floor_uses_the_nearest_measured_dimension_at_or_below(report):
     run = report.Run({"info": {}, "cases": cases})
     settings = {"dims": [10, 20, 50], "n_test": 1000, "families": ["a", "b"], "S": [1.0], "T": [0.0, 1.0],
                 "training": {"epochs": 2, "epoch_size": 512}}
-    floor = report.thesis_floor(run, settings)
+    import thesis_time
+
+    floor = thesis_time.thesis_floor(run, settings)
     # 2 epochs x 2 steps per D; D = 20 at D = 10's rates; 4,000 points per D
     assert floor["steps"] == 12 and floor["points"] == 12000
     assert floor["train_s"] == 4 / 100 + 4 / 100 + 4 / 50
     assert floor["logp_s"] == 4000 / 1e5 + 4000 / 1e5 + 4000 / 5e4
-    assert report.thesis_floor(run, {**settings, "dims": [5]}) is None   # nothing measured at or below D = 5
+    assert thesis_time.thesis_floor(run, {**settings, "dims": [5]}) is None   # nothing measured at or below D = 5
 
 
 def test_the_readme_speed_paragraph_is_the_one_the_committed_results_give(report):
