@@ -74,10 +74,9 @@ KEEPS_ONE = ("relu", "leaky_relu", "elu")   # act(1) = 1: applied to the column 
 
 
 def _in_place(name, xp, a):
+    """a <- act(a) over the whole buffer: ReLU without a temporary, the others by the one activation table."""
     if name == "relu":
         xp.maximum(a, 0, out=a)
-    elif name == "leaky_relu":
-        xp.maximum(a, 0.01 * a, out=a)
     else:
         a[...] = activation(name).value(xp, a)
 

@@ -25,7 +25,7 @@ import numpy as np
 from ...checkpoint import load
 from . import io
 from .cells import COLUMNS
-from .config import ExperimentConfig
+from .config import ExperimentConfig, ModelConfig
 
 MARKER = ".minflow-run.json"
 CELL_FORMAT = "minflow-cell-1"
@@ -96,7 +96,7 @@ def _ours_in(folder, root, sub):
 # --- cells ---------------------------------------------------------------------------------------
 # Model settings added after runs had been recorded (the ablations' knobs): left out of the digest
 # while they hold their defaults, so a run recorded before they existed still owns its cells.
-_LATER_MODEL_DEFAULTS = {"coupling": "affine", "permutation": None, "actnorm": False, "lu": False}
+_LATER_MODEL_DEFAULTS = {k: getattr(ModelConfig(), k) for k in ("coupling", "permutation", "actnorm", "lu")}
 
 
 def config_digest(cfg_dict):
