@@ -31,7 +31,22 @@ def test_tiny_ablations_end_to_end(tmp_path, monkeypatch):
     lines = markdown(str(tmp_path / "reproduction"), base="tiny")
     text = "\n".join(lines)
     assert "| C2 | 2 of 2 | 2 of 2 | 2 of 2 |" in text      # H*(q,p) vs H(q,p): the estimator, always holds
-    assert "nan" not in text and "| lu |" in text
+    assert "nan" not in text and "| lu |" in text and "seeds 0, 1:" in text
+    assert "TNR(p_theta) / TNR(p)" in text
+
+
+def test_the_table_counts_only_seeds_every_variant_finished(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    small = tuple((n, w, {**f, "n_layers": 2}) for n, w, f in VARIANTS[:2])
+    monkeypatch.setattr(ablations, "VARIANTS", small)
+    root = tmp_path / "reproduction"
+    run_ablations(str(root / "ablations"), seeds=(0, 1), base="tiny", progress=False)
+    os.remove(root / "ablations" / "actnorm" / "seed1" / "table.csv")     # seed 1 of actnorm still running
+    text = "\n".join(markdown(str(root), base="tiny"))
+    assert "seeds 0:" in text and "| C2 | 1 of 1 | 1 of 1 |" in text
+    for seed in ("seed0", "seed1"):
+        os.remove(root / "ablations" / "core" / seed / "table.csv")      # a variant with no finished seed
+    assert markdown(str(root), base="tiny") == []
 
 
 def test_unknown_variant_is_refused(tmp_path):

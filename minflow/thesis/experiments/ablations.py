@@ -13,7 +13,7 @@ import os
 
 from .capacity import reusable
 from .config import preset
-from .lookup import train_kl
+from .lookup import cell, train_kl
 from .multiseed import fmt_pm, seed_dirs, summarize
 from .report import finish_run, load_run
 from .runner import run
@@ -66,27 +66,60 @@ def _variant_runs(root, base, name):
     return runs
 
 
+def finished_runs(root="reproduction", base="quick"):
+    """{variant: its runs} over the seeds that every variant has finished, or {} when some variant has none.
+
+    A run still going (or a variant not yet started) leaves the table as it was, not half-counted."""
+    runs = {name: {r["config"].seed: r for r in _variant_runs(root, base, name)} for name, _, _ in VARIANTS}
+    common = set.intersection(*(set(by_seed) for by_seed in runs.values()))
+    return {name: [by_seed[k] for k in sorted(common)] for name, by_seed in runs.items()} if common else {}
+
+
+def _c10(run, d):
+    """TNR(p_theta) and TNR(p) on q_delta(1, 0) at dimension d (None where the grid lacks it)."""
+    row = cell(run["table"], d, "perturbed", 1.0, 0.0)
+    return (None, None) if row is None else (row["tnr_ptheta"], row["tnr_p"])
+
+
+def _differences(names, found):
+    """The sentence naming every (claim, variant) whose count differs from the core model's."""
+    core = found["core"][1]
+    diffs = [f"{c.id} {name} {found[name][1][i].count('reproduced')} (core {c.count('reproduced')})"
+             for i, c in enumerate(core) for name in names[1:]
+             if found[name][1][i].count("reproduced") != c.count("reproduced")]
+    if not diffs:
+        return "No component changes the number of seeds in which any claim is reproduced."
+    return "Counts that differ from the core model's: " + "; ".join(diffs) + "."
+
+
 def markdown(root="reproduction", base="quick"):
-    """The ablation table (claim x variant, "k of n seeds") from the committed runs; [] when none ran."""
-    found = {}
-    for name, what, _ in VARIANTS:
-        runs = _variant_runs(root, base, name)
-        if runs:
-            found[name] = (what, runs, summarize([r["claims"] for r in runs], [r["config"].seed for r in runs]))
-    if set(found) <= {"core"}:
+    """The ablation table (claim x variant, "k of n seeds") from the committed runs; [] until every variant has a seed."""
+    runs = finished_runs(root, base)
+    if not runs:
         return []
-    names = list(found)
+    names = [name for name, _, _ in VARIANTS]
+    found = {n: (runs[n], summarize([r["claims"] for r in runs[n]], [r["config"].seed for r in runs[n]])) for n in names}
+    seeds = [r["config"].seed for r in runs["core"]]
+    dims = runs["core"][0]["config"].dims
     lines = ["## Adding components one at a time (the thesis's future work, beyond the thesis)", "",
              f"The {base} preset's grid for the core model and for the core model plus one component "
-             "(`python -m minflow ablations`; `minflow/thesis/experiments/ablations.py`), each over its seeds; "
-             "a cell is the number of seeds in which the claim was reproduced by rules v2.", "",
-             "| variant | what | seeds | train KL per D (nats, mean +- sd over seeds) |", "| --- | --- | --- | --- |"]
-    for name in names:
-        what, runs, _ = found[name]
-        kl = "; ".join(f"D={d}: {fmt_pm([train_kl(r['table'], d) for r in runs])}" for d in runs[0]["config"].dims)
-        lines.append(f"| {name} | {what} | {len(runs)} | {kl} |")
+             "(`python -m minflow ablations`; `minflow/thesis/experiments/ablations.py`), seeds "
+             f"{', '.join(map(str, seeds))}: the seeds every variant has finished. A cell is the number of seeds "
+             "in which the claim was reproduced by rules v2.", "",
+             "| variant | what | train KL per D (nats, mean +- sd over seeds) |", "| --- | --- | --- |"]
+    for name, what, _ in VARIANTS:
+        kl = "; ".join(f"D={d}: {fmt_pm([train_kl(r['table'], d) for r in runs[name]])}" for d in dims)
+        lines.append(f"| {name} | {what} | {kl} |")
     lines += ["", "| claim | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
-    for i, first in enumerate(found[names[0]][2]):
-        cells = [f"{found[n][2][i].count('reproduced')} of {found[n][2][i].n}" for n in names]
+    for i, first in enumerate(found["core"][1]):
+        cells = [f"{found[n][1][i].count('reproduced')} of {len(seeds)}" for n in names]
         lines.append(f"| {first.id} | " + " | ".join(cells) + " |")
+    lines += ["", _differences(names, found), "",
+              "C10's numbers per variant, q_delta(1, 0), mean +- sd over seeds (thesis at D = 50: TNR(p_theta) 0.02, "
+              "TNR(p) 0.38):", "", "| variant | " + " | ".join(f"D={d}: TNR(p_theta) / TNR(p)" for d in dims) + " |",
+              "| --- |" + " --- |" * len(dims)]
+    for name in names:
+        pairs = [[_c10(r, d) for r in runs[name]] for d in dims]
+        lines.append(f"| {name} | " + " | ".join(f"{fmt_pm([a for a, _ in p])} / {fmt_pm([b for _, b in p])}"
+                                                for p in pairs) + " |")
     return lines + [""]
