@@ -10,21 +10,14 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)  # its sibling thesis_time.py, also when loaded by path (the tests)
+sys.path.insert(0, HERE)  # its siblings runs.py and thesis_time.py, also when loaded by path (the tests)
 
+from runs import QUIET_LOAD, QUIET_OTHER_CORES, Run, geomean, is_quiet, noise, ratio  # noqa: E402
 from thesis_time import THESIS_MINUTES, section_lines, thesis_timing  # noqa: E402
-
-QUIET_OTHER_CORES = 0.1   # a run is "quiet" when other processes used less than this (cores, averaged)
-QUIET_LOAD = 0.5          # ... and the 1-minute load average was below this at its start
 
 # the issue's targets
 FIT_GEOMEAN, FIT_MIN, LP_MIN, F32_MIN = 1.0, 0.8, 1.2, 1.0
 QUICKSTART_SECONDS, QUICKSTART_LOADED_RATIO = 15.0, 2.0
-
-
-def geomean(values):
-    values = list(values)
-    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else math.nan
 
 
 def fmt_rate(r):
@@ -41,61 +34,8 @@ def verdict(measured, target, higher=True, unit="x"):
     return f"**missed by {gap:.2f}{unit}** ({100 * gap / target:.0f}%)"
 
 
-class Run:
-    def __init__(self, run):
-        self.run, self.info, self.cases = run, run["info"], run["cases"]
-
-    def get(self, lib, task, dim, width, dtype, batch=None, engine=None):
-        for c in self.cases:
-            if (c["lib"], c["task"], c["dim"], c["width"], c["dtype"]) == (lib, task, dim, width, dtype) \
-                    and (batch is None or c["batch"] == batch) and (engine is None or c.get("engine") == engine):
-                return c
-        return None
-
-    def rate(self, *key, **kw):
-        c = self.get(*key, **kw)
-        return c["rate"] if c else None
-
-    def f32_ratio(self, lib, task, dim, width, **kw):
-        return ratio(self.rate(lib, task, dim, width, "float32", **kw), self.rate(lib, task, dim, width, "float64", **kw))
-
-    def shapes(self, task):
-        seen = []
-        for c in self.cases:
-            key = (c["dim"], c["width"], c["batch"]) if task != "log_prob" else (c["dim"], c["width"])
-            if c["task"] == task and key not in seen:
-                seen.append(key)
-        return seen
-
-    def dtypes(self, task):
-        return [dt for dt in ("float32", "float64") if any(c["task"] == task and c["dtype"] == dt for c in self.cases)]
-
-    def versions(self):
-        out = {}
-        for c in self.cases:
-            out.update({k: v for k, v in c.get("versions", {}).items() if k != "torch_parallel"})
-        return out
-
-
-def ratio(a, b):
-    return a / b if a and b else None
-
-
 def fmt_ratio(r):
     return "-" if r is None else f"{r:.2f}"
-
-
-def noise(run):
-    other = [c["other_cores"] for c in run.cases if "other_cores" in c]
-    loads = [c["load_before_process"][0] for c in run.cases if "load_before_process" in c]
-    return dict(other_max=max(other, default=math.nan), other_mean=sum(other) / len(other) if other else math.nan,
-                load_start=run.info["load_start"][0], load_max=max(loads, default=math.nan))
-
-
-def is_quiet(run_dict):
-    """A `full` run, quiet at its start and while its cases ran (the thresholds above)."""
-    nz = noise(Run(run_dict))
-    return run_dict["mode"] == "full" and nz["other_mean"] < QUIET_OTHER_CORES and nz["load_start"] < QUIET_LOAD
 
 
 def _versus_cells(run, task, m, t, dim, width, dt, **kw):
