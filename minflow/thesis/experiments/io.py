@@ -128,25 +128,33 @@ def write_table(path, table):
     write_text(path, text.getvalue())
 
 
-def read_table(path):
-    """table.csv -> list of dicts with ints, floats and the family name (a bad file: ``ResultFileError``)."""
+def read_csv(path, what, text=(), ints=(), required=()):
+    """A results CSV -> list of dicts: columns ``text`` kept as str, ``ints`` as int, the rest float.
+
+    ``what`` names the file in errors; a bad file (unreadable, no rows, a missing ``required`` column,
+    a cell that is not a number) raises ``ResultFileError``."""
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
     except (OSError, ValueError, csv.Error) as err:
-        raise ResultFileError(f"table: {path} cannot be read ({type(err).__name__}: {err})") from None
+        raise ResultFileError(f"{what}: {path} cannot be read ({type(err).__name__}: {err})") from None
     if not rows:
-        raise ResultFileError(f"table: {path} has no rows")
-    missing = [c for c in COLUMNS if c not in rows[0]]
+        raise ResultFileError(f"{what}: {path} has no rows")
+    missing = [c for c in required if c not in rows[0]]
     if missing:
-        raise ResultFileError(f"table: {path} lacks the columns {missing}")
+        raise ResultFileError(f"{what}: {path} lacks the columns {missing}")
     for i, row in enumerate(rows):
         try:
             for k, v in row.items():
-                row[k] = v if k in TEXT_COLUMNS else int(v) if k in INT_COLUMNS else float(v)
+                row[k] = v if k in text else int(v) if k in ints else float(v)
         except (TypeError, ValueError):
-            raise ResultFileError(f"table: {path} row {i + 1} column {k!r}: {v!r} is not a number") from None
+            raise ResultFileError(f"{what}: {path} row {i + 1} column {k!r}: {v!r} is not a number") from None
     return rows
+
+
+def read_table(path):
+    """table.csv -> list of dicts with ints, floats and the family name (a bad file: ``ResultFileError``)."""
+    return read_csv(path, "table", TEXT_COLUMNS, INT_COLUMNS, COLUMNS)
 
 
 def collect_kept(config, out_dir):

@@ -4,7 +4,6 @@
     regime_map(points, decision, "reproduction/regimes/regime_map.png")
     lines = regimes_markdown("reproduction/regimes", rel)         # every number from those files
 """
-import csv
 import math
 import os
 from collections import defaultdict
@@ -29,12 +28,7 @@ MARKERS = "os^DvPX*"
 
 def read_points(path):
     """points.csv -> [point dict] with ints, floats and the names (a bad file: ``io.ResultFileError``)."""
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            return [{k: v if k in TEXT_COLUMNS else int(v) if k in INT_COLUMNS else float(v) for k, v in row.items()}
-                    for row in csv.DictReader(fh)]
-    except (OSError, ValueError, TypeError, csv.Error) as err:
-        raise io.ResultFileError(f"{path}: cannot be read as points ({type(err).__name__}: {err})") from None
+    return io.read_csv(path, "points", TEXT_COLUMNS, INT_COLUMNS)
 
 
 def load(out_dir):
