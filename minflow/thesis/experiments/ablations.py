@@ -81,6 +81,12 @@ def _c10(run, d):
     return (None, None) if row is None else (row["tnr_ptheta"], row["tnr_p"])
 
 
+def _count(summary, n):
+    """"k of n" seeds reproduced, with "(partly j)" where some seeds were partly."""
+    partly = summary.count("partly")
+    return f"{summary.count('reproduced')} of {n}" + (f" (partly {partly})" if partly else "")
+
+
 def _differences(names, found):
     """The sentence naming every (claim, variant) whose count differs from the core model's."""
     core = found["core"][1]
@@ -105,14 +111,14 @@ def markdown(root="reproduction", base="quick"):
              f"The {base} preset's grid for the core model and for the core model plus one component "
              "(`python -m minflow ablations`; `minflow/thesis/experiments/ablations.py`), seeds "
              f"{', '.join(map(str, seeds))}: the seeds every variant has finished. A cell is the number of seeds "
-             "in which the claim was reproduced by rules v2.", "",
+             "in which the claim was reproduced by rules v2 (and, in parentheses, partly).", "",
              "| variant | what | train KL per D (nats, mean +- sd over seeds) |", "| --- | --- | --- |"]
     for name, what, _ in VARIANTS:
         kl = "; ".join(f"D={d}: {fmt_pm([train_kl(r['table'], d) for r in runs[name]])}" for d in dims)
         lines.append(f"| {name} | {what} | {kl} |")
     lines += ["", "| claim | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
     for i, first in enumerate(found["core"][1]):
-        cells = [f"{found[n][1][i].count('reproduced')} of {len(seeds)}" for n in names]
+        cells = [_count(found[n][1][i], len(seeds)) for n in names]
         lines.append(f"| {first.id} | " + " | ".join(cells) + " |")
     lines += ["", _differences(names, found), "",
               "C10's numbers per variant, q_delta(1, 0), mean +- sd over seeds (thesis at D = 50: TNR(p_theta) 0.02, "

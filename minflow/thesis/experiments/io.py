@@ -258,5 +258,5 @@ def write_outputs(config, out_dir, table, wall_seconds, workers, keep_timing=Fal
         for k in TIMING_OF_INVOCATION:
             if k in prev:
                 record["timing"][k] = prev[k]
-    write_json(old, record)
+    write_json(old, record)  # last: with table.csv, it marks the run as finished (``multiseed.seed_dirs``)
     return path

@@ -17,11 +17,14 @@ _SEED_DIR = re.compile(r"seed(\d+)$")
 
 
 def seed_dirs(preset_dir):
-    """The finished seed runs under ``preset_dir`` (seed<k>/ with a table.csv), by k."""
+    """The finished seed runs under ``preset_dir`` (seed<k>/ with a table.csv and a run.json), by k.
+
+    run.json is written after table.csv (``io.write_outputs``): a run writing its outputs is not finished."""
     if not os.path.isdir(preset_dir):
         return []
     found = [(int(m.group(1)), os.path.join(preset_dir, name)) for name in os.listdir(preset_dir)
-             if (m := _SEED_DIR.match(name)) and os.path.isfile(os.path.join(preset_dir, name, "table.csv"))]
+             if (m := _SEED_DIR.match(name))
+             and all(os.path.isfile(os.path.join(preset_dir, name, f)) for f in ("table.csv", "run.json"))]
     return [path for _, path in sorted(found)]
 
 
