@@ -67,7 +67,7 @@ def _variant_runs(root, base, name):
 
 
 def finished_runs(root="reproduction", base="quick"):
-    """{variant: its runs} over the seeds that every variant has finished, or {} when some variant has none.
+    """variant name -> its runs, over the seeds that every variant has finished ({} when some variant has none).
 
     A run still going (or a variant not yet started) leaves the table as it was, not half-counted."""
     runs = {name: {r["config"].seed: r for r in _variant_runs(root, base, name)} for name, _, _ in VARIANTS}
