@@ -87,15 +87,14 @@ def _count(summary, n):
     return f"{summary.count('reproduced')} of {n}" + (f" (partly {partly})" if partly else "")
 
 
-def _differences(names, found):
-    """The sentence naming every (claim, variant) whose count differs from the core model's."""
-    core = found["core"][1]
-    diffs = [f"{c.id} {name} {found[name][1][i].count('reproduced')} (core {c.count('reproduced')})"
-             for i, c in enumerate(core) for name in names[1:]
-             if found[name][1][i].count("reproduced") != c.count("reproduced")]
+def _differences(names, summaries):
+    """The sentence naming every (claim, variant) reproduced in a different number of seeds than the core model."""
+    diffs = [f"{c.id} {name} {summaries[name][i].count('reproduced')} (core {c.count('reproduced')})"
+             for i, c in enumerate(summaries["core"]) for name in names[1:]
+             if summaries[name][i].count("reproduced") != c.count("reproduced")]
     if not diffs:
         return "No component changes the number of seeds in which any claim is reproduced."
-    return "Counts that differ from the core model's: " + "; ".join(diffs) + "."
+    return "Claims reproduced in a different number of seeds than with the core model: " + "; ".join(diffs) + "."
 
 
 def markdown(root="reproduction", base="quick"):
@@ -104,7 +103,7 @@ def markdown(root="reproduction", base="quick"):
     if not runs:
         return []
     names = [name for name, _, _ in VARIANTS]
-    found = {n: (runs[n], summarize([r["claims"] for r in runs[n]], [r["config"].seed for r in runs[n]])) for n in names}
+    summaries = {n: summarize([r["claims"] for r in runs[n]], [r["config"].seed for r in runs[n]]) for n in names}
     seeds = [r["config"].seed for r in runs["core"]]
     dims = runs["core"][0]["config"].dims
     lines = ["## Adding components one at a time (the thesis's future work, beyond the thesis)", "",
@@ -117,10 +116,10 @@ def markdown(root="reproduction", base="quick"):
         kl = "; ".join(f"D={d}: {fmt_pm([train_kl(r['table'], d) for r in runs[name]])}" for d in dims)
         lines.append(f"| {name} | {what} | {kl} |")
     lines += ["", "| claim | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
-    for i, first in enumerate(found["core"][1]):
-        cells = [_count(found[n][1][i], len(seeds)) for n in names]
+    for i, first in enumerate(summaries["core"]):
+        cells = [_count(summaries[n][i], len(seeds)) for n in names]
         lines.append(f"| {first.id} | " + " | ".join(cells) + " |")
-    lines += ["", _differences(names, found), "",
+    lines += ["", _differences(names, summaries), "",
               "C10's numbers per variant, q_delta(1, 0), mean +- sd over seeds (thesis at D = 50: TNR(p_theta) 0.02, "
               "TNR(p) 0.38):", "", "| variant | " + " | ".join(f"D={d}: TNR(p_theta) / TNR(p)" for d in dims) + " |",
               "| --- |" + " --- |" * len(dims)]
