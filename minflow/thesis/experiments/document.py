@@ -96,7 +96,8 @@ def _preset_section(name, title, command, p, rel):
     walls = ", ".join(f"seed {k}: {r['record']['timing']['last_invocation_wall_s'] / 60:.1f} min" for k, r in zip(seeds, runs))
     lines = [f"## {title} (N = {first['config'].n_test:,}), seed{'s' if len(seeds) != 1 else ''} "
              f"{', '.join(map(str, seeds))}", "", "Command:", "", "```",
-             f"{command}   # python -m minflow reproduce --preset {name} --seeds {len(seeds)} --workers 2", "```", "",
+             f"{command} SEEDS={len(seeds)}   # python -m minflow reproduce --preset {name} --seeds {len(seeds)} --workers 2",
+             "```", "",
              f"Settings (seed {seeds[0]}; the other seeds differ only in the seed):", ""]
     lines += settings_lines(first)
     lines += [f"- wall time of the last invocation per seed: {walls}",
