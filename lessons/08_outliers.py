@@ -21,26 +21,26 @@
 # against the shift t 1 (`outlier_approach`), with a small covariance of its own (`outlier_mean_variance`,
 # `outlier_condition_number`), so that the true density's TNRs match both of the thesis's figures as
 # closely as this construction allows (reproduction/outlier_calibration.md); the thesis does not say how
-# its outliers were drawn.
-# The truth log p gives these points far lower log-density than training points (the KDEs hardly
-# overlap). The thesis found that its model instead *over-estimates* their density so much that its
+# its outliers were drawn. That calibration was made at D = 50: at smaller D the same construction puts
+# q_out closer to p, and the true density flags fewer of its points (this run says how many, below).
+# The thesis found that its model instead *over-estimates* their density so much that its
 # KDE over Q(q_out) overlaps that over Q(p), increasingly with D — at D = 100 outliers even got a
 # slightly higher mean log p_theta than training data (Figure 11, finding C8). Varying s and t
 # (section 7.1.1, Figure 12, C9): smaller s raises log p_theta and shrinks its variance, larger s or
 # larger t lowers it. Whether this run reproduces C8 and C9 is said, from its numbers, in
 # "This run vs the thesis" at the end.
 #
-# Run: `python lessons/08_outliers.py` (`--help` lists the options).
+# Run: `.venv/bin/python lessons/08_outliers.py` (`--help` lists the options).
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
 import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis.experiments
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
 
-from minflow.thesis.experiments import figures
+from minflow.thesis.experiments import claims, figures
 from minflow.thesis.gaussians import S_DEFAULT, T_DEFAULT, correlation_summary, ThesisDistributions
 
 
@@ -53,6 +53,9 @@ class Config(_thesis.CoreModelConfig):
     variants_dim: int = 50            # Figure 12 and C9: s and t varied at this D
     S: tuple = S_DEFAULT
     T: tuple = T_DEFAULT
+    # the D at which the outlier family was calibrated to the thesis's true-density TNRs
+    # (reproduction/outlier_calibration.md); the TNR >= 0.9 check applies from this D upwards
+    calibrated_dim: int = field(default=50, init=False)
 
 
 lesson = _lesson.Lesson("08_outliers", Config,
@@ -112,16 +115,32 @@ for r in rows:
 
 # %% [markdown]
 # ## What this run showed
-# Asserted: the estimates are sound (C2) and the outliers really are outliers for the truth
-# (TNR of log p at TPR 0.975 above 0.9). Findings C8-C9 are reported against the thesis.
+# Asserted, whatever the settings (none of it depends on the model): the estimates are sound (C2); at
+# every D the true log p ranks the outliers apart from training points, sep(log p) = |2 AUROC - 1| of at
+# least 0.9; and where the family was calibrated (D >= 50) it flags at least 90 % of them at TPR 0.975.
+# Below that D it flags fewer, and the sentence after the checks says how many. Findings C8-C9 are
+# reported against the thesis.
 
 # %%
 z = [abs(r["Hs_qp"] - r["H_qp"]) / r["Hs_qp_se"] for r in table]
 lesson.claim(f"H*(q, p) matches H(q, p) within 4.5 s.e. on all {len(table)} test sets (C2)", max(z) < 4.5,
              f"max |z| = {max(z):.2f}")
 for r in rows:
-    lesson.claim(f"D = {r['D']}: the true log p flags outliers (TNR >= 0.9 at TPR 0.975)", r["tnr_p"] >= 0.9,
-                 f"TNR = {r['tnr_p']:.3f}", needs_training=True)
+    sep_p = claims.sep(r["auroc_p"])
+    lesson.claim(f"D = {r['D']}: the true log p ranks outliers apart from Q(p) (sep(log p) >= 0.9)", sep_p >= 0.9,
+                 f"sep = {sep_p:.3f}")
+    if r["D"] >= cfg.calibrated_dim:
+        lesson.claim(f"D = {r['D']}: the true log p flags outliers (TNR >= 0.9 at TPR {exp_cfg.tpr})",
+                     r["tnr_p"] >= 0.9, f"TNR = {r['tnr_p']:.3f}")
+below = [r for r in rows if r["D"] < cfg.calibrated_dim]
+if below:
+    lesson.record("truth_below_calibration", {r["D"]: round(r["tnr_p"], 3) for r in below})
+    _thesis.show_markdown(
+        f"Below D = {cfg.calibrated_dim}, where the outliers were not calibrated, the true density flags "
+        + " and ".join(f"{r['tnr_p']:.1%} of them at D = {r['D']}" for r in below) + f" (TPR {exp_cfg.tpr}). "
+        + ("There our outliers overlap p more than the thesis's, whose true KDEs hardly overlap at any D "
+           "(Figure 11): read the model's TNR there against the truth's, not against 1."
+           if min(r["tnr_p"] for r in below) < 0.9 else "That is as clear a separation as at the calibrated D."))
 _thesis.thesis_claims(lesson, table, ["C8", "C9"])
 
 # %% [markdown]
@@ -137,7 +156,7 @@ _thesis.versus_thesis(lesson, table, ["C8", "C9"])
 #   point of p, and `outlier_cov_mix=0.5` blends its covariance with p's.
 # - `--S 0.1 0.25 0.5`: very concentrated outliers — do they get a higher log p_theta than training data?
 # - Lesson 12 traces outliers through the layers: which coupling layers pull them back?
-# - At thesis scale: `python lessons/08_outliers.py --thesis`.
+# - At thesis scale: `.venv/bin/python lessons/08_outliers.py --thesis`.
 
 # %%
 lesson.finish()

@@ -13,10 +13,12 @@ A lesson reads, top to bottom:
     lesson.claim("the estimate is within 4 standard errors", ok)   # an assert, recorded
     lesson.finish()
 
-Command line (every lesson):  python lessons/NN_name.py [--field VALUE ...] [--tiny | --thesis] [--out DIR]
+Command line (every lesson):  .venv/bin/python lessons/NN_name.py [--field VALUE ...] [--tiny | --thesis] [--out DIR]
     --tiny (or the environment variable MINFLOW_TINY=1): seconds-long settings for the smoke test.
     --thesis: the thesis's scale (long).
-    --out DIR: where the figures and results.json go (default lessons/out/<lesson>/).
+    --out DIR: where the figures and results.json go (default lessons/out/<lesson>/ at the lesson's defaults;
+        with any other setting lessons/out/<lesson>--<what changed>/, so exploring never overwrites the
+        default run's figures).
 
 A Config may inherit fields from a base dataclass (lessons 4-9 and 12: ``_thesis.CoreModelConfig``):
 inherited fields are options too, printed and listed by ``--help`` under the base class's heading.
@@ -51,6 +53,7 @@ import dataclasses  # noqa: E402
 import hashlib  # noqa: E402
 import inspect  # noqa: E402
 import json  # noqa: E402
+import re  # noqa: E402
 import shlex  # noqa: E402
 import shutil  # noqa: E402
 import time  # noqa: E402
@@ -154,7 +157,8 @@ class Lesson:
         # then reported, not asserted (a lesson run with other settings must still write its figures).
         self.changed = changed
         self.exploring = bool(changed) or self.preset != "default"
-        self.out = Path(args.out).resolve() if args.out else DEFAULT_OUT / self.name
+        # Exploring never overwrites the default run's figures: other settings get a folder of their own.
+        self.out = Path(args.out).resolve() if args.out else DEFAULT_OUT / self._folder_name(defaults)
         self.partial = self.out.with_name(self.out.name + ".partial")
         self.finished = False
         self._prepare_folder()
@@ -172,7 +176,7 @@ class Lesson:
     # --- options -------------------------------------------------------------
     def _parse(self, config_cls, argv):
         parser = argparse.ArgumentParser(
-            prog=f"python lessons/{self.name}.py", description=(config_cls.__doc__ or "").strip(),
+            prog=f".venv/bin/python lessons/{self.name}.py", description=(config_cls.__doc__ or "").strip(),
             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
         options = [f for f in dataclasses.fields(config_cls) if f.init]
         for heading, fields in _field_groups(config_cls):
@@ -185,7 +189,8 @@ class Lesson:
         scale.add_argument("--tiny", action="store_true",
                            help="seconds-long settings for the smoke test (or MINFLOW_TINY=1)")
         scale.add_argument("--thesis", action="store_true", help="the thesis's scale (long)")
-        parser.add_argument("--out", metavar="DIR", help=f"output folder (default lessons/out/{self.name})")
+        parser.add_argument("--out", metavar="DIR", help=f"output folder (default lessons/out/{self.name}, or lessons/out/{self.name}--<what changed> "
+                                                      "with other settings)")
         if argv is None:  # a notebook has no command line: MINFLOW_LESSON_ARGS="--tiny" stands in for it
             argv = shlex.split(os.environ.get("MINFLOW_LESSON_ARGS", "")) if _in_notebook() else sys.argv[1:]
         args = parser.parse_args(argv)  # unknown options: argparse prints usage and exits 2
@@ -196,6 +201,23 @@ class Lesson:
         return args
 
     # --- output folder -------------------------------------------------------
+    def _folder_name(self, defaults):
+        """<lesson> at the defaults; <lesson>--<preset>--<field>-<value>... when exploring (hashed if long)."""
+        if not self.exploring:
+            return self.name
+        parts = [] if self.preset == "default" else [self.preset]
+        preset_values = self.presets.get(self.preset, {})
+        for name in self.changed:
+            value = getattr(self.config, name)
+            if name in preset_values and preset_values[name] == value:
+                continue  # the preset's own value: its name already says it
+            text = "-".join(map(str, value)) if isinstance(value, tuple) else str(value)
+            parts.append(f"{name}-{text}")
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", "--".join(parts) or self.preset)
+        if len(slug) > 60:
+            slug = slug[:40] + "-" + hashlib.sha1(slug.encode()).hexdigest()[:10]
+        return f"{self.name}--{slug}"
+
     def _prepare_folder(self):
         if self.out.exists() and not self.out.is_dir():
             _fail(f"--out {self.out}: exists and is not a folder")
@@ -210,13 +232,15 @@ class Lesson:
             _fail(f"cannot write the output folder {self.partial} ({e.strerror or e}); choose another with --out DIR")
 
     def _print_header(self, config_cls):
-        print(f"=== lesson {self.name}  (settings: {self.preset})")
+        which = ([f"--{self.preset}"] if self.preset != "default" else []) + [
+            f"{n}={getattr(self.config, n)!r}" for n in self.changed if n not in self.presets.get(self.preset, {})]
+        print(f"=== lesson {self.name}  (settings: " + (f"exploring {' '.join(which)})" if self.exploring else "default)"))
         for heading, fields in _field_groups(config_cls):
             print(f"  {heading}")
             for f in fields:
                 fixed = "" if f.init else "   (fixed, not an option)"
                 print(f"    {f.name:<16} = {getattr(self.config, f.name)!r}{fixed}")
-        print(f"    output -> {self.out}")
+        print(f"    output -> {shown_path(self.out)}")
         if self.exploring:
             print(f"  exploring (settings differ from the defaults: {', '.join(self.changed) or self.preset}): "
                   "claims that need a well-trained model are reported, not asserted")
@@ -284,7 +308,8 @@ class Lesson:
             mark = ("does not hold at these settings (reported, not asserted: it needs "
                     + ("a well-trained model)" if needs_training else "the default settings)"))
         print(f"[claim] {statement}: {mark}" + (f"  ({detail})" if detail else ""))
-        self.claims.append({"claim": statement, "holds": ok, "asserted": asserted, "detail": detail})
+        self.claims.append({"claim": statement, "holds": ok, "asserted": asserted, "detail": detail,
+                            "needs_training": bool(needs_training), "depends_on_settings": bool(depends_on_settings)})
 
     def finish(self):
         """Write results.json and move <out>.partial/ to <out>/ (re-running it after that rewrites results.json).
@@ -306,12 +331,13 @@ class Lesson:
             self.finished = True
         held = len(self.claims) - len(failed)
         print(f"=== {self.name}: {held}/{len(self.claims)} claims hold, {len(self.figures)} figures, "
-              f"{seconds:.1f} s -> {self.out if not broken else self.partial}")
+              f"{seconds:.1f} s -> {shown_path(self.out if not broken else self.partial)}")
         for c in failed:
             kind = "FAILED (asserted)" if c["asserted"] else "does not hold at these settings (reported)"
             print(f"    {kind}: {c['claim']}" + (f" ({c['detail']})" if c["detail"] else ""))
         if broken:
-            print(f"error: {len(broken)} asserted claim(s) of {self.name} failed; its output stays in {self.partial}",
+            print(f"error: {len(broken)} asserted claim(s) of {self.name} failed; its output stays in "
+                  f"{shown_path(self.partial)}",
                   file=sys.stderr)
             raise SystemExit(1)
 
@@ -340,6 +366,15 @@ class Lesson:
         except OSError as e:  # a cache we cannot write only costs time
             print(f"  (could not cache the model: {e})")
         return flow, history
+
+
+def shown_path(path):
+    """A path as printed: relative to the repository when inside it (no build machine's folders in the book)."""
+    path = Path(path)
+    try:
+        return str(path.relative_to(LESSONS_DIR.parent))
+    except ValueError:
+        return str(path)
 
 
 def png_size(path):
