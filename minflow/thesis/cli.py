@@ -20,6 +20,7 @@
 """
 import argparse
 import os
+import shlex
 import sys
 import warnings
 from contextlib import nullcontext
@@ -63,13 +64,15 @@ def _reproduce_one(args, config, out, figures):
     from .experiments import run
     from .experiments.report import finish_run
     from .experiments.timing import breakdown_lines
+    from .experiments.ownership import session
     from .experiments.workers import dask_executor
 
     if not args.quiet:
         print(f"reproduce: seed {config.seed} -> {out}", file=sys.stderr)
-    with (dask_executor(args.scheduler) if args.scheduler else nullcontext()) as executor:
-        path = run(config, out, workers=args.workers, fresh=args.fresh, progress=not args.quiet, executor=executor)
-    done = finish_run(out, figures=figures and not args.no_figures, workers=args.workers)
+    with session(out):  # the folder is this command's from the run to its figures
+        with (dask_executor(args.scheduler) if args.scheduler else nullcontext()) as executor:
+            path = run(config, out, workers=args.workers, fresh=args.fresh, progress=not args.quiet, executor=executor)
+        done = finish_run(out, figures=figures and not args.no_figures, workers=args.workers)
     print("\n".join(breakdown_lines(done["record"].get("timing", {}))))
     print(f"table: {path}")
 
@@ -199,7 +202,9 @@ def _show_warning(message, category, *_, **__):
 
 
 def main(argv=None):
-    """Run one command; a bad argument or an unusable file ends it with one line "error: ..." and status 2."""
+    """Run one command; a bad argument or an unusable file ends it with one line "error: ..." and status 2,
+    Ctrl-C with one line saying how to resume and status 130."""
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning  # "warning: <file>: ...; recomputing ...", no source line
@@ -208,6 +213,14 @@ def main(argv=None):
         except (ValueError, OSError) as err:  # OSError: a file or folder the command cannot use
             print(f"error: {err}", file=sys.stderr)
             return 2
+        except MemoryError as err:
+            print(f"error: out of memory ({err or 'no detail'}); lower the sizes of this command "
+                  "(--n-test, the model's width, --workers)", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            again = shlex.join(["python", "-m", "minflow", *(a for a in argv if a != "--fresh")])
+            print(f"\ninterrupted: finished work is kept; to resume, rerun: {again}", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import json
 import os
 import time
 
-from . import io
+from . import io, ownership
 from .cells import distributions
 from .claims import check_claims
 from .config import ExperimentConfig
@@ -36,7 +36,15 @@ def load_run(out_dir):
 def finish_run(out_dir, figures=True, workers=1):
     """Figures into out_dir/figures, claims.json + claims.md (REPRODUCTION.md: ``document.write_report``).
 
-    Their seconds go to run.json's stages "figures" and "report" (a run.json of this version only)."""
+    Their seconds go to run.json's stages "figures" and "report" (a run.json of this version only).
+    The run folder is locked meanwhile (``ownership``): a run writing into it is not raced."""
+    if not os.path.isdir(out_dir):
+        raise FileNotFoundError(f"{out_dir}: no such run folder; run `python -m minflow reproduce` first")
+    with ownership.session(out_dir):
+        return _finish(out_dir, figures, workers)
+
+
+def _finish(out_dir, figures, workers):
     start, clock = time.perf_counter(), StageClock()
     run = load_run(out_dir)
     if figures:

@@ -3,7 +3,8 @@
     path = run(preset("quick"), "reproduction/quick/seed0", workers=2)
 
 Layout of ``out_dir`` (every file written atomically, so a killed run leaves no half file):
-    .minflow-run.json    the owner mark: fresh=True deletes only in a folder that has it (``store``)
+    .minflow-run.lock    held (flock) by the one run that may write here; a second run is refused (``ownership``)
+    .minflow-run.json    the owner mark: a folder that is not empty and lacks it is refused (``ownership``)
     config.json          the settings; a resume with other settings, or without this file, is refused
     models/D{D}.npz      the trained flow (minflow.checkpoint.save), models/D{D}.json its learning curve
     cells/D{D}/*.json    one finished test set each (its table row); *.npz its kept log-densities
@@ -24,7 +25,7 @@ from contextlib import nullcontext
 
 from ...checkpoint import load, save
 from . import cells as C
-from . import io, store, workers as pools
+from . import io, ownership, store, workers as pools
 from .config import ExperimentConfig
 from .timing import StageClock
 
@@ -118,12 +119,7 @@ class Progress:
 
 
 def _prepare(config, out_dir, resume, fresh):
-    if not isinstance(config, ExperimentConfig):
-        raise TypeError(f"config: expected an ExperimentConfig (see preset()), got {type(config).__name__}")
-    io.check_writable(out_dir)
     has_results = os.path.isdir(os.path.join(out_dir, "cells")) or os.path.isdir(os.path.join(out_dir, "models"))
-    if has_results:
-        store.check_owned(out_dir)  # a foreign models/ or cells/ is neither deleted nor resumed
     if fresh:
         store.clear(out_dir)
     elif has_results:
@@ -188,8 +184,14 @@ def run(config, out_dir, workers=1, resume=True, progress=True, fresh=False, sto
         raise ValueError(f"workers: expected an integer >= 1, got {workers!r}")
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise TypeError(f"executor: expected a concurrent.futures-style executor (with .submit), got {type(executor).__name__}")
+    if not isinstance(config, ExperimentConfig):
+        raise TypeError(f"config: expected an ExperimentConfig (see preset()), got {type(config).__name__}")
+    with ownership.session(out_dir) as out_dir:  # ours alone until the outputs are written (``ownership``)
+        return _run(config, out_dir, workers, resume, fresh, progress, stop_after, executor)
+
+
+def _run(config, out_dir, workers, resume, fresh, progress, stop_after, executor):
     start = time.perf_counter()
-    out_dir = os.fspath(out_dir)
     _prepare(config, out_dir, resume, fresh)
     store.audit(config, out_dir)  # untrusted result files are deleted (and recomputed), with a warning
     cfg = config.to_dict()

@@ -31,9 +31,14 @@ MARKER = ".minflow-run.json"
 CELL_FORMAT = "minflow-cell-1"
 KEPT = ("logp", "logp_theta")
 STALE_TEMP_SECONDS = 60  # a temporary file this old belongs to no live writer (a write takes ms)
-_OURS = {"models": re.compile(r"D\d+\.(npz|json)|\.D\d+\.(npz|json)\..*\.tmp"),
-         "cell": re.compile(r"(reference|(generalisation|perturbed|outlier)_s[^_/]+_t[^_/]+)\.(npz|json)"
-                            r"|\..*\.(npz|json)\..*\.tmp")}
+_CELL = r"(reference|(generalisation|perturbed|outlier)_s[^_/]+_t[^_/]+)\.(npz|json)"
+_TEMP = r"\.({})\.[A-Za-z0-9_]+\.tmp"  # write_atomic's temporary name of one of our files
+_TOP = r"\.minflow-run\.json|config\.json|distributions\.json|table\.csv|cell_seconds\.csv|kept\.npz|run\.json" \
+       r"|claims\.json|claims\.md"
+_OURS = {"models": re.compile(r"D\d+\.(npz|json)|" + _TEMP.format(r"D\d+\.(npz|json)")),
+         "cell": re.compile(_CELL + "|" + _TEMP.format(_CELL)),
+         "temp": {"models": re.compile(_TEMP.format(r"D\d+\.(npz|json)")), "cell": re.compile(_TEMP.format(_CELL)),
+                  "top": re.compile(_TEMP.format(_TOP))}}
 
 
 class ResultFileWarning(UserWarning):
@@ -47,14 +52,11 @@ def claim(out_dir):
                                                   "owns": ["models/", "cells/"]})
 
 
-def check_owned(out_dir):
-    """Refuse a folder whose ``models/`` or ``cells/`` the runner did not make.
-
-    A run of an older minflow (no mark, but a readable config.json and distributions.json) is adopted."""
-    if os.path.isfile(os.path.join(out_dir, MARKER)) or _legacy_run(out_dir):
-        return
-    raise ValueError(f"out_dir: {out_dir} has a models/ or cells/ folder that minflow did not make (no {MARKER}); "
-                     "not touching it: choose another output directory (--out)")
+def is_run(out_dir):
+    """Whether ``out_dir`` is a minflow run: it has the owner mark, or it is a run of an older minflow
+    (no mark, but a readable config.json and distributions.json), which is adopted."""
+    mark = os.path.join(out_dir, MARKER)
+    return (os.path.isfile(mark) and not os.path.islink(mark)) or _legacy_run(out_dir)
 
 
 def _legacy_run(out_dir):
@@ -238,13 +240,19 @@ def _distrust_if_bad(check, what, files, folder=None):
 
 
 def _remove_stale_temps(out_dir):
-    """Temporary files left by a killed writer (older than STALE_TEMP_SECONDS, so no live writer's)."""
-    folders = [os.path.join(out_dir, "models")] + [io.cell_dir(out_dir, d) for d in _dims_on_disk(out_dir)]
+    """Temporary files left by a killed writer of ours (older than STALE_TEMP_SECONDS, so no live writer's):
+    only the temporary names of files the runner writes, in the folders it writes them, never through a link."""
+    temps = _OURS["temp"]
+    folders = [(out_dir, temps["top"]), (os.path.join(out_dir, "models"), temps["models"])] + \
+        [(io.cell_dir(out_dir, d), temps["cell"]) for d in _dims_on_disk(out_dir)]
     now = time.time()
-    for folder in folders:
-        for name in os.listdir(folder) if os.path.isdir(folder) else ():
+    for folder, pattern in folders:
+        if os.path.islink(folder) or not os.path.isdir(folder):
+            continue
+        for name in os.listdir(folder):
             path = os.path.join(folder, name)
-            if name.startswith(".") and name.endswith(".tmp") and now - os.path.getmtime(path) > STALE_TEMP_SECONDS:
+            if pattern.fullmatch(name) and os.path.isfile(path) and not os.path.islink(path) \
+                    and now - os.path.getmtime(path) > STALE_TEMP_SECONDS:
                 os.remove(path)
 
 

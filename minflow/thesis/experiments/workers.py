@@ -75,7 +75,9 @@ def pool(workers, n_threads=1):
 
 
 def start_worker(parent_pid, n_threads):
-    """A worker's initializer: tied to its parent (``tie_to_parent``), ``n_threads`` threads."""
+    """A worker's initializer: tied to its parent (``tie_to_parent``), ``n_threads`` threads. Ctrl-C is the
+    parent's to handle: a worker ignores SIGINT and finishes its task (the parent says how to resume)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     tie_to_parent(parent_pid)
     set_threads(n_threads)
 
