@@ -30,6 +30,10 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import check  # noqa: E402  (book/check.py)
+import links  # noqa: E402  (book/links.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 DEFAULT_OUT = ROOT / "book" / "_build"
@@ -143,17 +147,10 @@ def _nav(pages, k):
     return '<nav class="book-nav">' + " ".join(links) + "</nav>\n"
 
 
-def _fix_links(text, stems):
-    """Links written for the repository (lessons/ as the base) -> pages of the book."""
-    text = re.sub(r'href="(?:\.\./)?REPRODUCTION\.md(#[^"]*)?"', lambda m: f'href="REPRODUCTION.html{m.group(1) or ""}"', text)
-    text = text.replace('href="README.md"', 'href="lessons.html"').replace('href="lessons/README.md"', 'href="lessons.html"')
-    for stem in stems:
-        text = text.replace(f'href="{stem}.py"', f'href="{stem}.html"')
-    return text
-
-
-def _finish_page(body, nav, stems):
-    body = _fix_links(body, stems)
+def _finish_page(body, nav, site, base, name):
+    """nbconvert's page -> the book's: local links carried (book/links.py), offline, MathJax configured,
+    the check script and the navigation added, the build machine's folders replaced by the repository's."""
+    body = site.linker.rewrite(body, base, name)
     # the lab template loads require.js and mermaid from a CDN; the lessons need neither, and the book
     # must work without a network
     body = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>', "", body)
@@ -162,7 +159,8 @@ def _finish_page(body, nav, stems):
                   body, count=1)
     body = body.replace("</head>", STYLE + CHECK_SCRIPT + "</head>", 1)
     body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + "\n" + nav, body, count=1)
-    return body.replace("</body>", nav + "</body>", 1)
+    body = links.github_anchors(body.replace("</body>", nav + "</body>", 1))
+    return links.scrub_paths(body, site.folders)
 
 
 def _exporter():
@@ -194,6 +192,32 @@ def _copy_mathjax(html_dir):
         shutil.copytree(src, dst, dirs_exist_ok=True)
 
 
+MARKDOWN_PAGES = (("REPRODUCTION", ROOT / "REPRODUCTION.md", "Reproducing the thesis"),
+                  ("lessons", LESSONS / "README.md", "Lessons: the thesis, section by section"))
+
+
+def _site(out, html_dir, stems):
+    """What every page shares: the Linker (sources that are pages; the lessons' output folder, which may
+    lie outside the repository) and the build machine's folders to replace in the text."""
+    lessons_out = Path(os.environ.get("MINFLOW_LESSONS_OUT") or LESSONS / "out").resolve()
+    folders = {ROOT: ""}  # the repository's own paths become relative to its root: lessons/out/05_baseline
+    if not lessons_out.is_relative_to(ROOT):
+        folders[lessons_out] = "lessons/out"
+    if not out.is_relative_to(ROOT):
+        folders[out] = "book/_build"
+    pages = {LESSONS / f"{stem}.py": f"{stem}.html" for stem in stems}
+    pages.update({source: f"{name}.html" for name, source, _ in MARKDOWN_PAGES if source.exists()})
+    linker = links.Linker(ROOT, html_dir, pages, {k: v for k, v in folders.items() if k != ROOT})
+    return argparse.Namespace(linker=linker, folders=folders)
+
+
+def _clear(html_dir):
+    """Drop the pages and carried files of an earlier build (a lesson left out now must not linger)."""
+    for page in html_dir.glob("*.html"):
+        page.unlink()
+    shutil.rmtree(html_dir / "files", ignore_errors=True)
+
+
 def build_book(files, out, args, reuse=False):
     import nbformat
 
@@ -202,24 +226,42 @@ def build_book(files, out, args, reuse=False):
         build_notebooks(files, out, args)
     html_dir = out / "html"
     html_dir.mkdir(parents=True, exist_ok=True)
+    _clear(html_dir)
     _copy_mathjax(html_dir)
     exporter = _exporter()
     stems = [f.stem for f in files]
+    site = _site(out, html_dir, stems)
     titles = {}
     for k, stem in enumerate(stems):
         nb = nbformat.read(nb_dir / f"{stem}.ipynb", as_version=4)
         titles[stem] = _title(nb, stem)
         nb.metadata["title"] = titles[stem]
         body, _ = exporter.from_notebook_node(nb)
-        (html_dir / f"{stem}.html").write_text(_finish_page(body, _nav(stems, k), stems))
-    for name, source, title in (("REPRODUCTION", ROOT / "REPRODUCTION.md", "Reproducing the thesis"),
-                                ("lessons", LESSONS / "README.md", "Lessons: the thesis, section by section")):
+        (html_dir / f"{stem}.html").write_text(_finish_page(body, _nav(stems, k), site, LESSONS, f"{stem}.html"))
+    for name, source, title in MARKDOWN_PAGES:
         if source.exists():
             body = _markdown_page(exporter, source.read_text(), title)
-            (html_dir / f"{name}.html").write_text(_finish_page(body, _nav(stems, None), stems))
-    (html_dir / "index.html").write_text(_finish_page(_contents(exporter, stems, titles, args), _nav(stems, None), stems))
-    print(f"book: {len(stems)} lessons -> {html_dir / 'index.html'}")
+            page = _finish_page(body, _nav(stems, None), site, source.parent, f"{name}.html")
+            (html_dir / f"{name}.html").write_text(page)
+    contents = _contents(exporter, stems, titles, args)
+    (html_dir / "index.html").write_text(_finish_page(contents, _nav(stems, None), site, ROOT, "index.html"))
+    print(f"book: {len(stems)} lessons -> {html_dir / 'index.html'}; "
+          f"{len(site.linker.copied)} linked files carried in {html_dir / 'files'}")
+    _verify(html_dir, site, out)
     return html_dir
+
+
+def _verify(html_dir, site, out):
+    """The static checks of book/check.py: broken links are reported (tests/test_book.py fails on them);
+    an absolute folder of this machine left in a page stops the build."""
+    lessons_out = [k for k, v in site.folders.items() if v == "lessons/out"]
+    report = check.check_book(html_dir, forbidden=[out, *lessons_out])
+    if report["problems"]:
+        print(check.summary(report), file=sys.stderr)
+    leaks = [f"{page}: {p}" for page, ps in report["problems"].items() for p in ps if "(this machine's folder)" in p]
+    if leaks:
+        raise SystemExit("error: pages show this machine's folders:\n  " + "\n  ".join(leaks))
+    print(check.summary(report).splitlines()[0])
 
 
 def _contents(exporter, stems, titles, args):
