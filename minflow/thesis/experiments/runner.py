@@ -44,7 +44,7 @@ def _train_task(cfg_dict, out_dir, dim):
         flow, hist = C.train_model(dim, config, C.rng_for(config.seed, "train", dim))
     with clock("write"):
         save(flow, path + ".npz")  # atomic, under a temporary name unique to this process and call
-        record = {"dim": dim, "seed_key": ["train", dim], "history": hist.as_dict(),
+        record = {"dim": dim, "seed_key": ["train", dim], "settings": store.model_settings(config), "history": hist.as_dict(),
                   "n_params": flow.n_params, "seconds": time.perf_counter() - start}
         io.write_json(path + ".json", record)  # last: its presence marks the model as finished
     return clock.seconds
