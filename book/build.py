@@ -64,21 +64,27 @@ MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], preferredFont: null, webFon
                     messageStyle: "none"});
 </script>
 """
-# Read by tests/test_book.py: images that failed to load, equations that failed to typeset.
+# Read by tests/test_book.py: images that failed to load, equations that failed to typeset (a TeX error
+# becomes <merror>; an undefined macro, with MathJax's noUndefined extension, red text), once MathJax's
+# first typeset has ended.
 CHECK_SCRIPT = """<script>
 (function () {
   function record() {
     var images = Array.prototype.slice.call(document.images);
     var broken = images.filter(function (i) { return !(i.complete && i.naturalWidth > 0); });
-    var result = {images: images.length, broken_images: broken.map(function (i) { return i.src.slice(0, 80); }),
+    var frames = Array.prototype.slice.call(document.querySelectorAll("[data-mathml]"));
+    var bad = frames.filter(function (f) { return /<merror|mathcolor="red"/.test(f.getAttribute("data-mathml")); });
+    var result = {images: images.length, broken_images: broken.map(function (i) { return i.src.slice(0, 120); }),
                   equations: document.querySelectorAll("script[type^='math/tex']").length,
                   typeset: document.querySelectorAll(".MathJax, .MathJax_Display, .MathJax_CHTML, .MathJax_SVG").length,
-                  math_errors: document.querySelectorAll(".MathJax_Error, merror, .mjx-merror, .MathJax .merror").length,
+                  math_errors: Math.max(bad.length, document.querySelectorAll(".MathJax_Error, .mjx-merror").length),
                   mathjax: !!(window.MathJax && window.MathJax.Hub)};
     document.documentElement.setAttribute("data-book-check", JSON.stringify(result));
   }
   window.addEventListener("load", function () {
-    if (window.MathJax && window.MathJax.Hub) { window.MathJax.Hub.Queue(record); } else { record(); }
+    if (window.MathJax && window.MathJax.Hub) {
+      window.MathJax.Hub.Register.StartupHook("End", function () { window.MathJax.Hub.Queue(record); });
+    } else { record(); }
   });
 })();
 </script>

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 ROOT = Path(__file__).resolve().parent.parent
-ATTR = re.compile(r"""\b(href|src)=(["'])(.*?)\2""", re.S)
+ATTR = re.compile(r"""<(\w+)\b[^>]*?\s(href|src)=(["'])(.*?)\3""", re.S)
 ID = re.compile(r"""\b(?:id|name)=(["'])(.*?)\1""", re.S)
 SCHEME = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|//)")
 DATA_URI = re.compile(r"""data:[^"'\s)]*""")
@@ -37,12 +37,14 @@ def ids_of(text):
 
 
 def local_links(text):
-    """[(attribute, url)] of the page's links that stay on this machine (no scheme, not data:)."""
+    """[(kind, url)] of the page's links that stay on this machine (no scheme, not data:); kind: "image"
+    (an <img>), "link" (an href) or "script"."""
     out = []
     for m in ATTR.finditer(text):
-        url = html.unescape(m.group(3))
+        url = html.unescape(m.group(4))
         if url and not SCHEME.match(url):
-            out.append((m.group(1), url))
+            kind = "link" if m.group(2) == "href" else "image" if m.group(1).lower() == "img" else "script"
+            out.append((kind, url))
     return out
 
 
@@ -50,14 +52,14 @@ def check_links(page, text, html_dir, ids_cache=None):
     """Problems of one page's local links, and how many images/links/anchors were checked."""
     html_dir = Path(html_dir).resolve()
     ids_cache = {} if ids_cache is None else ids_cache
-    problems, counts = [], {"images": 0, "links": 0, "anchors": 0}
-    for attr, url in local_links(text):
-        counts["images" if attr == "src" else "links"] += 1
+    problems, counts = [], {"images": 0, "links": 0, "scripts": 0, "anchors": 0}
+    for kind, url in local_links(text):
+        counts[kind + "s"] += 1
         path, _, frag = url.partition("#")
         path = unquote(path.split("?", 1)[0])
         target = (Path(page).parent / path).resolve() if path else Path(page).resolve()
         if not target.is_relative_to(html_dir) or not target.is_file():
-            problems.append(f"{attr}={url!r}: no such file in the book")
+            problems.append(f"{kind} {url!r}: no such file in the book")
             continue
         if frag and target.suffix == ".html":
             counts["anchors"] += 1
@@ -65,7 +67,7 @@ def check_links(page, text, html_dir, ids_cache=None):
                 ids_cache[target] = ids_of(target.read_text(errors="replace"))
             # a browser matches the fragment as written, then percent-decoded (nbconvert's ids are encoded)
             if frag not in ids_cache[target] and unquote(frag) not in ids_cache[target]:
-                problems.append(f"{attr}={url!r}: no anchor #{unquote(frag)} on {target.name}")
+                problems.append(f"{kind} {url!r}: no anchor #{unquote(frag)} on {target.name}")
     return problems, counts
 
 
@@ -89,7 +91,7 @@ def check_book(html_dir, forbidden=(), allowed=None):
     html_dir = Path(html_dir).resolve()
     forbidden = {ROOT, html_dir, html_dir.parent, *map(Path, forbidden)}
     allowed = committed_text() if allowed is None else allowed
-    report = {"pages": 0, "images": 0, "links": 0, "anchors": 0, "problems": {}}
+    report = {"pages": 0, "images": 0, "links": 0, "scripts": 0, "anchors": 0, "problems": {}}
     cache = {}
     for page in pages_of(html_dir):
         text = page.read_text(errors="replace")
@@ -105,8 +107,8 @@ def check_book(html_dir, forbidden=(), allowed=None):
 
 def summary(report):
     """One line of totals, then one line per problem."""
-    lines = [f"book check: {report['pages']} pages, {report['images']} images, {report['links']} links, "
-             f"{report['anchors']} anchors checked; "
+    lines = [f"book check: {report['pages']} pages, {report['images']} images (files), {report['links']} links, "
+             f"{report['anchors']} anchors, {report['scripts']} scripts checked; "
              f"{sum(map(len, report['problems'].values()))} problems"]
     lines += [f"  {page}: {p}" for page, ps in report["problems"].items() for p in ps]
     return "\n".join(lines)
