@@ -16,13 +16,21 @@ book: the notebooks (executed first unless --reuse), exported by nbconvert's HTM
     the PyPI package jupyter-server-mathjax into <out>/html/_static/mathjax, so the book needs no
     network. Open <out>/html/index.html (or serve it: python -m http.server -d book/_build/html).
 
-Every page carries a small script that records, once MathJax has finished, how many images loaded
-and how many equations failed (the attribute data-book-check on <html>); tests/test_book.py reads it
-in headless Chromium.
+The book carries what it links (book/links.py): a page's local links are written relative to the folder
+of its source (REPRODUCTION.md: the repository root; lessons/README.md and the lessons, run in lessons/:
+lessons/); each becomes a link to the page its target became (REPRODUCTION.md -> REPRODUCTION.html,
+lessons/NN_*.py -> NN_*.html) or to a copy of the file at <out>/html/files/<its path in the repository>.
+Headings get GitHub's ids beside nbconvert's, so REPRODUCTION.md#our-reading lands. The build machine's
+folders (the repository, <out>, MINFLOW_LESSONS_OUT) are replaced in the pages by the paths a reader's
+checkout has (lessons/out/05_baseline); book/check.py then checks every page's links and anchors (a
+broken one is reported) and stops the build if a page still shows one of those folders.
+
+Every page carries a small script (book/page_assets.py) that records, once MathJax has finished, how
+many images loaded and how many equations failed (the attribute data-book-check on <html>);
+tests/test_book.py reads it in headless Chromium, on every page.
 """
 import argparse
 import html
-import json
 import os
 import re
 import shutil
@@ -33,6 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import check  # noqa: E402  (book/check.py)
 import links  # noqa: E402  (book/links.py)
+from page_assets import CHECK_SCRIPT, MATHJAX_CONFIG, STYLE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
@@ -58,46 +67,6 @@ SECTIONS = {
     "12": ("6.2.1", "inside the model: s and t layer by layer"),
     "13": ("4, 8.2 (C1, C10)", "the regime map: which flows lose the perturbation, and do they fit p?"),
 }
-
-MATHJAX_CONFIG = """<script type="text/x-mathjax-config">
-MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null},
-                    messageStyle: "none"});
-</script>
-"""
-# Read by tests/test_book.py: images that failed to load, equations that failed to typeset (a TeX error
-# becomes <merror>; an undefined macro, with MathJax's noUndefined extension, red text), once MathJax's
-# first typeset has ended.
-CHECK_SCRIPT = """<script>
-(function () {
-  function record() {
-    var images = Array.prototype.slice.call(document.images);
-    var broken = images.filter(function (i) { return !(i.complete && i.naturalWidth > 0); });
-    var frames = Array.prototype.slice.call(document.querySelectorAll("[data-mathml]"));
-    var bad = frames.filter(function (f) { return /<merror|mathcolor="red"/.test(f.getAttribute("data-mathml")); });
-    var result = {images: images.length, broken_images: broken.map(function (i) { return i.src.slice(0, 120); }),
-                  equations: document.querySelectorAll("script[type^='math/tex']").length,
-                  typeset: document.querySelectorAll(".MathJax, .MathJax_Display, .MathJax_CHTML, .MathJax_SVG").length,
-                  math_errors: Math.max(bad.length, document.querySelectorAll(".MathJax_Error, .mjx-merror").length),
-                  mathjax: !!(window.MathJax && window.MathJax.Hub)};
-    document.documentElement.setAttribute("data-book-check", JSON.stringify(result));
-  }
-  window.addEventListener("load", function () {
-    if (window.MathJax && window.MathJax.Hub) {
-      window.MathJax.Hub.Register.StartupHook("End", function () { window.MathJax.Hub.Queue(record); });
-    } else { record(); }
-  });
-})();
-</script>
-"""
-STYLE = """<style>
-.book-nav {font-family: sans-serif; font-size: 14px; padding: 8px 16px; background: #f4f4f4;
-           border-bottom: 1px solid #ddd; display: flex; gap: 24px; flex-wrap: wrap;}
-.book-nav a {text-decoration: none;}
-.book-page {max-width: 1100px; margin: 0 auto; padding: 16px; font-family: sans-serif; line-height: 1.5;}
-.book-page table {border-collapse: collapse;} .book-page td, .book-page th {border: 1px solid #ccc; padding: 4px 10px;}
-</style>
-"""
-
 
 def lesson_files(selected=None):
     files = sorted(LESSONS.glob("[0-9][0-9]_*.py"))

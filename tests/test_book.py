@@ -2,6 +2,7 @@
 the HTML files), and, in headless Chromium (Debian's package), every image loaded and every equation
 typeset by MathJax without an error.
 
+With MINFLOW_REQUIRE_BROWSER=1 (CI) a missing Chromium fails instead of skipping.
 Which book: the folder named by MINFLOW_BOOK_HTML (CI, after `make book`:
 `MINFLOW_BOOK_HTML=book/_build/html .venv/bin/python -m pytest tests/test_book.py`), which must then hold
 every lesson; otherwise a small book built here (--tiny, lessons 01 and 13, the contents, REPRODUCTION and
@@ -31,10 +32,16 @@ import check  # noqa: E402  (book/check.py)
 import links  # noqa: E402  (book/links.py)
 
 CHROMIUM = shutil.which("chromium") or (Path("/usr/bin/chromium") if Path("/usr/bin/chromium").exists() else None)
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+REQUIRE_BROWSER = os.environ.get("MINFLOW_REQUIRE_BROWSER") == "1"  # CI (.ci/run): no skipping without Chromium
+needs_chromium = pytest.mark.skipif(CHROMIUM is None and not REQUIRE_BROWSER,
+                                    reason="Chromium is not installed (apt-get install chromium)")
 BUILT = os.environ.get("MINFLOW_BOOK_HTML")
 SMALL_BOOK_LESSONS = ("01", "13")
 LESSON_STEMS = sorted(p.stem for p in (ROOT / "lessons").glob("[0-9][0-9]_*.py"))
+
+
+def test_chromium_is_there_when_required():
+    assert CHROMIUM or not REQUIRE_BROWSER, "MINFLOW_REQUIRE_BROWSER=1 but Chromium is not installed"
 
 
 # --- the checkers can fail ---------------------------------------------------------------------------
@@ -166,6 +173,7 @@ class _serve:
 
 def _chromium(*args, timeout=120):
     """Headless Chromium, offline-quiet, in a profile of its own (two may run at once)."""
+    assert CHROMIUM, "Chromium is not installed (apt-get install chromium)"
     with tempfile.TemporaryDirectory(prefix="book-chromium-") as profile:
         return subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
                                "--disable-background-networking", "--disable-component-update", "--disable-sync",
