@@ -8,7 +8,8 @@ import pytest
 from scipy import stats
 
 from minflow.thesis.cli import main
-from minflow.thesis.experiments import COLUMNS, preset, read_table, run
+from minflow.thesis.experiments import preset, read_table, run
+from minflow.thesis.experiments.cells import TABLE_COLUMNS
 from minflow.thesis.experiments import io, store
 from minflow.thesis.experiments.figures import APPENDIX, FIGURES, appendix
 from minflow.thesis.experiments.report import finish_run
@@ -30,7 +31,7 @@ def test_table_has_every_column_and_every_cell(tiny_run):
     assert {(r["D"], r["family"], r["s"], r["t"]) for r in table} == {
         (d, f, s, 0.0) for d in (4, 6) for f in ("generalisation", "perturbed", "outlier") for s in (0.5, 1.0)}
     for row in table:
-        assert list(row) == list(COLUMNS)
+        assert list(row) == list(TABLE_COLUMNS)
         for k, v in row.items():
             if k != "family":
                 assert math.isfinite(v), (k, row)

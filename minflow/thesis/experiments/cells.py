@@ -36,6 +36,10 @@ COLUMNS = ("D", "family", "s", "t", "n_test",
            "tnr_p", "tnr_ptheta", "auroc_p", "auroc_ptheta",   # section 8.1, TPR fixed on Q(p)
            "ref_mean_logp", "ref_mean_logp_theta", "ref_var_logp", "ref_var_logp_theta",
            "train_kl", "seconds")
+# table.csv's columns: the same without the cell's seconds (in cell_seconds.csv), so that two runs of
+# the same settings write the same table.csv byte for byte
+TABLE_COLUMNS = COLUMNS[:-1]
+CELL_KEY = ("D", "family", "s", "t")
 
 
 def rng_for(seed, *key):

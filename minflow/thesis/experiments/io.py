@@ -4,6 +4,7 @@ The table is a plain list of dicts (one per test set), so figures and the claim
 checker need nothing beyond the standard library and NumPy to read it.
 """
 import csv
+import hashlib
 import json
 import os
 import platform
@@ -15,7 +16,7 @@ from io import StringIO
 import numpy as np
 
 from ...checkpoint import write_atomic
-from .cells import COLUMNS, distributions
+from .cells import CELL_KEY, TABLE_COLUMNS, distributions
 from .lookup import train_kl
 
 TEXT_COLUMNS = ("family",)
@@ -118,14 +119,20 @@ def dict_diff(old, new, prefix=""):
 
 
 # --- the table ------------------------------------------------------------
-def write_table(path, table):
-    """table.csv, atomically: one row per test set, the columns ``COLUMNS``, floats as repr."""
+def write_table(path, table, columns=TABLE_COLUMNS):
+    """table.csv, atomically: one row per test set, the columns ``TABLE_COLUMNS``, floats as repr."""
     text = StringIO()
-    w = csv.DictWriter(text, fieldnames=list(COLUMNS), extrasaction="ignore")
+    w = csv.DictWriter(text, fieldnames=list(columns), extrasaction="ignore")
     w.writeheader()
     for row in table:
         w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
     write_text(path, text.getvalue())
+
+
+def table_digest(path):
+    """sha256 of the file's bytes (run.json's ``table_sha256``: the table as the run wrote it)."""
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
 
 
 def read_csv(path, what, text=(), ints=(), required=()):
@@ -153,8 +160,10 @@ def read_csv(path, what, text=(), ints=(), required=()):
 
 
 def read_table(path):
-    """table.csv -> list of dicts with ints, floats and the family name (a bad file: ``ResultFileError``)."""
-    return read_csv(path, "table", TEXT_COLUMNS, INT_COLUMNS, COLUMNS)
+    """table.csv -> list of dicts with ints, floats and the family name (a bad file: ``ResultFileError``).
+
+    A table written before issue 24 also has the cells' ``seconds`` column; it is read as it is."""
+    return read_csv(path, "table", TEXT_COLUMNS, INT_COLUMNS, TABLE_COLUMNS)
 
 
 def collect_kept(config, out_dir):
@@ -222,6 +231,7 @@ def write_outputs(config, out_dir, table, wall_seconds, workers, keep_timing=Fal
     start = time.perf_counter()
     path = os.path.join(out_dir, "table.csv")
     write_table(path, table)
+    write_table(os.path.join(out_dir, "cell_seconds.csv"), table, (*CELL_KEY, "seconds"))  # this run's timing
     save_kept(os.path.join(out_dir, "kept.npz"), collect_kept(config, out_dir))
     spent = time.perf_counter() - start
     timing = dict(timing or {})
@@ -247,6 +257,7 @@ def write_outputs(config, out_dir, table, wall_seconds, workers, keep_timing=Fal
         "learning_curves": {str(d): {k: m["history"][k] for k in ("train_nll", "val_nll", "lr", "best_epoch")}
                             for d, m in models.items()},
         "n_rows": len(table),
+        "table_sha256": table_digest(path),
     }
     old = os.path.join(out_dir, "run.json")
     if keep_timing and os.path.exists(old):

@@ -14,12 +14,14 @@ from .claims import check_claims
 from .config import ExperimentConfig
 from .figures import learning_curves, make_figures
 from .timing import StageClock, breakdown_markdown
+from .verify import checked_table
 
 ROOT = "reproduction"
 
 
 def load_run(out_dir):
-    """A finished run: {"config", "table", "claims", "record"} (claims decided now from the table)."""
+    """A finished run: {"config", "table", "claims", "record"} (claims decided now from the table, which is
+    checked first: ``verify.checked_table``)."""
     table_path = os.path.join(out_dir, "table.csv")
     if not os.path.exists(table_path):
         raise FileNotFoundError(f"{out_dir}: no table.csv; run `python -m minflow reproduce` first")
@@ -28,8 +30,8 @@ def load_run(out_dir):
         config = ExperimentConfig.from_dict(io.read_json(cfg_file, dict))
     except TypeError as err:
         raise io.ResultFileError(f"{cfg_file}: not a settings file of this version ({err})") from None
-    table = io.read_table(table_path)
     record = io.read_json(os.path.join(out_dir, "run.json"), dict)
+    table = checked_table(config, out_dir, record)  # all rows, finite, as recorded and as the cells say
     return {"config": config, "table": table, "claims": check_claims(table), "record": record, "dir": out_dir}
 
 
