@@ -31,17 +31,21 @@ class Mismatch(Exception):
 
 
 def judge_case(case, record, lost):
-    """The scored result of one case: dict label, status, message, hint."""
+    """The scored result of one case: dict label, status, message, hint. Only a judge that accepts the
+    numbers makes a pass: the child's status says at most "here are numbers" (``grading/protocol.py``)."""
     result = {"label": case.label, "status": "pass", "message": "", "hint": None}
     if record is None:
         result.update(status="error", message=lost)
+    elif record.get("status") not in ("ok", "error", "not implemented", "timeout"):
+        result.update(status="error", message="the grading child's result for this case was malformed")
     elif record["status"] == "ok":
         try:
             case.judge(record["outputs"])
         except Mismatch as err:
             result.update(status="fail", message=err.message, hint=err.hint)
-        except (TypeError, ValueError, IndexError, KeyError, AttributeError) as err:
-            result.update(status="fail", message=f"the result has the wrong structure ({type(err).__name__}: {err})")
+        except Exception as err:  # noqa: BLE001 - any odd result is a wrong one, never a crash of the grader
+            result.update(status="fail", message=f"the result has the wrong structure ({type(err).__name__}: "
+                                                 f"{str(err)[:200]})")
     elif record["status"] == "timeout":
         result.update(status="fail", message=record["message"],
                       hint="an endless loop, or a loop over rows where one array expression would do?")

@@ -1,233 +1,278 @@
-"""Grade only the student's code, where the student cannot reach the grader.
+"""Run a student's exercises where the student's code cannot reach the grader: a bubblewrap sandbox.
 
-1. ``prepare``: take the code between the markers of a submission (``fences.extract``), paste it
-   into a clean, freshly generated copy of the library (``exercises.workspace_files``) in a
-   temporary folder, and compare everything outside the markers with that fresh copy (edits
-   there are reported, never graded). A region that does not compile costs its exercise only.
-2. ``run``: write each case's inputs (``.npz``, no pickle) and start ``harness/zygote.py`` in a
-   fresh interpreter (``-I``, an empty environment) on the clean copy: one forked process per
-   exercise, each with its own time limit. The child never sees an expected value, the teacher's
-   secret or the grader's modules; if it dies, a new one grades the exercises not yet started.
+``bwrap`` (Debian's ``bubblewrap``, what Flatpak uses) starts the grading child
+(``harness/zygote.py``) with no network, its own PID, IPC and UTS namespaces and a root folder
+that holds only: a read-only Python (its own site-packages hidden), a read-only folder with
+NumPy, SciPy, autograd and threadpoolctl (never the teacher's site-packages, its editable-install finder or
+``.pth`` files), the read-only harness, the student's clean copy and the cases, all read-only,
+and a private ``/tmp``. When the grader runs as root the child drops to a user of its own, so that
+the process limit applies. Limits: CPU time, memory, file size, open files and processes, a
+wall-clock watchdog per exercise here in the grader and a time budget per student; when the
+child ends, the whole sandbox ends with it (nothing outlives it, ``setsid`` included).
+
+The child hands back lines of raw numbers only (``protocol.py``); the grader judges them. If the
+child dies, a fresh one (from the same read-only harness) runs the exercises not yet started.
+Without ``bwrap`` (``unsandboxed=True``: practice only) the same child runs as a plain process.
 """
-import difflib
+import functools
 import json
 import os
-import signal
+import resource
+import selectors
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-from ..exercises import workspace_files
-from ..fences import extract, outside, paste
+from . import protocol
 
 HARNESS = Path(__file__).resolve().parent / "harness"
-EXERCISE_TIMEOUT, CASE_TIMEOUT = 20.0, 10.0
-CHILD_ENV = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+EXERCISE_TIMEOUT, CASE_TIMEOUT, STUDENT_BUDGET = 20.0, 10.0, 120.0
+GRACE, START_LIMIT = 5.0, 60.0   # seconds past an exercise's own limit; for the child to start
+OUTPUT_LIMIT = 256 * 2**20       # bytes read from one child
+LINE_LIMIT = protocol.ARRAY_BYTES * 3
+INSTALL = "apt-get install bubblewrap"
+CHILD_ENV = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "HOME": "/tmp",
              "MKL_NUM_THREADS": "1", "MINFLOW_THREADS": "1", "MPLBACKEND": "Agg", "LANG": "C.UTF-8"}
+LIMITS = {"RLIMIT_CORE": 0, "RLIMIT_FSIZE": 64 * 2**20, "RLIMIT_NOFILE": 256, "RLIMIT_AS": 4 * 2**30}
+PROCESSES = 64                   # RLIMIT_NPROC of the sandbox's own user (when the grader is root)
+LIBRARIES = ("numpy", "scipy", "autograd", "threadpoolctl")  # the library's dependencies, matplotlib aside
+INSIDE = "/sandbox"
 
 
-def _compiles(body):
-    """'' if the region's code compiles as a function body, else the error (line counted in the region)."""
-    lines = [line for line in body]
-    indent = min((len(b) - len(b.lstrip()) for b in lines if b.strip()), default=0)
-    if not any(b.strip() and not b.strip().startswith("#") for b in lines):
-        return "empty"
-    src = "def _region():\n" + "\n".join("    " + b[indent:] if b.strip() else "" for b in lines) + "\n"
+class SandboxMissing(RuntimeError):
+    """Grading for marks asked for the sandbox and ``bwrap`` cannot run here."""
+
+
+def bwrap_path():
+    """The bwrap to use: $MINFLOW_BWRAP if set ('' means none), else the one on PATH."""
+    if "MINFLOW_BWRAP" in os.environ:
+        return os.environ["MINFLOW_BWRAP"] or None
+    return shutil.which("bwrap")
+
+
+@functools.lru_cache(maxsize=4)
+def _probe(bwrap):
+    """'' if ``bwrap`` starts a sandbox with every namespace here, else why not."""
     try:
-        compile(src, "<region>", "exec")
-    except SyntaxError as err:
-        return f"line {(err.lineno or 2) - 1} of your code: {err.msg}"
-    return ""
+        proc = subprocess.run([bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return str(err)
+    return "" if proc.returncode == 0 else proc.stderr.strip()[-300:] or f"exit code {proc.returncode}"
 
 
-def _student_regions(root, rel, fresh_text):
-    """-> (bodies {name: [body]}, problems {name: message}) of the submission's file ``rel``."""
-    expected = [r.name for r in extract(fresh_text, rel)]
-    path = root / rel
-    if not path.is_file():
-        return {}, {n: f"{rel} is missing from the submission" for n in expected}
-    try:
-        regions = extract(path.read_text(errors="replace"), rel)
-    except ValueError as err:
-        return {}, {n: f"the markers of {rel} are damaged ({err}): not graded" for n in expected}
-    if [r.name for r in regions] != expected:
-        return {}, {n: f"the marker lines of {rel} were removed, renamed or reordered: not graded" for n in expected}
-    bodies, problems = {}, {}
-    for r in regions:
-        error = _compiles(r.body)
-        if error and error != "empty":
-            problems[r.name] = f"your code for {r.name} in {rel} does not compile ({error})"
-        bodies.setdefault(r.name, []).append(None if error else r.body)
-    return bodies, problems
+def unavailable():
+    """'' if the sandbox can run, else the reason (naming how to install it)."""
+    bwrap = bwrap_path()
+    if not bwrap:
+        return f"bubblewrap (bwrap) is not installed: `{INSTALL}` (Debian, Ubuntu), or your distribution's bubblewrap"
+    why = _probe(bwrap)
+    return f"bwrap ({bwrap}) cannot start a sandbox here: {why}" if why else ""
 
 
-def prepare(submission, variant, target):
-    """Build the clean copy at ``target`` with the submission's regions pasted in.
-
-    -> (problems {exercise: message}, edits [str]): regions that could not be used, and the edits
-    outside the regions (a unified diff per file, files added or removed)."""
-    root, files, problems, edits = Path(submission), workspace_files(variant), {}, []
-    for rel, content in files.items():
-        dest = Path(target) / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if not isinstance(content, str):
-            shutil.copyfile(content, dest)
-            continue
-        if rel.endswith(".py") and "# >>> your code" in content:
-            bodies, bad = _student_regions(root, rel, content)
-            problems.update(bad)
-            content = _paste_usable(content, bodies, rel, problems)
-        dest.write_text(content)
-        edits += _edits(root, rel, files[rel])
-    extra = sorted(p.relative_to(root).as_posix() for p in (root / "minflow").rglob("*.py")
-                   if "__pycache__" not in p.parts and p.relative_to(root).as_posix() not in files)
-    edits += [f"added file {rel} (not graded)" for rel in extra]
-    return problems, edits
+def require():
+    """Raise SandboxMissing, with how to install it, unless the sandbox can run."""
+    why = unavailable()
+    if why:
+        raise SandboxMissing(f"grading for marks needs the sandbox, and {why}. Practice grading without "
+                             "it: --unsandboxed (the scores are marked as such; students' code can then "
+                             "read your files and forge its results)")
 
 
-def _paste_usable(content, bodies, rel, problems):
-    """Paste the usable bodies; a None body (empty or broken) keeps its stub."""
-    usable = {n: [b if b is not None else None for b in bs] for n, bs in bodies.items()}
-    for name, bs in usable.items():
-        if any(b is None for b in bs):  # keep every stub of an exercise with a missing or broken part
-            usable[name] = []
-    text, _ = paste(content, usable, rel)
-    try:
-        compile(text, rel, "exec")
-    except SyntaxError as err:
-        for name in usable:
-            problems.setdefault(name, f"{rel} does not compile with your code ({err.msg}, line {err.lineno})")
-        return content
-    return text
+def _site_entries():
+    """(host path, name) of the packages (or single modules) the library needs, and their bundled libraries."""
+    import importlib.util
+    out = []
+    for name in LIBRARIES:
+        spec = importlib.util.find_spec(name)
+        if spec.submodule_search_locations:
+            folder = Path(spec.submodule_search_locations[0])
+            out += [(folder, name)] + [(p, p.name) for p in [folder.parent / f"{name}.libs"] if p.is_dir()]
+        else:
+            out.append((Path(spec.origin), Path(spec.origin).name))
+    return out
 
 
-def _edits(root, rel, fresh):
-    path = root / rel
-    if not path.is_file():
-        return [f"removed file {rel}"]
-    if not rel.endswith(".py"):
-        return [] if path.read_bytes() == (fresh.read_bytes() if isinstance(fresh, Path) else fresh.encode()) \
-            else [f"changed file {rel}"]
-    try:
-        mine, theirs = outside(path.read_text(errors="replace"), rel), outside(fresh, rel)
-    except ValueError:
-        return [f"damaged markers in {rel}"]
-    if mine == theirs:
-        return []
-    diff = difflib.unified_diff(theirs, mine, f"fresh/{rel}", f"submission/{rel}", lineterm="", n=1)
-    return ["\n".join(list(diff)[:60])]
+def _python():
+    """(the interpreter's real executable, its installation's prefix)."""
+    exe = Path(os.path.realpath(sys.executable))
+    prefix = Path(os.path.realpath(sys.base_prefix))
+    return exe, prefix
 
 
-def write_job(job_dir, name, cases):
-    """The cases of ``name`` for the child: tasks and params in JSON, inputs in one .npz per case."""
-    job_dir = Path(job_dir)
-    job_dir.mkdir(parents=True, exist_ok=True)
-    for k, case in enumerate(cases):
-        if case.inputs:
-            np.savez(job_dir / f"{name}.{k}.npz", **{key: np.asarray(v) for key, v in case.inputs.items()})
-    (job_dir / f"{name}.json").write_text(json.dumps({"cases": [{"task": c.task, "params": c.params}
-                                                                for c in cases]}))
+def _system_binds():
+    """/usr read-only; /lib, /lib64, /bin as the links (or folders) they are on this machine."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for top in ("/lib", "/lib64", "/bin", "/lib32", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    return args
 
 
-def run_exercises(clean_root, job_dir, names, work, exercise_timeout=EXERCISE_TIMEOUT, case_timeout=CASE_TIMEOUT):
-    """Run the exercises ``names`` in the child; restart it for those not started if it dies.
+def _python_binds(exe, prefix):
+    """The Python installation at its own path (parents 0755, its site-packages hidden)."""
+    args = []
+    for parent in reversed(prefix.parents[:-1]):
+        if not str(parent).startswith("/usr"):
+            args += ["--perms", "0755", "--dir", str(parent)]
+    if not str(prefix).startswith("/usr"):
+        args += ["--ro-bind", str(prefix), str(prefix)]
+    site = prefix / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    if site.is_dir():
+        args += ["--tmpfs", str(site)]
+    if prefix not in exe.parents and not str(exe).startswith("/usr"):
+        args += ["--ro-bind", str(exe), str(exe)]
+    return args
 
-    -> {name: status dict (exit, timed_out, seconds) or {"lost": message}}; outputs in work/out."""
-    work = Path(work)
-    harness, out = work / "harness", work / "out"
-    shutil.copytree(HARNESS, harness, ignore=shutil.ignore_patterns("__pycache__"))
-    out.mkdir()
-    statuses, remaining = {}, list(names)
+
+def bwrap_command(bwrap, clean, job, config):
+    """The bwrap command line that runs the child on ``clean`` and ``job`` (host folders)."""
+    exe, prefix = _python()
+    root = os.geteuid() == 0
+    spaces = (["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+               "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] if root else ["--unshare-all"])
+    args = [bwrap, *spaces, "--die-with-parent", "--new-session", *_system_binds(), *_python_binds(exe, prefix),
+            "--dir", f"{INSIDE}/site"]
+    for host, name in _site_entries():
+        args += ["--ro-bind", str(host), f"{INSIDE}/site/{name}"]
+    args += ["--ro-bind", str(HARNESS), f"{INSIDE}/harness", "--ro-bind", str(clean), f"{INSIDE}/clean",
+             "--ro-bind", str(job), f"{INSIDE}/job", "--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    inside = dict(config, clean=f"{INSIDE}/clean", job=f"{INSIDE}/job", site=f"{INSIDE}/site", pidns=True,
+                  uid=100000 + os.getpid() if root else None)
+    return args + [str(exe), "-I", "-S", "-B", f"{INSIDE}/harness/zygote.py", json.dumps(inside)]
+
+
+def plain_command(clean, job, config):
+    """The child as a plain process, no sandbox: practice grading only."""
+    inside = dict(config, clean=str(clean), job=str(job), site=None, pidns=False, uid=None)
+    return [sys.executable, "-I", "-B", str(HARNESS / "zygote.py"), json.dumps(inside)]
+
+
+def _limits(processes):
+    """preexec_fn: the resource limits of the child (and of everything it starts)."""
+    def apply():
+        for name, value in LIMITS.items():
+            resource.setrlimit(getattr(resource, name), (value, value))
+        if processes:
+            resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    return apply
+
+
+def run_exercises(clean, job, names, work, exercise_timeout=EXERCISE_TIMEOUT, case_timeout=CASE_TIMEOUT,
+                  budget=STUDENT_BUDGET, sandboxed=True):
+    """Run the exercises ``names``; a fresh child for those not started if one dies.
+
+    -> {name: {"cases": {k: record}, "status": {...}} or {..., "lost": message}}."""
+    results = {name: {"cases": {}} for name in names}
+    remaining, end = list(names), time.monotonic() + budget
+    bwrap = bwrap_path() if sandboxed else None
     while remaining:
-        cmd = [sys.executable, "-I", str(harness / "zygote.py"), str(clean_root), str(job_dir), str(out),
-               str(exercise_timeout), str(case_timeout), *remaining]
-        limit = len(remaining) * (exercise_timeout + 2) + 30
-        _run_child(cmd, work, limit)
-        for name in remaining:
-            status = out / f"{name}.status.json"
-            if status.exists():
-                statuses[name] = _read_json(status)
-            elif (out / f"{name}.started").exists():
-                statuses[name] = {"lost": "the grading process ended while this exercise ran (did your code "
-                                          "kill its parent?)"}
-        if not any(n in statuses for n in remaining):
+        config = dict(names=remaining, exercise_timeout=exercise_timeout, case_timeout=case_timeout)
+        cmd = bwrap_command(bwrap, clean, job, config) if sandboxed else plain_command(clean, job, config)
+        started = Child(cmd, remaining, results, exercise_timeout, end, Path(work),
+                        PROCESSES if sandboxed and os.geteuid() == 0 else 0).run()
+        if not started:
+            why = "the submission used up its time budget" if time.monotonic() >= end else _start_failure(work)
             for name in remaining:
-                statuses[name] = {"lost": f"the grading child failed to start: {_log_tail(work)}"}
-        remaining = [n for n in remaining if n not in statuses]
-    return statuses
+                results[name]["lost"] = f"not run: {why}"
+            break
+        remaining = [n for n in remaining if n not in started]
+    return results
 
 
-def _run_child(cmd, work, limit):
-    """Run the child in a session of its own; then kill that process group, so that nothing the
-    student's code started (an orphaned fork, a subprocess) outlives it."""
-    with open(work / "child.log", "ab") as log:
-        proc = subprocess.Popen(cmd, cwd=work, env=dict(CHILD_ENV, HOME=str(work)), stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            proc.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        proc.wait()
-
-
-def _read_json(path):
-    try:
-        return json.loads(Path(path).read_text())
-    except ValueError:
-        return {"lost": "the grading process was cut short while this exercise ended"}
-
-
-def _log_tail(work):
+def _start_failure(work):
     path = Path(work) / "child.log"
-    return path.read_text(errors="replace")[-600:] if path.exists() else "(no log)"
+    tail = path.read_bytes()[-400:].decode(errors="replace") if path.is_file() else ""
+    return f"the grading child failed to start ({protocol.clean_text(tail, 300)})"
 
 
-def _decode(desc, arrays):
-    kind = desc["kind"]
-    if kind == "none":
-        return None
-    if kind in ("tuple", "list"):
-        items = [_decode(d, arrays) for d in desc["items"]]
-        return tuple(items) if kind == "tuple" else items
-    if kind == "array":
-        return arrays[desc["key"]]
-    return Foreign(desc["type"])
+class Child:
+    """One run of the child: its lines parsed into ``results``, watched against the time limits."""
+
+    def __init__(self, cmd, names, results, exercise_timeout, end, work, processes):
+        self.cmd, self.names, self.results, self.end, self.work = cmd, set(names), results, end, work
+        self.limit, self.processes = exercise_timeout + GRACE, processes
+        self.started, self.current, self.read = [], None, 0
+
+    def run(self):
+        """-> the exercises this child started (each with a status or a "lost" message)."""
+        self.work.mkdir(parents=True, exist_ok=True)
+        with open(self.work / "child.log", "ab") as log:
+            proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+                                    env=dict(CHILD_ENV), cwd=self.work, start_new_session=True,
+                                    preexec_fn=_limits(self.processes))
+            try:
+                self._read(proc.stdout.fileno())
+            finally:
+                _kill(proc)
+        for name in self.started:
+            if "status" not in self.results[name]:
+                self.results[name].setdefault("lost", "the grading process ended while this exercise ran "
+                                                      "(did your code kill its parent?)")
+        return self.started
+
+    def _deadline(self):
+        running = self.current[1] + self.limit if self.current else self.since + START_LIMIT
+        return min(running, self.end)
+
+    def _read(self, fd):
+        buf, skipping, self.since = b"", False, time.monotonic()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while True:
+                wait = self._deadline() - time.monotonic()
+                if wait <= 0:
+                    return self._stop()
+                if not sel.select(min(wait, 1.0)):
+                    continue
+                chunk = os.read(fd, 1 << 20)
+                self.read += len(chunk)
+                if not chunk or self.read > OUTPUT_LIMIT:
+                    return
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    if not skipping:
+                        self._line(line)
+                    skipping = False
+                if len(buf) > LINE_LIMIT:
+                    buf, skipping = b"", True
+
+    def _stop(self):
+        """The watchdog: the running exercise ran past its limit, or the student's budget is spent."""
+        if self.current:
+            over = time.monotonic() >= self.end
+            self.results[self.current[0]]["lost"] = (
+                "stopped: the submission used up its time budget" if over else
+                "stopped: the exercise ran past its time limit (an endless loop?) before this case finished")
+
+    def _line(self, line):
+        try:
+            kind, name, data = protocol.parse_line(line, self.names)
+            if kind == "S" and name not in self.started:
+                self.started.append(name)
+                self.current = (name, time.monotonic())
+            elif kind == "R" and self.current and name == self.current[0]:
+                k, record = protocol.case_record(data)
+                self.results[name]["cases"][k] = record
+            elif kind == "E" and self.current and name == self.current[0]:
+                self.results[name]["status"] = protocol.status_record(data)
+                self.current, self.since = None, time.monotonic()
+        except protocol.Malformed:
+            pass
 
 
-class Foreign:
-    """An output that is not numbers (a string, an object): shown by its type."""
-
-    def __init__(self, type_name):
-        self.type_name = type_name
-
-    def __repr__(self):
-        return f"<{self.type_name}>"
-
-
-def load_case(out, name, k):
-    """The child's record of case ``k`` of ``name``: status, message, outputs (decoded); None if absent."""
-    stem = Path(out) / f"{name}.{k}"
+def _kill(proc):
+    """The child's whole session (and with it the sandbox), then reap it."""
     try:
-        record = json.loads(Path(str(stem) + ".json").read_text())
-        arrays = {}
-        if Path(str(stem) + ".npz").exists():
-            with np.load(str(stem) + ".npz", allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError):  # absent, or cut short by a killed process
-        return None
-    if "outputs" in record:
-        record["outputs"] = {key: _decode(d, arrays) for key, d in record["outputs"].items()}
-    return record
-
-
-def timed(fn, *args, **kwargs):
-    start = time.perf_counter()
-    return fn(*args, **kwargs), time.perf_counter() - start
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    proc.stdout.close()
+    proc.wait()

@@ -1,11 +1,12 @@
 """The tasks of the grading child: call the student's functions on the grader's inputs, save outputs.
 
-Loaded by ``zygote.py`` in the child process, from a copy in a temporary folder. A task gets
-arrays (``inputs``) and JSON ``params`` and returns {output name: value}; ``save_outputs``
-writes the values (arrays keep their dtype; tuples, lists and None are kept as such) for the
-grader to compare in its own process. The stand-ins replace the student's *other* exercises
+Loaded by ``zygote.py`` in the sandbox, from the read-only harness folder. A task gets arrays
+(``inputs``) and JSON ``params`` and returns {output name: value}; ``record_line`` encodes the
+values as raw numbers (arrays keep their dtype; tuples, lists and None are kept as such) for the
+grader, which decodes them with limits and judges them in its own process. The stand-ins replace the student's *other* exercises
 where a task needs them (a conditioner, a log-density, a KL); none of them is a solution.
 """
+import base64
 import importlib
 import json
 import os
@@ -16,6 +17,7 @@ import autograd.numpy as anp
 import numpy as np
 
 ROOT = {"path": ""}
+LIMIT_MESSAGE = 600  # characters of an exception's text kept (the grader cuts again)
 MODULES = ("minflow", "minflow.flow", "minflow.bijectors.coupling", "minflow.bijectors.additive",
            "minflow.conditioner", "minflow.thesis.information", "minflow.thesis.ood", "minflow.thesis.gaussians",
            "minflow.practice.estimates", "minflow.practice.parts", "minflow.practice.sampling",
@@ -210,9 +212,9 @@ def run_case(task, inputs, params):
 # --- errors and outputs ----------------------------------------------------------------------
 def error_record(err):
     """{status, message} for an exception of the student's code, with the line in the workspace."""
-    message = f"{type(err).__name__}: {err}"
+    message = f"{type(err).__name__}: {str(err)[:LIMIT_MESSAGE]}"
     if isinstance(err, NotImplementedError) and str(err).startswith("Exercise "):
-        return {"status": "not implemented", "message": str(err)}
+        return {"status": "not implemented", "message": str(err)[:LIMIT_MESSAGE]}
     frames = [f for f in traceback.extract_tb(err.__traceback__)
               if ROOT["path"] and os.path.realpath(f.filename).startswith(ROOT["path"])]
     if frames:
@@ -222,30 +224,29 @@ def error_record(err):
     return {"status": "error", "message": message}
 
 
-def _encode(value, key, arrays):
-    """A JSON description of ``value``; its arrays go to ``arrays`` under ``key``."""
+LIMIT_ITEMS = 10000  # a list or tuple of more items is not a result of any task
+
+
+def _encode(value, depth=0):
+    """Plain JSON for ``value``: None, lists and tuples as such, numbers as raw bytes (base64) with their
+    dtype and shape, anything else by its type's name only. No pickle: the grader decodes it with limits."""
     if value is None:
         return {"kind": "none"}
-    if isinstance(value, (tuple, list)):
-        return {"kind": type(value).__name__, "items": [_encode(v, f"{key}.{i}", arrays) for i, v in enumerate(value)]}
+    if isinstance(value, (tuple, list)) and depth < 8 and len(value) <= LIMIT_ITEMS:
+        return {"kind": type(value).__name__, "items": [_encode(v, depth + 1) for v in value]}
     value = getattr(value, "_value", value)  # an autograd box, should one escape
     try:
         arr = np.asarray(value)
     except Exception:  # noqa: BLE001
-        return {"kind": "object", "type": type(value).__name__}
-    if arr.dtype.kind not in "biufc":
-        return {"kind": "object", "type": type(value).__name__}
-    arrays[key] = arr
-    return {"kind": "array", "key": key, "python": type(value).__name__}
+        return {"kind": "object", "type": type(value).__name__[:60]}
+    if arr.dtype.kind not in "biufc" or arr.dtype.byteorder == ">":
+        return {"kind": "object", "type": type(value).__name__[:60]}
+    return {"kind": "array", "dtype": arr.dtype.str, "shape": list(arr.shape),
+            "data": base64.b64encode(arr.tobytes()).decode("ascii")}
 
 
-def save_outputs(stem, record):
-    arrays = {}
+def record_line(k, record):
+    """Case ``k``'s record as one line of JSON (bytes, newline-terminated) for the grader."""
     if "outputs" in record:
-        record = dict(record, outputs={k: _encode(v, k, arrays) for k, v in record["outputs"].items()})
-    if arrays:  # written under other names, then renamed: a reader never sees half a file
-        np.savez(stem + ".tmp.npz", **arrays)
-        os.replace(stem + ".tmp.npz", stem + ".npz")
-    with open(stem + ".tmp.json", "w") as f:
-        json.dump(record, f)
-    os.replace(stem + ".tmp.json", stem + ".json")
+        record = dict(record, outputs={str(key): _encode(v) for key, v in record["outputs"].items()})
+    return (json.dumps(dict(record, k=k), allow_nan=False) + "\n").encode()
