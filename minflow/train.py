@@ -28,6 +28,8 @@ from .validation import check_batch
 # Validation NLL more than this many nats above the best so far (and above the initial model's)
 # means training has blown up, even while the bounded log-scale keeps the loss finite.
 DIVERGENCE_NATS = 50.0
+# validation=0 with an array: training rows watched each epoch (best epoch, divergence), at most this many
+MONITOR_ROWS = 1024
 
 
 @dataclass
@@ -62,8 +64,10 @@ def fit(flow, data, *, rng, epochs=100, batch_size=256, lr=1e-3, schedule="cosin
 
     data: an (N, D) array, or a sampler (``sampler(n, rng)`` or ``.sample(n, rng)``) asked for
         ``epoch_size`` fresh points every epoch.
-    validation: with an array, the fraction held out (0 <= v < 1); with a sampler, the size of a
-        validation set drawn once (an int) or a fraction of ``epoch_size``; or an (M, D) array.
+    validation: with an array, the fraction held out (0 <= v < 1; one that rounds to 0 rows is an
+        error; 0: none, and the best epoch is judged on at most MONITOR_ROWS training rows); with a
+        sampler, the size of a validation set drawn once (an int) or a fraction of ``epoch_size``;
+        or an (M, D) array.
     patience: stop after this many epochs without a better validation NLL (None: all epochs).
     engine: which code computes the gradient (default ``flow.engine``; see engine.py).
     The parameters with the best validation NLL seen, the initial ones included, are kept.
@@ -200,8 +204,13 @@ def _split_data(flow, data, opt):
     else:
         order = opt.rng.permutation(len(x))
         n_val = int(round(opt.validation * len(x)))
+        if n_val == 0 and opt.validation > 0:
+            raise ValueError(f"validation: {opt.validation:g} of {len(x)} points rounds to 0 rows; hold out at least "
+                             f"one (validation >= {0.5 / len(x):.3g}), or pass validation=0 for none")
         val, train = x[order[:n_val]], x[order[n_val:]]
-        val = train if n_val == 0 else val
+        # no validation set: the best epoch and divergence are judged on a bounded sample of the (shuffled)
+        # training rows, not on all of them every epoch (with N <= MONITOR_ROWS: all of them, as before)
+        val = train[:MONITOR_ROWS] if n_val == 0 else val
     if len(train) < opt.batch_size:
         raise ValueError(f"batch_size: {opt.batch_size} is larger than the {len(train)} training points")
     return train, val, len(train)
