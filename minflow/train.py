@@ -206,7 +206,7 @@ def _split_data(flow, data, opt):
         n_val = int(round(opt.validation * len(x)))
         if n_val == 0 and opt.validation > 0:
             raise ValueError(f"validation: {opt.validation:g} of {len(x)} points rounds to 0 rows; hold out at least "
-                             f"one (validation >= {0.5 / len(x):.3g}), or pass validation=0 for none")
+                             f"one (validation >= {1 / len(x):.3g}), or pass validation=0 for none")
         val, train = x[order[:n_val]], x[order[n_val:]]
         # no validation set: the best epoch and divergence are judged on a bounded sample of the (shuffled)
         # training rows, not on all of them every epoch (with N <= MONITOR_ROWS: all of them, as before)
