@@ -8,8 +8,9 @@ bit-identical after the round trip.
 Saving is atomic: the file is written under a temporary name in the same folder, flushed to
 disk and renamed over the target, so a failed save (a full disk, a killed process) leaves the
 old checkpoint intact, and a reader never sees a half-written file. Loading trusts nothing in
-the file: the configuration is checked against the stored arrays before anything is allocated,
-and every failure is a ``ValueError`` naming the file.
+the file: the archive's directory and every array's header are read first (``archive``), and
+the names, shapes and dtypes the configuration calls for are checked against them before any
+array's data is read; every failure is a ``ValueError`` naming the file.
 """
 import json
 import os
@@ -19,12 +20,14 @@ import zipfile
 import numpy as np
 
 from . import bijectors
+from .archive import Archive
 from .backend import to_numpy
 from .flow import Flow
 from .tree import tree_paths
 from .validation import check_dtype
 
 FORMAT = "minflow-checkpoint-1"
+MAX_CONFIG_BYTES = 1 << 20  # the JSON of the layers: a few kB for any real flow
 
 
 def save(flow, path):
@@ -57,9 +60,11 @@ def write_atomic(path, write):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(err, OSError) and err.errno is not None:  # a full disk, say: named by the file meant
+            raise OSError(err.errno, f"cannot write {path} ({err.strerror})") from None
         raise
 
 
@@ -101,53 +106,67 @@ def load(path):
     if not os.path.isfile(path):
         raise ValueError(f"path: no checkpoint file at {path!r}")
     try:
-        config, arrays = _read(path)
-        return _rebuild(config, arrays)
+        return _rebuild(*_read(path))
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, NotImplementedError, RecursionError,
             OverflowError, MemoryError, OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as err:
         raise ValueError(f"path: {path!r} is not a valid minflow checkpoint ({type(err).__name__}: {err})") from err
 
 
 def _read(path):
-    """(config dict, {name: array}) from the file, with nothing interpreted yet."""
-    with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:  # the file is closed on any error
-        if "__config__" not in npz.files:
-            raise ValueError("no __config__ entry (not written by minflow.save)")
-        arrays = {k: npz[k] for k in npz.files}
-    config = json.loads(bytes(arrays.pop("__config__")).decode())
+    """(flow config, layers, {name: array}): the archive's directory, every array's header and the
+    configuration are checked against each other before any parameter's data is read (``archive``)."""
+    with Archive(path) as archive:
+        config = _read_config(archive)
+        layers, expected = _expected(config, archive.headers)
+        arrays = {k: archive.read(k) for k in expected}
+    return config, layers, arrays
+
+
+def _read_config(archive):
+    header = archive.headers.get("__config__")
+    if header is None:
+        raise ValueError("no __config__ entry (not written by minflow.save)")
+    if header.dtype != np.uint8 or len(header.shape) != 1 or header.nbytes > MAX_CONFIG_BYTES:
+        raise ValueError(f"__config__: expected at most {MAX_CONFIG_BYTES} bytes of JSON, got {header.dtype}{header.shape}")
+    config = json.loads(archive.read("__config__").tobytes().decode())
     if not isinstance(config, dict) or config.get("format") != FORMAT or not isinstance(config.get("flow"), dict):
         raise ValueError(f"not a {FORMAT} file")
-    return config["flow"], arrays
+    return config["flow"]
 
 
-def _rebuild(config, arrays):
-    """Check the configuration against the stored arrays, then build the flow around them."""
+def _expected(config, headers):
+    """(layers, {name: shape}) the configuration calls for, required to be exactly what the headers declare."""
     layer_configs = config.get("layers")
     if not isinstance(layer_configs, list) or not layer_configs:
         raise ValueError("the configuration lists no layers")
-    _check_sizes(layer_configs, arrays)
+    held = {k: h for k, h in headers.items() if k != "__config__"}
+    _check_sizes(layer_configs, sum(h.nbytes // h.dtype.itemsize for h in held.values()))
     dtype = np.dtype(check_dtype(config.get("dtype", "float64")))
     layers = [bijectors.from_config(c) for c in layer_configs]
     expected = {f"p/{k}": shape for k, shape in _shape_paths([layer.param_shapes() for layer in layers])}
-    if set(expected) != set(arrays):
-        missing, extra = sorted(set(expected) - set(arrays)), sorted(set(arrays) - set(expected))
+    if set(expected) != set(held):
+        missing, extra = sorted(set(expected) - set(held)), sorted(set(held) - set(expected))
         raise ValueError(f"arrays missing {missing[:5]} / not expected {extra[:5]}")
     for k, shape in expected.items():
-        a = arrays[k]
-        if a.shape != shape or a.dtype != dtype:
-            raise ValueError(f"array {k!r}: expected {dtype}{shape}, got {a.dtype}{a.shape}")
+        if held[k].shape != shape or held[k].dtype != dtype:
+            raise ValueError(f"array {k!r}: expected {dtype}{shape}, got {held[k].dtype}{held[k].shape}")
+    return layers, expected
+
+
+def _rebuild(config, layers, arrays):
+    """The flow around the checked arrays (each finite)."""
+    for k, a in arrays.items():
         if not np.all(np.isfinite(a)):
             raise ValueError(f"array {k!r} contains NaN or infinite values")
     params = [_fill(layer.param_shapes(), arrays, f"p/{i}/") for i, layer in enumerate(layers)]
     return Flow.from_config(config, params=params)
 
 
-def _check_sizes(layer_configs, arrays):
+def _check_sizes(layer_configs, held):
     """Sizes claimed by the JSON must fit what the file holds, before any layer allocates them.
 
     Every dimension and width of a real flow is bounded by the number of stored scalars (a
     coupling's biases alone hold D/2 + widths of them) or, for permutations, by the stored order."""
-    held = sum(a.size for a in arrays.values())
     for i, c in enumerate(layer_configs):
         if not isinstance(c, dict):
             raise ValueError(f"layer config {i}: expected a dict, got {type(c).__name__}")

@@ -55,13 +55,15 @@ def write_json(path, obj):
 def read_json(path, expect=None):
     """The JSON value in ``path``, required to be an ``expect`` (dict or list; None: any type).
 
-    Any failure (missing, a directory, unreadable, not JSON, another type) is a ``ResultFileError``
-    naming the file."""
+    Any failure (missing, a directory, unreadable, not JSON, nested too deeply, another type) is a
+    ``ResultFileError`` naming the file."""
     try:
         with open(path, encoding="utf-8") as fh:
             value = json.load(fh)
     except (OSError, ValueError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ResultFileError(f"{path}: cannot be read as JSON ({type(err).__name__}: {err})") from None
+    except RecursionError:
+        raise ResultFileError(f"{path}: cannot be read as JSON (nested too deeply for a result file)") from None
     if expect is not None and not isinstance(value, expect):
         raise ResultFileError(f"{path}: expected a JSON {expect.__name__}, got {type(value).__name__}")
     return value
