@@ -24,7 +24,7 @@ from .archive import Archive
 from .backend import to_numpy
 from .flow import Flow
 from .tree import tree_paths
-from .validation import check_dtype
+from .validation import check_dtype, shape_paths
 
 FORMAT = "minflow-checkpoint-1"
 MAX_CONFIG_BYTES = 1 << 20  # the JSON of the layers: a few kB for any real flow
@@ -143,7 +143,7 @@ def _expected(config, headers):
     _check_sizes(layer_configs, sum(h.nbytes // h.dtype.itemsize for h in held.values()))
     dtype = np.dtype(check_dtype(config.get("dtype", "float64")))
     layers = [bijectors.from_config(c) for c in layer_configs]
-    expected = {f"p/{k}": shape for k, shape in _shape_paths([layer.param_shapes() for layer in layers])}
+    expected = {f"p/{k}": shape for k, shape in shape_paths([layer.param_shapes() for layer in layers])}
     if set(expected) != set(held):
         missing, extra = sorted(set(expected) - set(held)), sorted(set(held) - set(expected))
         raise ValueError(f"arrays missing {missing[:5]} / not expected {extra[:5]}")
@@ -175,15 +175,6 @@ def _check_sizes(layer_configs, held):
         for n in sizes:
             if isinstance(n, int) and n > 2 * held + len(perm) + 2:
                 raise ValueError(f"layer config {i}: size {n} is larger than anything stored in the file")
-
-
-def _shape_paths(tree, prefix=""):
-    """(path, shape) pairs of a tree of shape tuples, the paths as ``tree_paths`` names arrays."""
-    if isinstance(tree, tuple) and all(isinstance(n, int) for n in tree) and tree:
-        return [(prefix.rstrip("/"), tree)]
-    if isinstance(tree, dict):
-        return [pl for k in sorted(tree) for pl in _shape_paths(tree[k], f"{prefix}{k}/")]
-    return [pl for i, t in enumerate(tree) for pl in _shape_paths(t, f"{prefix}{i}/")]
 
 
 def _fill(shapes, arrays, prefix):

@@ -18,7 +18,7 @@ from . import engine as engines
 from .backend import default_backend, namespace, to_backend, to_numpy
 from .prior import standard_normal_log_prob, standard_normal_sample
 from .tree import tree_leaves, tree_map
-from .validation import check_batch, check_bool, check_dtype, check_int, check_rng, warn_if_far
+from .validation import check_batch, check_bool, check_dtype, check_int, check_params, check_rng, warn_if_far
 
 DEFAULT_CHUNK = 4096
 
@@ -96,8 +96,8 @@ class Flow:
                 raise TypeError("rng: a numpy.random.Generator is needed to initialise the parameters "
                                 "(e.g. rng=np.random.default_rng(0)), or pass params")
             params = [layer.init(check_rng(rng), self.dtype) for layer in layers]
-        if len(params) != len(layers):
-            raise ValueError(f"params: expected {len(layers)} entries (one per layer), got {len(params)}")
+        else:
+            params = check_params(layers, params)  # shapes and finiteness, named: params[i][j][k]
         self.params = list(params)
         self.needs_data_init = any(hasattr(layer, "data_init") for layer in layers)
         self.engine = engine

@@ -9,6 +9,9 @@ import warnings
 
 import numpy as np
 
+from .backend import namespace
+from .tree import tree_paths
+
 FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
@@ -145,3 +148,36 @@ def _check_device_batch(x, dim, name, dtype, allow_empty):
     if not bool(cupy.all(cupy.isfinite(x))):
         raise ValueError(f"{name}: contains NaN or infinite values")
     return x
+
+
+def check_params(layers, params, name="params"):
+    """``params`` as a list, one tree per layer, every array of the shape ``layer.param_shapes()`` names
+    (same structure, same order) and finite; else a ValueError naming ``params[i]`` and the array's path."""
+    if isinstance(params, (str, bytes, dict)) or not hasattr(params, "__len__"):
+        raise TypeError(f"{name}: expected a list with one parameter tree per layer, got {type(params).__name__}")
+    params = list(params)
+    if len(params) != len(layers):
+        raise ValueError(f"{name}: expected {len(layers)} entries (one per layer), got {len(params)}")
+    for i, (layer, tree) in enumerate(zip(layers, params)):
+        want, got = shape_paths(layer.param_shapes()), tree_paths(tree)
+        if [p for p, _ in got] != [p for p, _ in want]:
+            raise ValueError(f"{name}[{i}]: expected the {len(want)} arrays of {layer!r} "
+                             f"({[s for _, s in want][:4]}...), got {len(got)} entries")
+        for (path, a), (_, shape) in zip(got, want):
+            where = f"{name}[{i}]" + "".join(f"[{k}]" for k in path.split("/") if k)
+            if tuple(getattr(a, "shape", ())) != shape or not hasattr(a, "dtype") or a.dtype.kind != "f":
+                raise ValueError(f"{where}: expected a float array of shape {shape}, got "
+                                 f"{type(a).__name__} {getattr(a, 'dtype', '')}{getattr(a, 'shape', '')}")
+            xp = namespace(a)
+            if not bool(xp.all(xp.isfinite(a))):
+                raise ValueError(f"{where}: contains NaN or infinite values")
+    return params
+
+
+def shape_paths(tree, prefix=""):
+    """(path, shape) pairs of a tree of shape tuples, the paths as ``tree.tree_paths`` names arrays."""
+    if isinstance(tree, tuple) and tree and all(isinstance(n, int) for n in tree):
+        return [(prefix.rstrip("/"), tree)]
+    if isinstance(tree, dict):
+        return [pl for k in sorted(tree) for pl in shape_paths(tree[k], f"{prefix}{k}/")]
+    return [pl for i, t in enumerate(tree) for pl in shape_paths(t, f"{prefix}{i}/")]

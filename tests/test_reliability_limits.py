@@ -115,3 +115,32 @@ def test_a_nested_cell_file_is_recomputed(finished, tmp_path):
         table = read_table(run(preset("tiny", **SMALL), out, progress=False))
     assert open(out / "table.csv", "rb").read() == open(finished / "table.csv", "rb").read() and len(table) == 3
     json.load(open(cell))  # rewritten whole
+
+
+# --- parameters handed to Flow ----------------------------------------------------------------------------
+def _layers_and_params():
+    flow = minflow.RealNVP(4, 2, (8,), rng=np.random.default_rng(0))
+    return flow.layers, [[(w.copy(), b.copy()) for w, b in p] for p in flow.params]
+
+
+def test_flow_params_of_the_wrong_shape_are_named():
+    layers, params = _layers_and_params()
+    params[1][0] = (params[1][0][0][:, :3], params[1][0][1])
+    with pytest.raises(ValueError, match=r"params\[1\]\[0\]\[0\]: expected a float array of shape \(2, 8\), got "
+                                         r"ndarray float64\(2, 3\)"):
+        minflow.Flow(layers, params=params)
+
+
+def test_flow_params_with_a_nan_are_named_not_blamed_on_x():
+    layers, params = _layers_and_params()
+    params[0][1][0][3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"params\[0\]\[1\]\[0\]: contains NaN or infinite values"):
+        minflow.Flow(layers, params=params)
+
+
+def test_flow_params_of_another_structure_are_named():
+    layers, params = _layers_and_params()
+    with pytest.raises(ValueError, match=r"params\[0\]: expected the 4 arrays"):
+        minflow.Flow(layers, params=[params[0][:1], params[1]])
+    with pytest.raises(TypeError, match="params: expected a list"):
+        minflow.Flow(layers, params=3)
