@@ -21,7 +21,7 @@
 # the particular sample better than p itself does (overfitting). We train on a correlated 2-D Gaussian,
 # where H(p) and the density are known exactly, and watch the loss approach that floor.
 #
-# Run: `python lessons/03_training.py` (`--help` lists the options).
+# Run: `.venv/bin/python lessons/03_training.py` (`--help` lists the options).
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
@@ -141,8 +141,12 @@ lesson.savefig(fig, "learning_curve",
 samples = flow.sample(cfg.n_test, rng)
 mean_error = float(np.abs(samples.mean(axis=0) - np.array(cfg.mean)).max())
 cov_error = float(np.abs(np.cov(samples.T) - Sigma).max())
+# The covariance check is relative (its entries are in data units squared, up to max |Sigma| = std_max^2),
+# so the error is printed both ways: absolute, and as a fraction of max |Sigma|, the number the bar applies to.
+cov_rel_error = cov_error / float(np.abs(Sigma).max())
 lesson.record("sample_mean_max_error", mean_error, ".3f")
 lesson.record("sample_cov_max_error", cov_error, ".3f")
+lesson.record("sample_cov_max_relative_error", cov_rel_error, ".3f")
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.3), sharex=True, sharey=True)
 show = 2000
@@ -182,21 +186,32 @@ lesson.claim("the validation NLL fell during training", history.best_val_nll < h
              needs_training=True)
 lesson.claim("the trained flow is within 0.05 nats of the floor H(p)", kl < 0.05, f"KL = {kl:.4f}",
              needs_training=True)
-lesson.claim("generated samples have the data's mean (within 0.15) and covariance (within 15%)",
-             mean_error < 0.15 and cov_error < 0.15 * np.abs(Sigma).max(),
-             f"mean {mean_error:.3f}, cov {cov_error:.3f}", needs_training=True)
+MEAN_BAR, COV_BAR = 0.15, 0.15  # absolute (data units), and relative to max |Sigma|
+lesson.claim(f"generated samples have the data's mean (within {MEAN_BAR}) and covariance (within {COV_BAR:.0%} of "
+             "max |Sigma|)", mean_error < MEAN_BAR and cov_rel_error < COV_BAR,
+             f"mean: max error {mean_error:.3f} (bar {MEAN_BAR}); covariance: max error {cov_error:.3f} = "
+             f"{cov_rel_error:.1%} of max |Sigma| = {np.abs(Sigma).max():.2f} (bar {COV_BAR:.0%})", needs_training=True)
 
 # %% [markdown]
 # ## Try this
-# - `--epochs 5`: how far above H(p) does the validation NLL stop?
-# - `--correlation 0.99`: a nearly degenerate Gaussian — is it harder to fit? (H(p) drops.)
-# - `--n-train 300`: a small training set. Compare `final_train_nll_minus_H_p` with the validation NLL:
-#   does the training loss go below H(p) (overfitting), and how far above it does the validation NLL stay?
-# - `--n-layers 1`: one coupling layer changes only x2, and only as a function of x1. Which of the
-#   sample checks (`sample_mean_max_error`, `sample_cov_max_error`) fails, and why?
-# - `--engine primitives`: the fast kernels give the same log_prob (to ~1e-10) and gradients (to ~1e-8);
-#   compare `train_seconds`.
-# - At thesis scale: `python lessons/03_training.py --thesis`.
+# - `--epochs 5`: training stops early. You should see `KL_p_ptheta_nats` above the 0.05-nat bar of the
+#   "within 0.05 nats of the floor" claim (which then does not hold), several times the default run's.
+# - `--correlation 0.99`: a nearly degenerate Gaussian. You should see `H_p_nats` drop by more than a nat, and
+#   the flow fit it just as closely (`KL_p_ptheta_nats` under 0.05): a coupling layer's shift t(x1) is linear
+#   in x1 as easily as anything else, so a strong linear correlation is not hard.
+# - A small training set: `--n-train 300 --epochs 300` (270 training points are only two batches an epoch, so
+#   it needs many epochs). You should see `final_train_nll_minus_H_p` negative: the flow fits its sample
+#   better than p itself does (overfitting), while `best_val_nll` on the 30 held-out points stays above H(p).
+#   With `--n-train 300` alone (40 epochs, 80 steps) the training loss stays above H(p): too few steps to overfit.
+# - `--n-layers 1`: one coupling layer changes only x2, and only as a function of x1, so x1 = z1 ~ N(0, 1).
+#   You should see `sample_mean_max_error` above 0.9 (x1's mean stays 0; the data's is 1) while
+#   `sample_cov_max_relative_error` stays under the 15% bar (x1's variance, 1, happens to be the data's).
+# - `--engine primitives`: the fast kernels compute the same log_prob (to ~1e-10) and gradients (to ~1e-8).
+#   You should see the same `final_train_nll` and `KL_p_ptheta_nats` as the default run to within 1e-3 nats;
+#   `train_seconds` says how long each engine took on your machine.
+# - At thesis scale: `.venv/bin/python lessons/03_training.py --thesis` (100,000 points, 100 epochs, the
+#   reference engine: tens of minutes; not run by the tests). Expect `KL_p_ptheta_nats` far below the default
+#   run's: 25 times the data and a wider, deeper flow.
 
 # %%
 lesson.finish()

@@ -153,7 +153,7 @@ _thesis.versus_thesis(lesson, table, ["C1", "C2"])
 # - `--epochs 40`: how much of the gap at D = 100 is just short training? (compare `D100_KL_p_ptheta`)
 # - `--dims 100 --hidden 128 128`: a wider conditioner (the thesis does not say how wide its was).
 # - `--n-test 2000`: the 2-s.e. bars grow by sqrt(10); is the sign of the gap still clear?
-# - At thesis scale (N = 1,000,000, 200 epochs; long): `python lessons/05_baseline.py --thesis`.
+# - At thesis scale (N = 1,000,000, 200 epochs; long): `.venv/bin/python lessons/05_baseline.py --thesis`.
 
 # %%
 lesson.finish()

@@ -27,7 +27,7 @@
 # These are the thesis's findings, not facts about every flow: the cell "This run vs the thesis" at the
 # end says, from this run's numbers, which of them this run reproduces.
 #
-# Run: `python lessons/06_generalisation.py` (`--help` lists the options).
+# Run: `.venv/bin/python lessons/06_generalisation.py` (`--help` lists the options).
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
@@ -145,7 +145,7 @@ _thesis.versus_thesis(lesson, table, ["C3", "C4", "C5"])
 # - `--T 0 1 2`: larger shifts. Which way does H*(q, p) - H*(q, p_theta) go as t grows, and does its sign change?
 # - Compare the gap grid with lesson 9's TNR: in the cells where the model over-estimates (red, if any)
 #   and s < 1, can bound-based OOD detection work?
-# - At thesis scale (all four D, N = 1,000,000): `python lessons/06_generalisation.py --thesis`.
+# - At thesis scale (all four D, N = 1,000,000): `.venv/bin/python lessons/06_generalisation.py --thesis`.
 
 # %%
 lesson.finish()

@@ -26,7 +26,7 @@
 # We measure separability with sep = |2 AUROC - 1| (0: the two sets look the same to a score,
 # 1: fully separated), for the truth log p and for the model log p_theta.
 #
-# Run: `python lessons/07_perturbed.py` (`--help` lists the options).
+# Run: `.venv/bin/python lessons/07_perturbed.py` (`--help` lists the options).
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
@@ -150,7 +150,7 @@ _thesis.versus_thesis(lesson, table, ["C6", "C7"])
 # - The perturbation strength: build `ThesisDistributions(D, alpha=0.1, beta=0.3)` and rerun the
 #   scoring cell by hand with `minflow.thesis.experiments.evaluate_cell`. When does the model start to notice?
 # - Lesson 12 traces single perturbed points through the layers.
-# - At thesis scale: `python lessons/07_perturbed.py --thesis`.
+# - At thesis scale: `.venv/bin/python lessons/07_perturbed.py --thesis`.
 
 # %%
 lesson.finish()

@@ -15,7 +15,8 @@
 # ([aganse/flow_models](https://github.com/aganse/flow_models)), we train one flow on each of three data sets —
 # a shifted correlated Gaussian, two moons, a ring of 8 Gaussians — and draw
 #
-# * data -> latent: the training points x and their images z = f(x), which should look N(0, I);
+# * data -> latent: the training points x and their images z = f(x), which should look N(0, I) if the flow
+#   fitted the data perfectly (the run checks their mean and covariance, and tests their whole distribution);
 # * latent -> data: fresh z ~ N(0, I) and their images x = f^{-1}(z), new samples (section 2.1.4);
 #
 # with the 10 most outlying points highlighted on both sides, to see whether "outliers stay
@@ -26,7 +27,7 @@
 #
 # which must agree to machine precision because the flow is exactly invertible.
 #
-# Run: `python lessons/10_mapping_2d.py` (`--help` lists the options).
+# Run: `.venv/bin/python lessons/10_mapping_2d.py` (`--help` lists the options).
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
@@ -156,6 +157,14 @@ for name, epochs in zip(cfg.datasets, cfg.epochs):
     r["outliers_stay_outliers"] = len(set(low_density) & set(far_latent))
     r["latent_mean"] = z_train.mean(axis=0)
     r["latent_cov"] = np.cov(z_train.T)
+    # Mean and covariance are two moments; "looks N(0, I)" is a statement about the whole distribution. A
+    # Kolmogorov-Smirnov test of each latent coordinate against N(0, 1), of the squared radius ||z||^2 against
+    # chi^2 with 2 degrees of freedom, and of the angle against the uniform: streaks and holes show up there.
+    angle = (np.arctan2(z_train[:, 1], z_train[:, 0]) + np.pi) / (2 * np.pi)
+    tests = {"z1": (z_train[:, 0], stats.norm.cdf), "z2": (z_train[:, 1], stats.norm.cdf),
+             "radius": (np.sum(z_train**2, axis=1), stats.chi2(2).cdf), "angle": (angle, stats.uniform.cdf)}
+    r["latent_ks"] = {k: dict(zip(("statistic", "p_value"), map(float, stats.kstest(v, cdf))))
+                      for k, (v, cdf) in tests.items()}
 
     # latent -> data: x = f^{-1}(z) for fresh z ~ N(0, I) (section 2.1.4)
     z_new = rng.standard_normal((cfg.n_train, 2))
@@ -217,16 +226,35 @@ for name, report in reports.items():
 for name, r in results.items():
     lesson.claim(f"{name}: float32 differences are small (< 0.01 nats) but far above float64 ones",
                  r["float32_max_abs_difference"] < 1e-2, f"{r['float32_max_abs_difference']:.1e}")
-    lesson.claim(f"{name}: the latent images of the training data look N(0, I) (mean within 0.2, "
-                 "covariance within 0.3 of I)",
+    lesson.claim(f"{name}: the latent images of the training data have the mean and covariance of N(0, I) "
+                 "(mean within 0.2 of 0, covariance within 0.3 of I)",
                  np.abs(r["latent_mean"]).max() < 0.2 and np.abs(r["latent_cov"] - np.eye(2)).max() < 0.3,
-                 f"mean {np.round(r['latent_mean'], 2)}", needs_training=True)
+                 f"mean {np.round(r['latent_mean'], 2)}, max |cov - I| = {np.abs(r['latent_cov'] - np.eye(2)).max():.2f}",
+                 needs_training=True)
+
+# Two moments are not the distribution: the Kolmogorov-Smirnov tests say, per data set, whether the latent images
+# are consistent with N(0, I) as a whole (each test at the 1% level), in words written from this run's p-values.
+KS_LEVEL = 0.01
+for name, r in results.items():
+    ks = r["latent_ks"]
+    rejected = [k for k, v in ks.items() if v["p_value"] < KS_LEVEL]
+    numbers = ", ".join(f"{k}: D = {v['statistic']:.3f}, p = {v['p_value']:.2g}" for k, v in ks.items())
+    r["latent_looks_normal"] = not rejected
+    verdict = ("consistent with N(0, I) by every test" if not rejected else
+               f"NOT N(0, I) in distribution: rejected for {', '.join(rejected)} (the streaks and holes of its "
+               "latent panel), whatever the mean and covariance say")
+    print(f"  {name}: Kolmogorov-Smirnov tests of the latent images at the {KS_LEVEL:.0%} level ({numbers}): {verdict}.")
+lesson.record("latent_looks_normal", {name: r["latent_looks_normal"] for name, r in results.items()})
 if "shifted_mvn" in results:
     H_mvn = 0.5 * np.linalg.slogdet(2 * np.pi * np.e * MVN_COV)[1]
     gap = results["shifted_mvn"]["test_nll"] - H_mvn
     lesson.record("shifted_mvn_entropy", H_mvn, ".4f")
     lesson.claim("shifted_mvn: test NLL within 0.05 nats of H(p) (eq. 17)", -0.02 < gap < 0.05,
                  f"gap {gap:.4f}", needs_training=True)
+    ks = results["shifted_mvn"]["latent_ks"]
+    lesson.claim(f"shifted_mvn: its latent images pass every Kolmogorov-Smirnov test against N(0, I) "
+                 f"(z1, z2, ||z||^2, angle; each p >= {KS_LEVEL})", results["shifted_mvn"]["latent_looks_normal"],
+                 "smallest p = " + f"{min(v['p_value'] for v in ks.values()):.2g}", needs_training=True)
     lesson.claim("shifted_mvn: an (almost) affine map keeps outliers outliers (most of the 10 shared)",
                  results["shifted_mvn"]["outliers_stay_outliers"] >= 6,
                  f"{results['shifted_mvn']['outliers_stay_outliers']} of 10", needs_training=True)
@@ -239,7 +267,7 @@ if "shifted_mvn" in results:
 # - `--epochs 20 5 5`: the ring's modes are connected by bridges of generated points (the
 #   prior is unimodal, so the flow must stretch space thinly between modes).
 # - `--n-layers 2`: which data set suffers most?
-# - At thesis-like scale: `python lessons/10_mapping_2d.py --thesis` (longer training, 2000-point table).
+# - At thesis-like scale: `.venv/bin/python lessons/10_mapping_2d.py --thesis` (longer training, 2000-point table).
 
 # %%
 lesson.finish()

@@ -26,7 +26,7 @@
 #
 # We fit each variant to the same 2-D data (two moons) with the same budget and compare.
 #
-# Run: `python lessons/11_extensions.py` (`--help` lists the options).
+# Run: `.venv/bin/python lessons/11_extensions.py` (`--help` lists the options).
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
@@ -201,7 +201,7 @@ lesson.claim("the affine core model beats the volume-preserving one",
 #   cannot shrink the volume; ActNorm fixes most of it in one layer.
 # - Try `minflow.RealNVP(2, ..., permutation="random")` as another variant: a fixed mixing of
 #   coordinates, against the learnt one of the LU layer.
-# - At thesis-like scale: `python lessons/11_extensions.py --thesis`.
+# - At thesis-like scale: `.venv/bin/python lessons/11_extensions.py --thesis`.
 
 # %%
 lesson.finish()

@@ -28,7 +28,7 @@
 # 3. How separable are training and other inputs at each depth, by the distance from the
 #    origin of the representation h_k?  (At the last layer this is the latent-norm score.)
 #
-# Run: `python lessons/12_inside_the_model.py` (`--help` lists the options).
+# Run: `.venv/bin/python lessons/12_inside_the_model.py` (`--help` lists the options).
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
@@ -216,7 +216,7 @@ lesson.record("compensation_verdict", verdict)
 #   whitening line (compensated), near it, or above it (amplified)? The printout above says which.
 # - Trace `dists.q(0.75, 0.25)` (section 5.2.3's worst case): which layers move those points most?
 # - Look at `traces[name][k]["s"]` for single points: are some coordinates' scales saturated at +-s_max?
-# - At thesis scale: `python lessons/12_inside_the_model.py --thesis`.
+# - At thesis scale: `.venv/bin/python lessons/12_inside_the_model.py --thesis`.
 
 # %%
 lesson.finish()

@@ -20,7 +20,7 @@
 # the perturbation?** We answer it for a small sweep that the lesson runs itself, and, where it has been
 # committed, show the answer of the full pre-registered sweep (`make regimes`).
 #
-# Run: `python lessons/13_regime_map.py` (`--help` lists the options).
+# Run: `.venv/bin/python lessons/13_regime_map.py` (`--help` lists the options).
 
 # %% [markdown]
 # ## The two conditions
@@ -431,7 +431,7 @@ else:
 # - `--small-set 1000 --small-checkpoints 1 3 10 30 100`: a fixed set between the two of the default run.
 # - `--dim 10`: the perturbation is weaker against p's spread; compare the true density's TNR with the bar 0.10.
 # - `--n-seeds 3`: the full sweep's number of seeds, and its rule's 2 of 3.
-# - At the full sweep's scale: `python lessons/13_regime_map.py --thesis` (hours; `make regimes` runs the
+# - At the full sweep's scale: `.venv/bin/python lessons/13_regime_map.py --thesis` (hours; `make regimes` runs the
 #   pre-registered sweep itself, in two processes).
 
 # %%

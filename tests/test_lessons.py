@@ -311,7 +311,7 @@ def try_this(name):
     found = []
     for snippet in re.findall(r"`([^`]+)`", block):
         snippet = snippet.strip()
-        if snippet.startswith("python lessons/"):
+        if snippet.startswith(("python lessons/", ".venv/bin/python lessons/")):
             snippet = snippet.split(".py", 1)[1].strip()
         elif not snippet.startswith("--"):
             continue

@@ -1,0 +1,247 @@
+"""Every "Try this" line of lessons 01-07 and 09-13 says what the student should see; these tests run the
+suggestion (a subprocess with `--out <tmp>`, as a student would) and check that it happens.
+
+tests/test_lessons.py only checks that each suggestion runs (at --tiny settings); here they run at the
+settings the line names. Runs of more than a few seconds are marked `slow` (skipped by `make test`, run by
+`pytest -m slow`). Lessons 4-9 and 12 share trained models through <out>/../_cache/: every run here writes
+under one session folder, whose _cache starts as a copy of lessons/out/_cache/ when that exists (the same
+settings give the same model, so a copy only saves the training time).
+
+Thesis-scale lines (`--thesis`: minutes to hours) are not run, except where they take seconds (lessons 1-2).
+"""
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = ROOT / "lessons"
+OWNED = ("01_change_of_variables", "02_affine_coupling", "03_training", "04_information", "05_baseline",
+         "06_generalisation", "07_perturbed", "09_ood_detection", "10_mapping_2d", "11_extensions",
+         "12_inside_the_model", "13_regime_map")
+slow = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def root(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("try_this")
+    cache = LESSONS / "out" / "_cache"
+    if cache.is_dir():
+        shutil.copytree(cache, folder / "_cache")
+    return folder
+
+
+@functools.lru_cache(maxsize=None)
+def _run(folder, name, args):
+    tag = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{name}{''.join(args)}")[:120]
+    out = Path(folder) / tag
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env.pop("MINFLOW_TINY", None)
+    proc = subprocess.run([sys.executable, str(LESSONS / f"{name}.py"), *args, "--out", str(out)],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, f"{name} {args}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr[-2000:]
+    summary = json.loads((out / "results.json").read_text())
+    summary["stdout"] = proc.stdout
+    return summary
+
+
+def run(root, name, *args):
+    """The lesson's results.json (plus its stdout under "stdout"), run once per session per argument list."""
+    return _run(str(root), name, tuple(args))
+
+
+def claim(summary, start):
+    found = [c for c in summary["claims"] if c["claim"].startswith(start)]
+    assert len(found) == 1, (start, [c["claim"] for c in summary["claims"]])
+    return found[0]["holds"]
+
+
+def all_hold(summary):
+    return all(c["holds"] for c in summary["claims"])
+
+
+# --- the lines themselves ----------------------------------------------------------------------------------
+def try_this_lines(name):
+    text = (LESSONS / f"{name}.py").read_text()
+    block = text.split("# ## Try this", 1)[1].split("# %%", 1)[0]
+    plain = "\n".join(line[1:].strip() for line in block.strip().splitlines())  # without the comment marks
+    return [" ".join(item.split()) for item in re.split(r"^- ", plain, flags=re.M) if item.strip()]
+
+
+@pytest.mark.parametrize("name", OWNED)
+def test_every_try_this_line_says_what_to_see(name):
+    lines = try_this_lines(name)
+    assert lines
+    for line in lines:
+        assert re.search(r"\byou should (see|find)\b|\bExpect\b", line, re.I), f"{name}: no expected outcome in: {line}"
+        assert "`python lessons/" not in line, f"{name}: `python` may not have numpy; use .venv/bin/python"
+
+
+@pytest.mark.parametrize("name", OWNED)
+def test_commands_use_the_project_python(name):
+    text = (LESSONS / f"{name}.py").read_text()
+    assert not re.search(r"(?<![/\w])python lessons/", text), f"{name}: a command with a bare `python`"
+
+
+# --- lesson 1 ------------------------------------------------------------------------------------------------
+def test_01_stretch_0(root):
+    base, flat = run(root, "01_change_of_variables"), run(root, "01_change_of_variables", "--stretch", "0")
+    assert flat["results"]["2d_logdet_spread"] == 0.0 and base["results"]["2d_logdet_spread"] > 1.0
+    assert all_hold(flat)
+
+
+def test_01_non_monotone_map_on_paper():
+    pdf = stats.norm.pdf
+    one = integrate.quad(lambda x: pdf(np.sqrt(x)) / (2 * np.sqrt(x)), 0, np.inf)[0]
+    both = integrate.quad(lambda x: (pdf(np.sqrt(x)) + pdf(-np.sqrt(x))) / (2 * np.sqrt(x)), 0, np.inf)[0]
+    assert one == pytest.approx(0.5, abs=1e-6) and both == pytest.approx(1.0, abs=1e-6)
+
+
+def test_01_few_samples(root):
+    r = run(root, "01_change_of_variables", "--n-samples", "4000")
+    assert r["results"]["1d_max_abs_bin_z_score"] < 5
+    assert r["results"]["2d_cells_compared"] == 0 and r["results"]["2d_median_relative_cell_error"] is None
+    assert "nan" not in r["stdout"] and "no cell of the 60 x 60 grid" in r["stdout"]
+    coarse = run(root, "01_change_of_variables", "--n-samples", "4000", "--bins", "20")
+    assert coarse["results"]["2d_cells_compared"] > 0 and coarse["results"]["2d_median_relative_cell_error"] < 0.10
+
+
+@slow
+def test_01_thesis(root):
+    base, big = run(root, "01_change_of_variables"), run(root, "01_change_of_variables", "--thesis")
+    assert all_hold(big)
+    assert big["results"]["2d_median_relative_cell_error"] < base["results"]["2d_median_relative_cell_error"]
+
+
+# --- lesson 2 ------------------------------------------------------------------------------------------------
+def test_02_odd_dim(root):
+    r = run(root, "02_affine_coupling", "--dim", "7")
+    assert r["results"]["copied_coordinates_d"] == 3 and r["results"]["jacobian_top_right_max"] == 0.0
+    assert all_hold(r) and len(r["claims"]) == 7
+
+
+def test_02_flip_moves_the_zero_block():
+    import minflow
+    from autograd import jacobian
+
+    rng = np.random.default_rng(0)
+    layer = minflow.AffineCoupling(6, (16, 16), flip=True)
+    params = [(0.5 * rng.standard_normal(W.shape), 0.5 * rng.standard_normal(b.shape)) for W, b in layer.init(rng)]
+    J = jacobian(lambda v: layer.forward(params, v[None, :])[0][0])(rng.standard_normal(6))
+    assert np.all(J[3:, :3] == 0) and np.any(J[:3, 3:] != 0)          # zero bottom-left: upper triangular
+    assert np.allclose(J[3:, 3:], np.eye(3)) and not np.allclose(np.diag(J)[:3], 1)
+
+
+def test_02_huge_conditioner(root):
+    r = run(root, "02_affine_coupling", "--hidden", "512", "512")
+    assert r["results"]["round_trip_max_error"] < 1e-12 and all_hold(r)
+
+
+@slow
+def test_02_thesis(root):
+    r = run(root, "02_affine_coupling", "--thesis")
+    assert r["config"]["dim"] == 100 and all_hold(r) and len(r["claims"]) == 7
+
+
+# --- lesson 3 ------------------------------------------------------------------------------------------------
+def test_03_few_epochs(root):
+    base, short = run(root, "03_training"), run(root, "03_training", "--epochs", "5")
+    kl = short["results"]["KL_p_ptheta_nats"]
+    assert kl > 0.05 and not claim(short, "the trained flow is within 0.05 nats")
+    assert kl > 3 * base["results"]["KL_p_ptheta_nats"]
+
+
+@slow
+def test_03_strong_correlation(root):
+    base, r = run(root, "03_training"), run(root, "03_training", "--correlation", "0.99")
+    assert r["results"]["H_p_nats"] < base["results"]["H_p_nats"] - 1 and r["results"]["KL_p_ptheta_nats"] < 0.05
+
+
+@slow
+def test_03_small_training_set_overfits(root):
+    r = run(root, "03_training", "--n-train", "300", "--epochs", "300")
+    assert r["results"]["final_train_nll_minus_H_p"] < 0
+    assert r["results"]["best_val_nll"] > r["results"]["H_p_nats"]
+    short = run(root, "03_training", "--n-train", "300")
+    assert short["results"]["final_train_nll_minus_H_p"] > 0
+
+
+def test_03_one_layer(root):
+    r = run(root, "03_training", "--n-layers", "1")
+    assert r["results"]["sample_mean_max_error"] > 0.9 and r["results"]["sample_cov_max_relative_error"] < 0.15
+
+
+def test_03_fast_engine(root):
+    base, fast = run(root, "03_training"), run(root, "03_training", "--engine", "primitives")
+    for key in ("final_train_nll", "KL_p_ptheta_nats"):
+        assert fast["results"][key] == pytest.approx(base["results"][key], abs=1e-3), key
+
+
+# --- lesson 4 ------------------------------------------------------------------------------------------------
+@slow
+def test_04_few_samples(root):
+    r = run(root, "04_information", "--n-samples", "200")
+    assert all_hold(r) and r["results"]["grid_max_abs_z"] < 4.5
+    outside, total = map(int, r["results"]["estimates_outside_2se"].split(" of "))
+    assert total > 20 and 0 <= outside <= total
+
+
+@slow
+def test_04_dim_100(root):
+    base, big = run(root, "04_information"), run(root, "04_information", "--dim", "100")
+    ratio = lambda r: r["results"]["KL_q_p_proposition1"] / -r["results"]["minus_H_p"]  # noqa: E731
+    for key in ("KL_q_p_proposition1", "minus_H_p"):
+        assert 7 < big["results"][key] / base["results"][key] < 13, key
+    assert ratio(big) == pytest.approx(ratio(base), rel=0.1)
+
+
+def test_04_a_model_that_wins_on_some_points():
+    from minflow.thesis.gaussians import ThesisDistributions
+
+    dists = ThesisDistributions(10)
+    p, m = dists.p, dists.q(0.5, 0)
+    assert m.log_prob(p.mean[None, :])[0] > p.log_prob(p.mean[None, :])[0]
+    x = p.sample(200_000, np.random.default_rng(0))
+    assert m.log_prob(x).mean() < p.log_prob(x).mean()
+
+
+# --- lesson 9 ------------------------------------------------------------------------------------------------
+SETS_OUT = ("q(0.75, 0.25)", "q_delta(1, 0)", "q_delta(0.25, 0.5)", "q_out(1, 0)", "q_out(0.5, 0.25)")
+
+
+@slow
+def test_09_lower_tpr(root):
+    base, r = run(root, "09_ood_detection"), run(root, "09_ood_detection", "--tpr", "0.9")
+    assert all(abs(v - 0.9) < 0.02 for v in r["results"]["tpr_on_fresh_p"].values())
+    for name in SETS_OUT:
+        for key, value in r["results"]["scores"][name].items():
+            if key.startswith("flagged: "):
+                assert value >= base["results"]["scores"][name][key], (name, key)
+
+
+@slow
+def test_09_typicality_batches(root):
+    base, r = run(root, "09_ood_detection"), run(root, "09_ood_detection", "--typicality-batch", "50")
+    key = "flagged batches: typicality(log p_theta)"
+    assert r["results"]["scores"]["q(0.75, 0.25)"][key] > base["results"]["scores"]["q(0.75, 0.25)"][key]
+    assert r["results"]["scores"]["p (fresh)"][key] < 0.1
+
+
+@slow
+def test_09_no_score_is_best_everywhere(root):
+    scores = run(root, "09_ood_detection")["results"]["scores"]
+    sep = lambda name, k: abs(2 * scores[name][f"AUROC: {k}"] - 1)  # noqa: E731
+    keys = [k[len("AUROC: "):] for k in scores["q(0.75, 0.25)"] if k.startswith("AUROC: ")]
+    det = "log|det J_f(x)|"
+    assert all(sep("q(0.75, 0.25)", det) >= sep("q(0.75, 0.25)", k) for k in keys)
+    assert all(sep("q_delta(1, 0)", det) <= sep("q_delta(1, 0)", k) for k in keys)
+    assert min(sep("q_delta(1, 0)", "log p_theta"), sep("q_delta(1, 0)", "log p_Z(f(x))")) > 2 * sep("q_delta(1, 0)", det)
