@@ -100,7 +100,7 @@ exercises: $(STAMP)
 	$(BIN)/python -m minflow.classroom.exercises generate
 
 grade: $(STAMP)
-	$(BIN)/python -m minflow.classroom.grade
+	$(BIN)/python -m minflow.classroom.grade $(ARGS)
 
 # one hand-out per student id of ROSTER, variants from the teacher's SECRET file (docs/TEACHERS.md)
 .PHONY: handout grade-class
@@ -110,9 +110,9 @@ handout: $(STAMP)
 
 # every folder of submissions/ (named by student id), each graded once -> scores.csv, feedback/
 grade-class: $(STAMP)
-	@test -n "$(SECRET)" || { echo "usage: make grade-class SECRET=secret.txt [SUBMISSIONS=submissions] [JOBS=2]"; exit 2; }
-	$(BIN)/python -m minflow.classroom.grade --batch $(or $(SUBMISSIONS),submissions) --csv scores.csv \
-		--feedback feedback --jobs $(or $(JOBS),2) --secret-file $(SECRET)
+	@test -n "$(SECRET)" || { echo "usage: make grade-class SECRET=secret.txt [SUBMISSIONS=submissions] [JOBS=2] [ARGS=--unsandboxed]"; exit 2; }
+	$(BIN)/python -m minflow.classroom.grade --batch $(or $(SUBMISSIONS),submissions) --csv $(or $(CSV),scores.csv) \
+		--feedback $(or $(FEEDBACK),feedback) --jobs $(or $(JOBS),2) --secret-file $(SECRET) $(ARGS)
 
 clean:
 	rm -rf lessons/out results exercises .pytest_cache

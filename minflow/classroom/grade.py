@@ -129,6 +129,9 @@ def _lost_message(result):
     if "lost" in result:
         return result["lost"]
     status = result["status"]
+    if status["exit"] == 0 and not status["timed_out"]:
+        return ("no result came back for this case: your code ended the process (os._exit, sys.exit), or its "
+                "output was over the size limits")
     if status["timed_out"]:
         return "stopped: the exercise ran past its time limit (an endless loop?) before this case finished"
     return (f"your code ended the process (exit code {status['exit']}: os._exit, sys.exit or a crash) "

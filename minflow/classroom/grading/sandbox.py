@@ -5,8 +5,9 @@
 that holds only: a read-only Python (its own site-packages hidden), a read-only folder with
 NumPy, SciPy, autograd and threadpoolctl (never the teacher's site-packages, its editable-install finder or
 ``.pth`` files), the read-only harness, the student's clean copy and the cases, all read-only,
-and a private ``/tmp``. When the grader runs as root the child drops to a user of its own, so that
-the process limit applies. Limits: CPU time, memory, file size, open files and processes, a
+and a private ``/tmp``. The child is the namespace's PID 1 (``--as-pid-1``: no bwrap command line
+with the grader's paths to read in /proc, and the student's code cannot kill or stop it). When the
+grader runs as root the child drops to a user of its own, so that the process limit applies. Limits: CPU time, memory, file size, open files and processes, a
 wall-clock watchdog per exercise here in the grader and a time budget per student; when the
 child ends, the whole sandbox ends with it (nothing outlives it, ``setsid`` included).
 
@@ -18,24 +19,18 @@ import functools
 import json
 import os
 import resource
-import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from . import protocol
+from .child import Child
 
 HARNESS = Path(__file__).resolve().parent / "harness"
 EXERCISE_TIMEOUT, CASE_TIMEOUT, STUDENT_BUDGET = 20.0, 10.0, 120.0
-GRACE, START_LIMIT = 5.0, 60.0   # seconds past an exercise's own limit; for the child to start
-OUTPUT_LIMIT = 256 * 2**20       # bytes read from one child
-LINE_LIMIT = protocol.ARRAY_BYTES * 3
 INSTALL = "apt-get install bubblewrap"
-CHILD_ENV = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "HOME": "/tmp",
-             "MKL_NUM_THREADS": "1", "MINFLOW_THREADS": "1", "MPLBACKEND": "Agg", "LANG": "C.UTF-8"}
 LIMITS = {"RLIMIT_CORE": 0, "RLIMIT_FSIZE": 64 * 2**20, "RLIMIT_NOFILE": 256, "RLIMIT_AS": 4 * 2**30}
 PROCESSES = 64                   # RLIMIT_NPROC of the sandbox's own user (when the grader is root)
 LIBRARIES = ("numpy", "scipy", "autograd", "threadpoolctl")  # the library's dependencies, matplotlib aside
@@ -136,7 +131,8 @@ def bwrap_command(bwrap, clean, job, config):
     root = os.geteuid() == 0
     spaces = (["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] if root else ["--unshare-all"])
-    args = [bwrap, *spaces, "--die-with-parent", "--new-session", *_system_binds(), *_python_binds(exe, prefix),
+    args = [bwrap, *spaces, "--as-pid-1", "--die-with-parent", "--new-session", *_system_binds(),
+            *_python_binds(exe, prefix),
             "--dir", f"{INSIDE}/site"]
     for host, name in _site_entries():
         args += ["--ro-bind", str(host), f"{INSIDE}/site/{name}"]
@@ -176,7 +172,7 @@ def run_exercises(clean, job, names, work, exercise_timeout=EXERCISE_TIMEOUT, ca
         config = dict(names=remaining, exercise_timeout=exercise_timeout, case_timeout=case_timeout)
         cmd = bwrap_command(bwrap, clean, job, config) if sandboxed else plain_command(clean, job, config)
         started = Child(cmd, remaining, results, exercise_timeout, end, Path(work),
-                        PROCESSES if sandboxed and os.geteuid() == 0 else 0).run()
+                        _limits(PROCESSES if sandboxed and os.geteuid() == 0 else 0)).run()
         if not started:
             why = "the submission used up its time budget" if time.monotonic() >= end else _start_failure(work)
             for name in remaining:
@@ -190,89 +186,3 @@ def _start_failure(work):
     path = Path(work) / "child.log"
     tail = path.read_bytes()[-400:].decode(errors="replace") if path.is_file() else ""
     return f"the grading child failed to start ({protocol.clean_text(tail, 300)})"
-
-
-class Child:
-    """One run of the child: its lines parsed into ``results``, watched against the time limits."""
-
-    def __init__(self, cmd, names, results, exercise_timeout, end, work, processes):
-        self.cmd, self.names, self.results, self.end, self.work = cmd, set(names), results, end, work
-        self.limit, self.processes = exercise_timeout + GRACE, processes
-        self.started, self.current, self.read = [], None, 0
-
-    def run(self):
-        """-> the exercises this child started (each with a status or a "lost" message)."""
-        self.work.mkdir(parents=True, exist_ok=True)
-        with open(self.work / "child.log", "ab") as log:
-            proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-                                    env=dict(CHILD_ENV), cwd=self.work, start_new_session=True,
-                                    preexec_fn=_limits(self.processes))
-            try:
-                self._read(proc.stdout.fileno())
-            finally:
-                _kill(proc)
-        for name in self.started:
-            if "status" not in self.results[name]:
-                self.results[name].setdefault("lost", "the grading process ended while this exercise ran "
-                                                      "(did your code kill its parent?)")
-        return self.started
-
-    def _deadline(self):
-        running = self.current[1] + self.limit if self.current else self.since + START_LIMIT
-        return min(running, self.end)
-
-    def _read(self, fd):
-        buf, skipping, self.since = b"", False, time.monotonic()
-        with selectors.DefaultSelector() as sel:
-            sel.register(fd, selectors.EVENT_READ)
-            while True:
-                wait = self._deadline() - time.monotonic()
-                if wait <= 0:
-                    return self._stop()
-                if not sel.select(min(wait, 1.0)):
-                    continue
-                chunk = os.read(fd, 1 << 20)
-                self.read += len(chunk)
-                if not chunk or self.read > OUTPUT_LIMIT:
-                    return
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    if not skipping:
-                        self._line(line)
-                    skipping = False
-                if len(buf) > LINE_LIMIT:
-                    buf, skipping = b"", True
-
-    def _stop(self):
-        """The watchdog: the running exercise ran past its limit, or the student's budget is spent."""
-        if self.current:
-            over = time.monotonic() >= self.end
-            self.results[self.current[0]]["lost"] = (
-                "stopped: the submission used up its time budget" if over else
-                "stopped: the exercise ran past its time limit (an endless loop?) before this case finished")
-
-    def _line(self, line):
-        try:
-            kind, name, data = protocol.parse_line(line, self.names)
-            if kind == "S" and name not in self.started:
-                self.started.append(name)
-                self.current = (name, time.monotonic())
-            elif kind == "R" and self.current and name == self.current[0]:
-                k, record = protocol.case_record(data)
-                self.results[name]["cases"][k] = record
-            elif kind == "E" and self.current and name == self.current[0]:
-                self.results[name]["status"] = protocol.status_record(data)
-                self.current, self.since = None, time.monotonic()
-        except protocol.Malformed:
-            pass
-
-
-def _kill(proc):
-    """The child's whole session (and with it the sandbox), then reap it."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    proc.stdout.close()
-    proc.wait()
