@@ -22,6 +22,7 @@ import ctypes
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -33,6 +34,7 @@ from ... import set_threads, threads
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+CONNECT_SECONDS = 8   # a Dask scheduler answers in well under a second; nothing answering is an error by then
 POLL_SECONDS = 0.5
 
 
@@ -94,8 +96,35 @@ def dask_executor(address):
         from dask.distributed import Client
     except ImportError:
         raise ValueError("scheduler: Dask is not installed; pip install -e .[dask]") from None
-    with Client(address) as client:
+    _probe(address)  # Dask's Client waits for ever on a port that accepts and says nothing
+    try:
+        client = Client(address, timeout=CONNECT_SECONDS)
+    except (OSError, TimeoutError, ValueError, TypeError) as err:
+        raise ValueError(f"scheduler: no Dask scheduler answers at {address!r} within {CONNECT_SECONDS} s "
+                         f"({type(err).__name__}: {str(err)[:200]}); start one (`dask scheduler`) or check the "
+                         "address") from None
+    with client:
         yield client.get_executor(pure=False)
+
+
+def _probe(address):
+    """A tcp:// scheduler speaks first (its handshake): nothing within CONNECT_SECONDS is a ValueError."""
+    if not isinstance(address, str):
+        raise TypeError(f"scheduler: expected an address such as 'tcp://host:8786', got {address!r}")
+    if "://" in address and not address.startswith("tcp://"):
+        return  # tls://, ucx://...: left to Dask's own timeout
+    host, _, port = address.removeprefix("tcp://").rpartition(":")
+    if not port.isdigit():
+        raise ValueError(f"scheduler: expected an address such as 'tcp://host:8786', got {address!r}")
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=CONNECT_SECONDS) as conn:
+            conn.settimeout(CONNECT_SECONDS)
+            if not conn.recv(1):
+                raise ConnectionError("closed the connection at once")
+    except OSError as err:  # refused, unreachable, or silent (socket.timeout is an OSError)
+        why = "nothing was said" if isinstance(err, socket.timeout) else (err.strerror or str(err))
+        raise ValueError(f"scheduler: no Dask scheduler answers at {address!r} within {CONNECT_SECONDS} s "
+                         f"({why}); start one (`dask scheduler`) or check the address") from None
 
 
 def tie_to_parent(parent_pid):
