@@ -178,3 +178,12 @@ def test_generate_does_not_overwrite_students_work(stubs, tmp_path):
     assert (out / "minflow" / "alice.py").read_text() == "work"
     with pytest.raises(ValueError, match="secret"):
         ex.handouts(["a"], tmp_path / "h", secret=None)
+
+
+def test_selfcheck_passes_a_correct_variant_and_covers_every_exercise(tmp_path):
+    """Correct code in a personal variant: every one of the 25 checks says ok (NumPy's bools included)."""
+    ex.generate(tmp_path / "alice", student="alice", secret="s3cret-key", handout=True, solved=True, smoke_test=False)
+    proc = subprocess.run([sys.executable, "-I", "selfcheck.py"], cwd=tmp_path / "alice", capture_output=True, text=True)
+    verdicts = dict(line.split(None, 1) for line in proc.stdout.splitlines()[:-1])
+    assert list(verdicts) == list(ex.NAMES), proc.stdout
+    assert set(verdicts.values()) == {"ok"} and proc.returncode == 0, proc.stdout + proc.stderr
