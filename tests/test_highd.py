@@ -32,8 +32,10 @@ def test_markdown_words_each_trend_from_the_numbers(root, monkeypatch):
     lines = highd.markdown(str(root))
     text = "\n".join(lines)
     assert "| quantity | D = 4 | D = 6 | D = 8 |" in text and "nan" not in text
-    trends = [line for line in lines if line.startswith("- ")]
+    trends = [line for line in lines if line.startswith("- ") and not line.startswith("- The fit")]
     assert len(trends) == 3
+    fit = [line for line in lines if line.startswith("- The fit of these models against our own bar")]
+    assert len(fit) == 1 and "D = 8:" in fit[0] and "within the bar in" in fit[0]
     assert all(("as the thesis's trend" in t) != ("unlike the thesis's trend" in t) for t in trends)
     assert highd._direction([1, 2, 3]) == "rises" and highd._direction([3, 2, 1]) == "falls"
     assert highd._direction([1, 3, 2]) == "is not monotone"

@@ -11,10 +11,13 @@ Layout: ``<out>/<variant>/seed<k>/`` (a reproduction run each); the core variant
 """
 import os
 
+from scipy import stats
+
 from .capacity import reusable
 from .config import preset
 from .lookup import cell, train_kl
 from .multiseed import fmt_pm, seed_dirs, summarize
+from .notes import LEVEL
 from .report import finish_run, load_run
 from .runner import run
 
@@ -87,14 +90,26 @@ def _count(summary, n):
     return f"{summary.count('reproduced')} of {n}" + (f" (partly {partly})" if partly else "")
 
 
+def fisher_p(k, n, k_core, n_core):
+    """Two-sided p of Fisher's exact test: reproduced in k of n seeds against k_core of n_core."""
+    return float(stats.fisher_exact([[k, n - k], [k_core, n_core - k_core]]).pvalue)
+
+
 def _differences(names, summaries):
-    """The sentence naming every (claim, variant) reproduced in a different number of seeds than the core model."""
-    diffs = [f"{c.id} {name} {summaries[name][i].count('reproduced')} (core {c.count('reproduced')})"
+    """The sentences naming every (claim, variant) reproduced in a different number of seeds than the core model,
+    each with Fisher's exact test against the core model's count, and what the tests say at ``LEVEL``."""
+    diffs = [(c.id, name, summaries[name][i].count("reproduced"), summaries[name][i].n, c.count("reproduced"), c.n)
              for i, c in enumerate(summaries["core"]) for name in names[1:]
              if summaries[name][i].count("reproduced") != c.count("reproduced")]
     if not diffs:
         return "No component changes the number of seeds in which any claim is reproduced."
-    return "Claims reproduced in a different number of seeds than with the core model: " + "; ".join(diffs) + "."
+    ps = [fisher_p(k, n, kc, nc) for _, _, k, n, kc, nc in diffs]
+    told = sum(p < LEVEL for p in ps)
+    return ("Claims reproduced in a different number of seeds than with the core model: "
+            + "; ".join(f"{cid} {name} {k} (core {kc}; Fisher's exact test p = {p:.2g})"
+                        for (cid, name, k, _, kc, _), p in zip(diffs, ps))
+            + f". {told} of these {len(diffs)} differences {'is' if told == 1 else 'are'} significant at the {LEVEL:g} level "
+            "(two-sided); " + ("the others are" if told else "all are") + f" within seed noise at {summaries['core'][0].n} seeds.")
 
 
 def markdown(root="reproduction", base="quick"):

@@ -1,27 +1,23 @@
 """Decide the findings C1-C10 of thesis-experiments.md from the tidy table of one run (rules v2).
 
-Rules v2 were committed in a commit of their own before any run they decide (REPRODUCTION.md names
-it); they are not to be adjusted to make a claim pass. What changed from v1, and why, is in
-reproduction/NOTES.md ("Rules v2"). Each claim is a list of checks of the model (``Check``: name,
-the numbers, passed, the key number) and a list of calibration lines (``Calibration``: the same
-quantity for the true density, beside the thesis's figure where it gives one). Calibration lines
-say whether our test sets are as hard as the thesis's; they never count. The verdict of one run:
+Rules v2 (commit e53d849) were written after the v1 results had been seen, and seed 0 of both presets
+holds test sets that were in tables before it; reproduction/RULES.md says what changed from v1, why,
+and which verdicts it moved. Each claim is a list of checks of the model (``Check``: name, the
+numbers, passed, the key number) and a list of calibration lines (``Calibration``: the same quantity
+for the true density, beside the thesis's figure where it gives one), which never count. Every bar
+is written once, in ``BARS``; ``check_claims(table, bars=...)`` moves some (robustness.py). The verdict:
 
     every check passes             -> "reproduced"
     at least half of them pass     -> "partly"
     fewer than half pass           -> "not reproduced"
     no check can be evaluated      -> "not evaluated" (the grid lacks the cells, e.g. no D = 50)
 
-Over n seeds (each with its own distributions and training) every seed is decided alone by these rules
-and the claim is reported as "reproduced in k of n seeds" (k: the seeds whose verdict is "reproduced"),
-with the seeds that were "partly" counted beside it and every key number as mean +- sd over seeds.
-
+Over n seeds every seed is decided alone: "reproduced in k of n seeds", partly beside it (multiseed.py).
 C2 is a claim about the estimator H*(q, p) with the true density; its checks are its subject.
-Every other check involves p_theta. Conventions: ``sep = |2 AUROC - 1|`` in [0, 1] (0: the two
-KDEs coincide, 1: no overlap); ``over = H*(q, p) - H*(q, p_theta)``, signed, > 0 when the model
-gives a test set a higher mean log-likelihood than the truth does. Noise allowances use the
-standard errors of the table (Z = 3; Z_ALL = 4 where a check runs over every cell of a D).
-Thresholds marked "(ours)" are not in the thesis; each check prints its threshold beside its value.
+Conventions: ``sep = |2 AUROC - 1|`` in [0, 1] (0: the two KDEs coincide, 1: no overlap);
+``over = H*(q, p) - H*(q, p_theta)``, signed, > 0 when the model gives a test set a higher mean
+log-likelihood than the truth does. Noise allowances use the table's standard errors (Z = 3; Z_ALL = 4
+where a check runs over every cell of a D). Bars marked "(ours)" are not in the thesis.
 """
 import math
 from typing import NamedTuple
@@ -35,6 +31,12 @@ Z_ALL = 4.0
 VERDICTS = ("reproduced", "partly", "not reproduced", "not evaluated")
 OVER_SD = 0.05   # (ours) an over-rating must exceed 1/20 sd(log p over Q(p)), not only 3 se (0.03 nats at N = 1e6)
 THESIS_T = (0.0, 0.25, 0.5, 0.75)  # the grid of eq. 19; the thesis's TNR averages (section 8.2) are over it
+BARS = {   # every bar of rules v2, once: {claim: {bar: value}} (units: the claim's rule in claim_texts.RULES)
+    "C1": {"gap_sd": 0.25}, "C2": {"z_all": Z_ALL}, "C3": {"gap_rel": 0.5, "gap_sd": 0.1},
+    "C4": {"over_sd": OVER_SD}, "C5": {"sep": 0.2, "tnr": 0.10}, "C6": {"z": Z, "sep": 0.1, "tol": 0.02},
+    "C7": {"frac": 0.75}, "C8": {"over_sd": OVER_SD, "sep": 0.5}, "C9": {},
+    "C10": {"tnr_out": 0.5, "tnr": 0.10, "drop": 0.10},
+}
 
 
 class Check(NamedTuple):
@@ -103,9 +105,9 @@ def sep_se(r):
     return 2.0 * math.sqrt((2.0 * n + 1.0) / (12.0 * n * n))
 
 
-def _over(r, name):
-    """The model over-rates the set: over = H*(q,p) - H*(q,p_theta) > max(Z se, OVER_SD sd(log p over Q(p)))."""
-    over, bar = r["Hs_qp"] - r["Hs_qptheta"], max(Z * r["gap_se"], OVER_SD * math.sqrt(r["ref_var_logp"]))
+def _over(r, name, over_sd):
+    """The model over-rates the set: over = H*(q,p) - H*(q,p_theta) > max(Z se, over_sd sd(log p over Q(p)))."""
+    over, bar = r["Hs_qp"] - r["Hs_qptheta"], max(Z * r["gap_se"], over_sd * math.sqrt(r["ref_var_logp"]))
     return Check(name, f"over = {over:.3f} nats (bar {bar:.3f}, ours)", over > bar, over)
 
 
@@ -123,28 +125,28 @@ def _mean(rs, key):
 
 
 # --- the claims: each -> (checks, calibration) ---------------------------------
-def c1(table):
+def c1(table, b=BARS["C1"]):
     out = []
     for d, r in cell_per_dim(table, "generalisation", 1.0, 0.0):
         diff, sd = r["mean_logp_theta"] - r["mean_logp"], math.sqrt(r["var_logp"])
         out.append(Check(f"D={d} (a) E[log p_theta] <= E[log p]", f"{r['mean_logp_theta']:.3f} vs {r['mean_logp']:.3f}",
                          diff <= Z * r["gap_se"], diff))
-        out.append(Check(f"D={d} (b) small gap", f"Delta_HC = {r['gap']:.3f}, bar 0.25 sd = {0.25 * sd:.3f} (ours)",
-                         r["gap"] <= 0.25 * sd, r["gap"]))
+        out.append(Check(f"D={d} (b) small gap", f"Delta_HC = {r['gap']:.3f}, bar {b['gap_sd']:g} sd = {b['gap_sd'] * sd:.3f} (ours)",
+                         r["gap"] <= b["gap_sd"] * sd, r["gap"]))
     return out, []
 
 
-def c2(table):
+def c2(table, b=BARS["C2"]):
     out = []
     for d in dims(table):
         errs = [(abs(r["Hs_qp"] - r["H_qp"]), r["Hs_qp_se"]) for r in rows(table, D=d)]
         worst = max(e / max(se, 1e-300) for e, se in errs)
         out.append(Check(f"D={d} all {len(errs)} sets", f"max |H*-H| = {max(e for e, _ in errs):.4f} nats, "
-                         f"max |H*-H|/se = {worst:.2f} (bar {Z_ALL:g})", worst <= Z_ALL, worst))
+                         f"max |H*-H|/se = {worst:.2f} (bar {b['z_all']:g})", worst <= b["z_all"], worst))
     return out, []
 
 
-def c3(table):
+def c3(table, b=BARS["C3"]):
     out = []
     for d in dims(table):
         rs = sorted(rows(table, D=d, family="generalisation", t=0.0), key=lambda r: r["s"])
@@ -152,16 +154,16 @@ def c3(table):
             continue
         gaps = [r["gap"] for r in rs]
         spread, mean = max(gaps) - min(gaps), sum(gaps) / len(gaps)
-        bar = max(0.5 * mean, 0.1 * math.sqrt(rs[0]["ref_var_logp"]))
+        bar = max(b["gap_rel"] * mean, b["gap_sd"] * math.sqrt(rs[0]["ref_var_logp"]))
         out.append(Check(f"D={d} (a) gap roughly constant in s", f"gaps over s {_fmt(gaps)}, range {spread:.3f}, "
-                         f"bar max(0.5 mean, 0.1 sd) = {bar:.3f} (ours)", spread <= bar, spread))
+                         f"bar max({b['gap_rel']:g} mean, {b['gap_sd']:g} sd) = {bar:.3f} (ours)", spread <= bar, spread))
         ratios = [r["var_logp_theta"] / r["var_logp"] for r in rs]
         out.append(Check(f"D={d} (b) variance ratio in [2/3, 3/2]", f"Var ratio over s {_fmt(ratios)} (ours)",
                          all(2 / 3 <= q <= 1.5 for q in ratios), max(abs(math.log(q)) for q in ratios)))
     return out, []
 
 
-def c4(table):
+def c4(table, b=BARS["C4"]):
     out = []
     for d in dims(table):
         rs = sorted(rows(table, D=d, family="generalisation", s=1.0), key=lambda r: r["t"])
@@ -169,7 +171,7 @@ def c4(table):
         if not shifted:
             continue
         for r in shifted:
-            out.append(_over(r, f"D={d} t={r['t']:g} (a) over-rated"))
+            out.append(_over(r, f"D={d} t={r['t']:g} (a) over-rated", b["over_sd"]))
         over = [r["Hs_qp"] - r["Hs_qptheta"] for r in rs]
         out.append(Check(f"D={d} (b) over grows with t", f"over along t {_fmt(over)}", _strict(over, True),
                          over[-1] - over[0]))
@@ -179,34 +181,35 @@ def c4(table):
     return out, []
 
 
-def c5(table):
+def c5(table, b=BARS["C5"]):
     r = cell(table, 20, "generalisation", 0.75, 0.25)
     if r is None:
         return [], []
     st = sep(r["auroc_ptheta"])
-    return ([Check("(a) sep(p_theta) <= 0.2", f"sep = {st:.3f} (bar 0.2, ours)", st <= 0.2, st),
-             Check("(b) TNR(p_theta) <= 0.10", f"TNR = {r['tnr_ptheta']:.3f} (bar 0.10, ours)", r["tnr_ptheta"] <= 0.10,
-                   r["tnr_ptheta"])],
+    return ([Check(f"(a) sep(p_theta) <= {b['sep']:g}", f"sep = {st:.3f} (bar {b['sep']:g}, ours)", st <= b["sep"], st),
+             Check(f"(b) TNR(p_theta) <= {b['tnr']:.2f}", f"TNR = {r['tnr_ptheta']:.3f} (bar {b['tnr']:.2f}, ours)",
+                   r["tnr_ptheta"] <= b["tnr"], r["tnr_ptheta"])],
             [Calibration("sep(p)", sep(r["auroc_p"])), Calibration("TNR(p)", r["tnr_p"])])
 
 
-def c6(table):
+def c6(table, b=BARS["C6"]):
     out, cal, seps = [], [], []
     for d, r in cell_per_dim(table, "perturbed", 1.0, 0.0):
-        sp, st, noise = sep(r["auroc_p"]), sep(r["auroc_ptheta"]), Z * sep_se(r)
+        sp, st, noise = sep(r["auroc_p"]), sep(r["auroc_ptheta"]), b["z"] * sep_se(r)
         seps.append((st, noise))
-        out.append(Check(f"D={d} (a) sep_p - sep_ptheta > 3 se", f"{sp:.3f} - {st:.3f} = {sp - st:.3f} (bar {noise:.3f})",
+        out.append(Check(f"D={d} (a) sep_p - sep_ptheta > {b['z']:g} se", f"{sp:.3f} - {st:.3f} = {sp - st:.3f} (bar {noise:.3f})",
                          sp - st > noise, sp - st))
         if d >= 50:
-            out.append(Check(f"D={d} (b) sep_ptheta <= 0.1", f"{st:.3f} (bar 0.1, ours)", st <= 0.1, st))
+            out.append(Check(f"D={d} (b) sep_ptheta <= {b['sep']:g}", f"{st:.3f} (bar {b['sep']:g}, ours)", st <= b["sep"], st))
         cal.append(Calibration(f"D={d} sep_p", sp))
     if len(seps) >= 2:
-        out.append(Check("(c) sep_ptheta not increasing in D", f"over D {_fmt([s for s, _ in seps])} (tolerance 0.02 + 3 se, ours)",
-                         all(b <= a + 0.02 + n for (a, _), (b, n) in zip(seps, seps[1:])), seps[-1][0] - seps[0][0]))
+        out.append(Check("(c) sep_ptheta not increasing in D",
+                         f"over D {_fmt([s for s, _ in seps])} (tolerance {b['tol']:g} + {b['z']:g} se, ours)",
+                         all(y <= x + b["tol"] + n for (x, _), (y, n) in zip(seps, seps[1:])), seps[-1][0] - seps[0][0]))
     return out, cal
 
 
-def c7(table):
+def c7(table, b=BARS["C7"]):
     out, cal = [], []
     for d in dims(table):
         pairs = [(r, cell(table, d, "perturbed", r["s"], r["t"])) for r in rows(table, D=d, family="generalisation")]
@@ -216,7 +219,7 @@ def c7(table):
         smaller = [abs(qd["Hs_qptheta"] - q["Hs_qptheta"]) < abs(qd["Hs_qp"] - q["Hs_qp"]) for q, qd in pairs]
         frac = sum(smaller) / len(smaller)
         out.append(Check(f"D={d} (a) model change < true change", f"in {sum(smaller)}/{len(smaller)} (s,t) = {frac:.2f} "
-                         "(bar 0.75, ours)", frac >= 0.75, frac))
+                         f"(bar {b['frac']:g}, ours)", frac >= b["frac"], frac))
         hard = [(q, qd) for q, qd in pairs if close(q["t"], 1.0) and q["s"] > 1]
         if hard:
             diffs = [qd["Ds_qptheta"] - q["Ds_qptheta"] for q, qd in hard]
@@ -227,12 +230,12 @@ def c7(table):
     return out, cal
 
 
-def c8(table):
+def c8(table, b=BARS["C8"]):
     out, cal = [], []
     for d, r in cell_per_dim(table, "outlier", 1.0, 0.0):
-        out.append(_over(r, f"D={d} (a) over-rated"))
+        out.append(_over(r, f"D={d} (a) over-rated", b["over_sd"]))
         st = sep(r["auroc_ptheta"])
-        out.append(Check(f"D={d} (b) sep_ptheta <= 0.5", f"{st:.3f} (bar 0.5, ours)", st <= 0.5, st))
+        out.append(Check(f"D={d} (b) sep_ptheta <= {b['sep']:g}", f"{st:.3f} (bar {b['sep']:g}, ours)", st <= b["sep"], st))
         cal.append(Calibration(f"D={d} sep_p", sep(r["auroc_p"])))
         if d == 100:
             diff = r["mean_logp_theta"] - r["ref_mean_logp_theta"]
@@ -243,7 +246,7 @@ def c8(table):
     return out, cal
 
 
-def c9(table):
+def c9(table, b=BARS["C9"]):
     out, cal = [], []
     for d in dims(table):
         outl = rows(table, D=d, family="outlier")
@@ -263,16 +266,17 @@ def c9(table):
     return out, cal
 
 
-def c10(table):
+def c10(table, b=BARS["C10"]):
     out, cal = [], []
     outl = [r for r in rows(table, D=50, family="outlier") if any(close(r["t"], t) for t in THESIS_T)]
     if outl:
         m = _mean(outl, "tnr_ptheta")
-        out.append(Check("(a) outliers: mean TNR(p_theta) <= 0.5", f"{m:.3f} (bar 0.5, ours)", m <= 0.5, m))
+        out.append(Check(f"(a) outliers: mean TNR(p_theta) <= {b['tnr_out']:g}", f"{m:.3f} (bar {b['tnr_out']:g}, ours)",
+                         m <= b["tnr_out"], m))
         small, large = [r for r in outl if r["s"] < 1], [r for r in outl if r["s"] >= 1]
         if small and large:
-            a, b = _mean(small, "tnr_ptheta"), _mean(large, "tnr_ptheta")
-            out.append(Check("(b) outliers: worst for s<1", f"mean TNR(p_theta) s<1: {a:.3f}, s>=1: {b:.3f}", a < b, a - b))
+            lo, hi = _mean(small, "tnr_ptheta"), _mean(large, "tnr_ptheta")
+            out.append(Check("(b) outliers: worst for s<1", f"mean TNR(p_theta) s<1: {lo:.3f}, s>=1: {hi:.3f}", lo < hi, lo - hi))
         cal += [Calibration("outliers: mean TNR(p)", _mean(outl, "tnr_p"), 0.98),
                 Calibration("outliers: min TNR(p)", min(r["tnr_p"] for r in outl), 0.96)]
     for (s, t), letters, thesis in (((1.0, 0.0), "cd", (0.02, 0.38)), ((0.25, 0.5), "ef", (0.0, 0.91))):
@@ -280,11 +284,11 @@ def c10(table):
         if r is None:
             continue
         where = f"perturbed s={s:g},t={t:g}"
-        out.append(Check(f"({letters[0]}) {where}: TNR(p_theta) <= 0.10", f"{r['tnr_ptheta']:.3f} (thesis {thesis[0]:g}; bar 0.10, ours)",
-                         r["tnr_ptheta"] <= 0.10, r["tnr_ptheta"]))
+        out.append(Check(f"({letters[0]}) {where}: TNR(p_theta) <= {b['tnr']:.2f}",
+                         f"{r['tnr_ptheta']:.3f} (thesis {thesis[0]:g}; bar {b['tnr']:.2f}, ours)", r["tnr_ptheta"] <= b["tnr"], r["tnr_ptheta"]))
         drop = r["tnr_p"] - r["tnr_ptheta"]
-        out.append(Check(f"({letters[1]}) {where}: TNR(p) - TNR(p_theta) >= 0.10", f"{r['tnr_p']:.3f} - {r['tnr_ptheta']:.3f} "
-                         f"= {drop:.3f} (thesis {thesis[1] - thesis[0]:.2f}; bar 0.10, ours)", drop >= 0.10, drop))
+        out.append(Check(f"({letters[1]}) {where}: TNR(p) - TNR(p_theta) >= {b['drop']:.2f}", f"{r['tnr_p']:.3f} - {r['tnr_ptheta']:.3f} "
+                         f"= {drop:.3f} (thesis {thesis[1] - thesis[0]:.2f}; bar {b['drop']:.2f}, ours)", drop >= b["drop"], drop))
         cal.append(Calibration(f"{where}: TNR(p)", r["tnr_p"], thesis[1]))
     return out, cal
 
@@ -292,13 +296,18 @@ def c10(table):
 CLAIM_CHECKS = {"C1": c1, "C2": c2, "C3": c3, "C4": c4, "C5": c5, "C6": c6, "C7": c7, "C8": c8, "C9": c9, "C10": c10}
 
 
-def check_claims(table):
-    """Decide C1-C10 from one run's table (list of row dicts) -> list of ``ClaimResult``."""
+def check_claims(table, bars=None):
+    """Decide C1-C10 from one run's table (list of row dicts) -> list of ``ClaimResult``.
+
+    ``bars``: {claim: {bar: value}} moved from ``BARS`` (robustness.py); None decides by rules v2 as they are."""
     if not table:
         raise ValueError("table: empty; run the experiments first")
-    results = []
+    bars, results = bars or {}, []
+    unknown = {(c, k) for c, moved in bars.items() for k in moved if k not in BARS.get(c, {})}
+    if unknown:
+        raise ValueError(f"bars: no such bar {sorted(unknown)}; the bars are {BARS}")
     for cid, fn in CLAIM_CHECKS.items():
         section, thesis = THESIS[cid]
-        checks, calibration = fn(table)
+        checks, calibration = fn(table, {**BARS[cid], **bars.get(cid, {})})
         results.append(ClaimResult(cid, section, thesis, RULES[cid], checks, calibration, verdict(checks)))
     return results

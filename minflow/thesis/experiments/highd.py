@@ -9,7 +9,9 @@ from the quick seeds. ``markdown`` puts the numbers behind C6, C8 and C10 side b
 """
 import os
 
-from .claims import THESIS_T, sep
+import math
+
+from .claims import BARS, THESIS_T, sep
 from .lookup import cell, close, rows, train_kl
 from .multiseed import fmt_pm, mean_sd, seed_dirs
 from .report import load_run
@@ -19,7 +21,8 @@ THESIS_TREND = {   # (the model's quantity, the direction the thesis reports wit
     "over_outlier": ("rises", "C8, section 7.1: outliers get a higher likelihood, above the training data's at D = 100"),
     "tnr_theta_perturbed": ("falls", "C10, section 8.2: TNR(p_theta) on q_delta(1, 0) is 0.02 at D = 50"),
 }
-LABELS = {"train_kl": "train KL (nats)", "sep_theta_perturbed": "C6: sep(p_theta), perturbed (1, 0)",
+FIT_BAR = BARS["C1"]["gap_sd"]   # our own fit standard, C1 (b): the gap on Q(p) in units of sd(log p)
+LABELS = {"train_kl": "train KL (nats)", "fit_sd": f"C1 fit: gap on Q(p) / sd(log p) (our bar {FIT_BAR:g})", "sep_theta_perturbed": "C6: sep(p_theta), perturbed (1, 0)",
           "sep_p_perturbed": "C6 calibration: sep(p), perturbed (1, 0)",
           "over_outlier": "C8: over = H*(q,p) - H*(q,p_theta), outliers (1, 0)",
           "tnr_theta_perturbed": "C10: TNR(p_theta), perturbed (1, 0)", "tnr_p_perturbed": "C10 calibration: TNR(p), perturbed (1, 0)",
@@ -29,9 +32,9 @@ LABELS = {"train_kl": "train KL (nats)", "sep_theta_perturbed": "C6: sep(p_theta
 
 def numbers(table, d):
     """The quantities of ``LABELS`` at dimension d of one run's table."""
-    pt, o = cell(table, d, "perturbed", 1.0, 0.0), cell(table, d, "outlier", 1.0, 0.0)
+    pt, o, g = cell(table, d, "perturbed", 1.0, 0.0), cell(table, d, "outlier", 1.0, 0.0), cell(table, d, "generalisation", 1.0, 0.0)
     outl = [r for r in rows(table, D=d, family="outlier") if any(close(r["t"], t) for t in THESIS_T)]
-    return {"train_kl": train_kl(table, d),
+    return {"train_kl": train_kl(table, d), "fit_sd": g["gap"] / math.sqrt(g["var_logp"]),
             "sep_theta_perturbed": sep(pt["auroc_ptheta"]), "sep_p_perturbed": sep(pt["auroc_p"]),
             "over_outlier": o["Hs_qp"] - o["Hs_qptheta"],
             "tnr_theta_perturbed": pt["tnr_ptheta"], "tnr_p_perturbed": pt["tnr_p"],
@@ -84,4 +87,19 @@ def markdown(root="reproduction"):
         verdict = "as the thesis's trend" if direction == thesis_dir else "unlike the thesis's trend"
         lines.append(f"- {LABELS[key]}: from D = {top[0]} to {top[-1]} it {direction} "
                      f"({' -> '.join(fmt_pm([m]) for m in means)}), {verdict} ({what}).")
-    return lines + [""]
+    return lines + [fit_sentence({d: data[d]["fit_sd"] for d in high}), ""]
+
+
+def fit_sentence(fits):
+    """The fit of the high-D models against our own bar, from {D: [gap / sd(log p) per seed]}."""
+    met = {d: sum(v <= FIT_BAR for v in values) for d, values in fits.items()}
+    per_d = "; ".join(f"D = {d}: {fmt_pm(values)} sd(log p), within the bar in {met[d]} of {len(values)} seeds"
+                      for d, values in fits.items())
+    if all(met[d] == len(v) for d, v in fits.items()):
+        words = "every model meets it, so these trends are those of flows that fit p by our standard"
+    elif not any(met.values()):
+        words = ("no model meets it, so these trends are those of flows that miss the fit standard the quick and "
+                 "thesis presets meet, not evidence about well-fitted flows")
+    else:
+        words = "only some models meet it, so these trends mix flows that fit p by our standard with flows that miss it"
+    return f"- The fit of these models against our own bar (C1 (b): gap on Q(p) <= {FIT_BAR:g} sd(log p)): {per_d}: {words}."

@@ -10,7 +10,10 @@ it in from the committed seeds, so the prose cannot go stale when the runs chang
 Fields: preset (quick, thesis), claim id, the name of a check or calibration line of that claim
 (as in REPRODUCTION.md), and what to show: ``mean``, ``sd``, ``pm`` (mean +- sd), ``min``, ``max``
 (over seeds), ``k`` (seeds where the check passed), ``n`` (seeds where it was evaluated),
-``fails`` (n - k), ``sign:A:B`` (A when the mean is > 0, else B); ``verdict`` takes no name. An unknown field is an
+``fails`` (n - k), ``sign:A:B`` (A when the mean is > 0, else B), ``above:X:A:B`` (A when the mean is > X, else B),
+``vs_thesis:A:B`` (A when the mean reaches the thesis's figure of a calibration line, else B), ``test`` (a one-sample
+t-test and an exact sign test of a zero mean over the seeds, stated) and ``significant:A:B`` (A when that t-test
+rejects a zero mean at ``LEVEL``, else B); ``verdict`` takes no name. An unknown field is an
 error, not an empty string. ``hand_written_numbers`` finds the decimals a template states itself
 (other than the thesis's own figures, section numbers, a rule's bar and grid values, which follow
 "thesis ", "section ", "bar ", "s = " or "t = ").
@@ -18,7 +21,11 @@ error, not an empty string. ``hand_written_numbers`` finds the decimals a templa
 import os
 import re
 
+from scipy import stats
+
 from .multiseed import fmt, fmt_pm, mean_sd
+
+LEVEL = 0.05   # the significance level of ``significant``: below it, a mean over seeds is told from zero
 
 _FIELD = re.compile(r"\{\{([^{}]+)\}\}")
 _DECIMAL = re.compile(r"(?<![\w.])(\d+\.\d+)")
@@ -54,14 +61,18 @@ def _value(field, summaries):
         raise ValueError(f"NOTES.md: {{{{{field}}}}}: expected preset|claim|name|what or preset|claim|verdict")
     # a name may itself hold "|" (KL(q||p)): it is everything between the claim and the last field
     claim, name, what = _claim(parts, summaries), "|".join(parts[2:-1]), parts[-1]
+    thesis = None
     if name in claim.checks:
         values = claim.check_values(name)
         passes = claim.check_passes(name)
     elif name in claim.calibration:
-        values, passes = claim.calibration[name][0], None
+        (values, thesis), passes = claim.calibration[name], None
     else:
         raise ValueError(f"NOTES.md: {{{{{field}}}}}: {claim.id} has no check or calibration line {name!r}; it has "
                          f"{sorted(claim.checks) + sorted(claim.calibration)}")
+    if what.startswith("vs_thesis:") and what.count(":") == 2 and thesis is not None:
+        _, reach, miss = what.split(":")
+        return reach if mean_sd([v for v in values if v is not None])[0] >= thesis else miss
     return _show(values, passes, what, field)
 
 
@@ -88,7 +99,40 @@ def _show(values, passes, what, field):
     if what.startswith("sign:") and what.count(":") == 2:
         _, above, below = what.split(":")
         return above if mean_sd(xs)[0] > 0 else below
-    raise ValueError(f"NOTES.md: {{{{{field}}}}}: cannot show {what!r} (mean, sd, pm, min, max, k, n, fails, sign:A:B)")
+    if what.startswith("above:") and what.count(":") == 3:
+        _, x, above, below = what.split(":")
+        return above if mean_sd(xs)[0] > float(x) else below
+    if what == "test":
+        return test_text(xs)
+    if what.startswith("significant:") and what.count(":") == 2:
+        _, yes, no = what.split(":")
+        return yes if zero_mean_p(xs) < LEVEL else no
+    raise ValueError(f"NOTES.md: {{{{{field}}}}}: cannot show {what!r} (mean, sd, pm, min, max, k, n, fails, sign:A:B, "
+                     "above:X:A:B, vs_thesis:A:B, test, significant:A:B)")
+
+
+def zero_mean_p(xs):
+    """Two-sided p of a one-sample t-test of a zero mean over the seeds (1 with fewer than two seeds)."""
+    xs = [float(x) for x in xs]
+    if len(xs) < 2:
+        return 1.0
+    return float(stats.ttest_1samp(xs, 0.0).pvalue) if len(set(xs)) > 1 else (0.0 if xs[0] != 0 else 1.0)
+
+
+def sign_test_p(xs):
+    """Two-sided p of an exact sign test (zeros left out) of a zero median over the seeds."""
+    nonzero = [x for x in xs if x != 0]
+    if not nonzero:
+        return 1.0
+    return float(stats.binomtest(sum(x > 0 for x in nonzero), len(nonzero), 0.5).pvalue)
+
+
+def test_text(xs):
+    """"mean/sd 5.5, one-sample t-test p = 0.0011; positive in 5 of 5 seeds, sign test p = 0.062" (two-sided)."""
+    m, sd = mean_sd(xs)
+    ratio = f"mean/sd {fmt(m / sd)}, " if sd and sd > 0 else ""
+    return (f"{ratio}one-sample t-test of a zero mean p = {zero_mean_p(xs):.2g}; positive in {sum(x > 0 for x in xs)} "
+            f"of {len(xs)} seeds, exact sign test p = {sign_test_p(xs):.2g} (both two-sided)")
 
 
 def hand_written_numbers(text):
