@@ -8,12 +8,11 @@ bookkeeping, not arithmetic. Here autograd sees *one* call per coupling,
 
     coupling(x, cache, layer, params_k) -> (y, ld)
 
-whose VJP is the hand-derived backward pass of ``engines/manual.py``. Everything
+whose VJP is the hand-derived backward pass of ``speed/manual.py``. Everything
 else in the flow (permutations, ActNorm, LU layers, the prior) is traced by autograd
-as before, so the ``"autograd"`` engine differentiates *any* flow; it is only faster
-where couplings dominate. A flow of couplings only (the thesis's RealNVP) goes one step
-further: ``coupling_stack`` is one primitive for all of them, which spares autograd the
-bookkeeping of a parameter list handed out layer by layer.
+as before, so the ``"primitives"`` engine differentiates *any* flow; it is only faster
+where couplings dominate. A flow of couplings only (the thesis's RealNVP) needs no autograd
+at all: ``primitive_value_and_grad`` hands it to ``manual``'s backward pass directly.
 
 The ``cache`` argument is an empty dict that the forward fills with its intermediates
 (hidden activations, tanh, exp) and the VJP reads back: autograd passes arguments to
@@ -53,42 +52,8 @@ def _coupling_vjp(argnums, ans, args, kwargs):
 defvjp_argnums(coupling, _coupling_vjp)
 
 
-@primitive
-def coupling_stack(x, caches, layers, params):
-    """A flow made only of affine couplings as *one* primitive: x: (N, D) -> (z: (N, D), ld: (N,)).
-
-    Seen from autograd, the whole parameter list is a single argument with a single gradient,
-    so autograd never splits it into per-layer pieces (each of which it would scatter back
-    into a zero-filled copy of the whole list). ``caches``: one empty dict per layer.
-    """
-    log_det = 0.0
-    for layer, p, cache in zip(layers, params, caches):
-        x, ld = coupling(x, cache, layer, p)
-        log_det = log_det + ld
-    return x, log_det
-
-
-def _stack_vjp(argnums, ans, args, kwargs):
-    x, caches, layers, params = args
-
-    def vjp(g):
-        g_x, g_ld = g
-        grads = [None] * len(layers)
-        for k in range(len(layers) - 1, -1, -1):
-            grads[k], g_x = manual.coupling_backward(layers[k], params[k], caches[k], g_x, g_ld,
-                                                     need_gx=k > 0 or 0 in argnums)
-        return tuple(g_x if i == 0 else grads for i in argnums)
-
-    return vjp
-
-
-defvjp_argnums(coupling_stack, _stack_vjp)
-
-
 def forward_pass_primitives(layers, params, x):
-    """Like ``flow.forward_pass``: one primitive per AffineCoupling, or one for a couplings-only flow."""
-    if couplings_only(layers):
-        return coupling_stack(x, [{} for _ in layers], layers, params)
+    """Like ``flow.forward_pass``, with one primitive per AffineCoupling."""
     log_det = 0.0
     for layer, p in zip(layers, params):
         if type(layer) is AffineCoupling:
