@@ -1,23 +1,16 @@
 """Decide the findings C1-C10 of thesis-experiments.md from the tidy table of one run (rules v2).
 
-Rules v2 (commit e53d849) were written after the v1 results had been seen, and seed 0 of both presets
-holds test sets that were in tables before it; reproduction/RULES.md says what changed from v1, why,
-and which verdicts it moved. Each claim is a list of checks of the model (``Check``: name, the
-numbers, passed, the key number) and a list of calibration lines (``Calibration``: the same quantity
-for the true density, beside the thesis's figure where it gives one), which never count. Every bar
-is written once, in ``BARS``; ``check_claims(table, bars=...)`` moves some (robustness.py). The verdict:
-
-    every check passes             -> "reproduced"
-    at least half of them pass     -> "partly"
-    fewer than half pass           -> "not reproduced"
-    no check can be evaluated      -> "not evaluated" (the grid lacks the cells, e.g. no D = 50)
-
-Over n seeds every seed is decided alone: "reproduced in k of n seeds", partly beside it (multiseed.py).
+Rules v2 (commit e53d849) were written after the v1 results had been seen; reproduction/RULES.md says what
+changed from v1 and why, and REPRODUCTION.md which results predate them and which verdicts they moved. Each
+claim is a list of checks of the model (``Check``: name, the numbers, passed, the key number) and of
+calibration lines (``Calibration``: the true density's figure beside the thesis's), which never count. Every
+bar is written once, in ``BARS``; ``check_claims(table, bars=...)`` moves some (robustness.py). Verdict of a
+run: every check passes -> "reproduced"; at least half -> "partly"; fewer -> "not reproduced"; none can be
+evaluated -> "not evaluated". Over n seeds each is decided alone (multiseed.py: "reproduced in k of n seeds").
 C2 is a claim about the estimator H*(q, p) with the true density; its checks are its subject.
-Conventions: ``sep = |2 AUROC - 1|`` in [0, 1] (0: the two KDEs coincide, 1: no overlap);
-``over = H*(q, p) - H*(q, p_theta)``, signed, > 0 when the model gives a test set a higher mean
-log-likelihood than the truth does. Noise allowances use the table's standard errors (Z = 3; Z_ALL = 4
-where a check runs over every cell of a D). Bars marked "(ours)" are not in the thesis.
+Conventions: ``sep = |2 AUROC - 1|`` (0: the KDEs coincide, 1: no overlap); ``over = H*(q, p) - H*(q, p_theta)``,
+> 0 when the model rates a test set higher than the truth does. Noise allowances use the table's standard
+errors (Z = 3; Z_ALL = 4 where a check runs over every cell of a D). Bars marked "(ours)" are not in the thesis.
 """
 import math
 from typing import NamedTuple

@@ -12,6 +12,7 @@ import os
 from . import ablations, highd, io, provenance
 from .claims import RULES_VERSION
 from .config import ExperimentConfig, preset
+from .lookup import cell_per_dim
 from .multiseed import fmt, fmt_pm, seed_dirs, summarize
 from .notes import read_notes, render
 from .regimes_report import regimes_markdown
@@ -188,8 +189,21 @@ def _capacity(root, rel):
     cfg_file = os.path.join(root, "capacity", "long", "config.json")
     current = os.path.exists(cfg_file) and tuple(ExperimentConfig.from_dict(io.read_json(cfg_file, dict)).T) == preset("quick").T
     if current:
-        return [open(cap).read(), ""]
+        return [open(cap).read(), "", capacity_fit(root), ""]
     return ["## Capacity study (beyond the thesis)", "",
             f"The capacity study ([{rel(cap)}]({rel(cap)})) was run on the earlier grid (24 (s, t), without t = 1, and "
             "the earlier outlier family) and decided by rules v1; it is not repeated here until it is rerun "
             "(`make capacity`).", ""]
+
+
+def capacity_fit(root):
+    """The fit of every capacity level against our own bar (C1 (b)), in sd(log p) per D, from its table."""
+    bar, parts = highd.FIT_BAR, []
+    for level in io.read_json(os.path.join(root, "capacity", "capacity.json"), dict)["levels"]:
+        table = io.read_table(os.path.join(root, os.path.relpath(level["dir"], ROOT), "table.csv"))  # dir: from the repo
+        fits = {d: r["gap"] / r["var_logp"] ** 0.5 for d, r in cell_per_dim(table, "generalisation", 1.0, 0.0)}
+        met = sum(v <= bar for v in fits.values())
+        parts.append(f"{level['level']} " + ", ".join(f"{fmt(v)}" for v in fits.values()) + f" (within it at {met} of {len(fits)} D)")
+    return (f"Fit of every level against our own bar (C1 (b): gap on Q(p) <= {bar:g} sd(log p)), gap in sd(log p) at "
+            f"D = {', '.join(map(str, fits))}: " + "; ".join(parts) + ".")
+

@@ -13,7 +13,6 @@ reads the history and records, in reproduction/provenance.json (committed, so th
     python -m minflow.thesis.experiments.provenance      # rewrite reproduction/provenance.json (needs git)
 """
 import csv
-import glob
 import io as _io
 import os
 import subprocess
@@ -63,9 +62,8 @@ def earlier_tables(repo, commit=RULES_COMMIT):
 
 
 def current_tables(repo):
-    """Every results table under reproduction/ now, relative to ``repo``, sorted."""
-    found = glob.glob(os.path.join(repo, "reproduction", "**", "table.csv"), recursive=True)
-    return sorted(os.path.relpath(p, repo) for p in found)
+    """Every committed results table under reproduction/ (a run still writing is not a result yet), sorted."""
+    return sorted(p for p in git("ls-files", "--", "reproduction", cwd=repo).split() if p.endswith("/table.csv"))
 
 
 def _same_checks(full, part):
