@@ -18,7 +18,8 @@ from . import engine as engines
 from .backend import default_backend, namespace, to_backend, to_numpy
 from .prior import standard_normal_log_prob, standard_normal_sample
 from .tree import tree_leaves, tree_map
-from .validation import check_batch, check_bool, check_dtype, check_int, check_params, check_rng, warn_if_far
+from .validation import (check_batch, check_bool, check_dtype, check_int, check_memory, check_params, check_rng,
+                         shape_paths, warn_if_far)
 
 DEFAULT_CHUNK = 4096
 
@@ -277,5 +278,8 @@ class RealNVP(Flow):
                 layers.append(bijectors.AffineCoupling(dim, hidden, mask, flip, activation, s_max))
             else:
                 layers.append(bijectors.AdditiveCoupling(dim, hidden, mask, flip, activation))
+        n = sum(int(np.prod(s)) for layer in layers for _, s in shape_paths(layer.param_shapes()))
+        check_memory(n * np.dtype(check_dtype(dtype)).itemsize, "hidden",
+                     f"a flow of {n:,} parameters ({n_layers} couplings of widths {tuple(layers[-1].hidden)}, dim {dim})")
         super().__init__(layers, rng=rng, dtype=dtype, engine=engine)
 

@@ -5,6 +5,7 @@ inside NumPy; a NaN would propagate into every log-density. Everything that
 enters the library from a user goes through these functions first.
 """
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -148,6 +149,23 @@ def _check_device_batch(x, dim, name, dtype, allow_empty):
     if not bool(cupy.all(cupy.isfinite(x))):
         raise ValueError(f"{name}: contains NaN or infinite values")
     return x
+
+
+def physical_memory():
+    """Bytes of memory of this machine (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(n_bytes, name, what):
+    """A ValueError naming ``name`` when ``what`` needs ``n_bytes``, more than this machine's memory: a request
+    that can never fit fails at once, by name, not as a MemoryError (or the OOM killer) deep inside NumPy."""
+    total = physical_memory()
+    if total is not None and n_bytes > total:
+        raise ValueError(f"{name}: {what} needs {n_bytes / 2**30:,.1f} GiB, more than this machine's "
+                         f"{total / 2**30:,.1f} GiB of memory")
 
 
 def check_params(layers, params, name="params"):

@@ -28,7 +28,7 @@ from contextlib import nullcontext
 
 def _reproduce(args):
     from .experiments import preset
-    from .experiments.document import write_report
+    from .experiments.document import write_report, write_runs_report
 
     overrides = {}
     if args.n_test is not None:
@@ -45,7 +45,10 @@ def _reproduce(args):
         _reproduce_one(args, preset(args.preset, **overrides, seed=k), out, figures=k == seeds[0])
     report = args.report if args.report is not None else ("REPRODUCTION.md" if args.preset in ("quick", "thesis")
                                                           and not overrides and args.out is None else "")
-    if report:
+    if report and args.out is not None:  # the runs just made, not reproduction/
+        dirs = [os.path.join(root, f"seed{k}") for k in seeds] if per_seed else [root]
+        print(f"report: {write_runs_report(report, args.preset, dirs)}")
+    elif report:
         print(f"report: {write_report(report)}")
     return 0
 
@@ -134,6 +137,13 @@ def _regimes(args):
     return 0
 
 
+def _at_least_one(text):
+    """argparse's type of a count (--workers): a whole number >= 1, else an error naming the option."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m minflow", description="minflow: normalizing flows from scratch")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,7 +156,7 @@ def _reproduce_parser(sub):
     r = sub.add_parser("reproduce", help="run the thesis experiments (resumable)")
     r.add_argument("--preset", required=True, help="quick, thesis, high or tiny")
     r.add_argument("--out", default=None, help="output directory (default reproduction/<preset>)")
-    r.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    r.add_argument("--workers", type=_at_least_one, default=1, help="processes (default 1)")
     r.add_argument("--fresh", action="store_true", help="delete earlier results in --out and start over")
     r.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run the tasks on the Dask cluster at ADDRESS (tcp://host:8786; pip install -e .[dask])")
@@ -168,20 +178,20 @@ def _other_parsers(sub):
     c.set_defaults(fn=_claims)
     f = sub.add_parser("figures", help="redraw the figures of a finished run")
     f.add_argument("dir")
-    f.add_argument("--workers", type=int, default=1)
+    f.add_argument("--workers", type=_at_least_one, default=1)
     f.set_defaults(fn=_figures)
     p = sub.add_parser("report", help="regenerate REPRODUCTION.md from reproduction/*")
     p.add_argument("--path", default="REPRODUCTION.md")
     p.set_defaults(fn=_report)
     k = sub.add_parser("capacity", help="the capacity study: the grid at several model sizes / training budgets")
     k.add_argument("--out", default=os.path.join("reproduction", "capacity"))
-    k.add_argument("--workers", type=int, default=1)
+    k.add_argument("--workers", type=_at_least_one, default=1)
     k.add_argument("--preset", default="quick", help="the preset whose grid is used (default quick)")
     k.add_argument("--quiet", action="store_true")
     k.set_defaults(fn=_capacity)
     a = sub.add_parser("ablations", help="the grid for the core model plus one component at a time, over seeds")
     a.add_argument("--out", default=os.path.join("reproduction", "ablations"))
-    a.add_argument("--workers", type=int, default=1)
+    a.add_argument("--workers", type=_at_least_one, default=1)
     a.add_argument("--preset", default="quick", help="the preset whose grid and training are used (default quick)")
     a.add_argument("--seeds", type=int, default=3, metavar="N", help="seeds --seed .. --seed + N - 1 (default 3)")
     a.add_argument("--seed", type=int, default=None, help="the first seed (default 0)")
@@ -191,7 +201,7 @@ def _other_parsers(sub):
     g = sub.add_parser("regimes", help="the C10 settling experiment, pre-registered (resumable)")
     g.add_argument("--out", default=None, help="output directory (default reproduction/regimes; "
                                                "with --tiny results/regimes-tiny)")
-    g.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    g.add_argument("--workers", type=_at_least_one, default=1, help="processes (default 1)")
     g.add_argument("--tiny", action="store_true", help="a small sweep for smoke tests (D = 4, 2 seeds, seconds)")
     g.add_argument("--quiet", action="store_true", help="no progress line")
     g.set_defaults(fn=_regimes)

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from ..prior import LOG_2PI
-from ..validation import check_dtype, check_int, check_rng
+from ..validation import check_dtype, check_int, check_memory, check_rng
 from .checks import real_array, real_number
 from .gaussians import Gaussian, check_covariance
 
@@ -149,6 +149,7 @@ def evaluate_log_probs(dist, n, rng, scorers, chunk_size=65536, dtype=np.float64
     if not isinstance(scorers, dict) or not scorers:
         raise ValueError("scorers: expected a non-empty dict name -> scorer")
     fns = {name: _as_scorer(name, fn) for name, fn in scorers.items()}
+    check_memory(8 * n * len(fns), "n", f"{n:,} points x {len(fns)} scorer(s)")
     out = {name: np.empty(n, dtype=np.float64) for name in fns}
     for start in range(0, n, chunk_size):
         m = min(chunk_size, n - start)

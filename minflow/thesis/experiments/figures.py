@@ -14,6 +14,7 @@ from .figure_tools import (FONT, available, figure_grid, figure_legend, heatmap,
                            n_caption, pick_dim, save_figure)
 from .io import kept_key
 from .lookup import dims, rows
+from .workers import useful_workers
 
 # (s, t) of the variant panels of figures 10 and 12: s and t changed separately, then together
 VARIANTS = ((1.0, 0.0), (0.5, 0.0), (1.75, 0.0), (1.0, 0.25), (1.0, 0.5), (0.75, 0.25), (0.5, 0.5), (1.25, 0.75))
@@ -221,6 +222,7 @@ def make_figures(table, kept, out_dir, appendices=True, workers=1):
     tasks = [("fig", i) for i in range(len(FIGURES))]
     if appendices:
         tasks += [("app", letter, d) for letter in APPENDIX for d in dims(table)]
+    workers = min(useful_workers(workers), len(tasks))  # an int >= 1 (named), at most the cores and the figures
     if workers == 1:
         return _draw(tasks, table, kept, out_dir)
     import multiprocessing

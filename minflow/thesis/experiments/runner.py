@@ -24,6 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import nullcontext
 
 from ...checkpoint import load, save
+from ...validation import check_memory
 from . import cells as C
 from . import io, ownership, store, workers as pools
 from .config import ExperimentConfig
@@ -180,8 +181,9 @@ def run(config, out_dir, workers=1, resume=True, progress=True, fresh=False, sto
     executor instead (``submit`` returning futures; a Dask cluster's, say): it is not shut down, its
     workers' threads are its own, and ``workers`` is only recorded.
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers: expected an integer >= 1, got {workers!r}")
+    workers = pools.useful_workers(workers, cap=executor is None)  # a Dask cluster's workers are its own
+    n, name = max(config.n_ref, config.n_test), "n_test" if config.n_reference is None else "n_test, n_reference"
+    check_memory(6 * 8 * n, name, f"{n:,} points per test set (their log-densities and Q(p)'s sorted copies)")
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise TypeError(f"executor: expected a concurrent.futures-style executor (with .submit), got {type(executor).__name__}")
     if not isinstance(config, ExperimentConfig):

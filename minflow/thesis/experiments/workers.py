@@ -20,12 +20,14 @@ running finishes and writes its files atomically, and a resume then trusts it (`
 """
 import ctypes
 import multiprocessing
+import numbers
 import os
 import signal
 import socket
 import sys
 import threading
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
@@ -44,6 +46,18 @@ def cores():
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def useful_workers(workers, name="workers", cap=True):
+    """``workers`` (an int >= 1), capped at the cores with a warning: more processes than cores only compete
+    for them, and each holds its own model and test sets in memory (1000 asked for ~30 GiB)."""
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
+        raise ValueError(f"{name}: expected an integer >= 1, got {workers!r}")
+    if cap and workers > cores():
+        warnings.warn(f"{name}: {workers} processes on {cores()} cores would only compete for them (and each holds "
+                      f"a model and its test sets in memory); using {cores()}", RuntimeWarning, stacklevel=3)
+        return cores()
+    return int(workers)
 
 
 def threads_per_worker(workers):
