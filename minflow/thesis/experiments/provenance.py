@@ -175,8 +175,8 @@ def markdown(record):
     tally = ", ".join(f"{g} {against[g]} of {total[g]}" for g in groups)
     return [f"**What was fixed before which results.** Rules v2 were committed in `{record['rules_commit']}` *after* the "
             f"results of rules v1 (claims.py of `{record['v1']}`) had been seen, and RULES.md quotes them; rules v1 had "
-            f"decided the single-seed tables then committed as: {v1}. So rules v2 are not pre-registered for every run "
-            "they decide: " + "; ".join(_seen_text(r) for r in record["seen"]) + ". Every other result under "
+            f"decided the single-seed tables then committed as: {v1}. So rules v2 are a rule written after looking, not a "
+            "pre-registration, and some results they decide are older than they are: " + "; ".join(_seen_text(r) for r in record["seen"]) + ". Every other result under "
             f"`reproduction/` was first committed after `{record['rules_commit']}`.", "",
             "Rules v2 changed these verdicts of the committed runs against rules v1 (computed from git into "
             "`reproduction/provenance.json` by `python -m minflow.thesis.experiments.provenance`): "
