@@ -25,6 +25,7 @@ from .bijectors import (ActNorm, AdditiveCoupling, AffineCoupling, LULinear, Per
 from .checkpoint import load, save
 from .diagnostics import consistency_report, format_consistency_report
 from .flow import Flow, RealNVP
+from .spec import RealNVPSpec
 from .prior import standard_normal_log_prob
 from .train import History, fit
 
@@ -52,7 +53,7 @@ def __getattr__(name):
     return module if module.__name__.endswith("." + name) else getattr(module, name)
 
 
-__all__ = ["Flow", "RealNVP", "fit", "History", "save", "load", "consistency_report", "format_consistency_report",
+__all__ = ["Flow", "RealNVP", "RealNVPSpec", "fit", "History", "save", "load", "consistency_report", "format_consistency_report",
            "set_threads", "threads",
            "bijectors", "engine", "AffineCoupling", "AdditiveCoupling", "Permutation", "Reverse",
            "RandomPermutation", "ActNorm", "LULinear", "standard_normal_log_prob", "__version__", *_THESIS]

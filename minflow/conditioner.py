@@ -31,6 +31,8 @@ ACTIVATIONS = {
     "elu": Activation(lambda xp, a: xp.where(a > 0, a, xp.exp(xp.minimum(a, 0.0)) - 1.0),
                       lambda xp, h: xp.where(h > 0, 1.0, h + 1)),
 }
+HIDDEN = (64, 64)    # the default hidden widths of a conditioner (RealNVPSpec.hidden reads it)
+ACTIVATION = "relu"  # the default activation
 
 
 def activation(name):

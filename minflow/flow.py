@@ -17,6 +17,7 @@ from . import bijectors
 from . import engine as engines
 from .backend import default_backend, namespace, to_backend, to_numpy
 from .prior import standard_normal_log_prob, standard_normal_sample
+from .spec import make_spec
 from .tree import tree_leaves, tree_map
 from .validation import (check_batch, check_bool, check_dtype, check_int, check_memory, check_params, check_rng,
                          shape_paths, warn_if_far)
@@ -243,43 +244,25 @@ class RealNVP(Flow):
     """The thesis's core model: K affine coupling layers, halves alternating, N(0, I) prior.
 
     RealNVP(dim, n_layers=8, hidden=(64, 64), rng=np.random.default_rng(0))
+    RealNVP(dim, spec=RealNVPSpec(...), rng=rng)      # every option in one record (spec.py)
 
-    Options beyond the core model (the extensions of the thesis's appendix D):
-    ``coupling="additive"`` (NICE), ``mask="alternate"``, ``permutation="reverse"|"random"``
-    between couplings, ``actnorm=True`` and ``lu=True`` (Glow's step: ActNorm, LU linear, coupling).
-    ``s_max``: the bound of the affine couplings' log-scale, s = s_max tanh(s_raw / s_max) (default 2);
-    ``s_max=None``: unbounded, s = s_raw (eq. 3 exactly, plain exp as in the RealNVP paper).
+    The options, their defaults and what they build are the fields of ``RealNVPSpec``: beyond the
+    core model (the extensions of the thesis's appendix D) ``coupling="additive"`` (NICE),
+    ``mask="alternate"``, ``permutation="reverse"|"random"`` between couplings, ``actnorm=True`` and
+    ``lu=True`` (Glow's step: ActNorm, LU linear, coupling); ``s_max``, the bound of the affine couplings'
+    log-scale, s = s_max tanh(s_raw / s_max); ``s_max=None``: unbounded, s = s_raw (eq. 3 exactly).
+    Options given as arguments replace those of ``spec``. ``flow.spec`` is the record it was built from.
     A new RealNVP is the identity map (zero-initialised last conditioner layer).
     """
 
-    def __init__(self, dim, n_layers=8, hidden=(64, 64), *, rng, activation="relu", mask="half",
-                 coupling="affine", permutation=None, actnorm=False, lu=False, s_max=2.0, dtype="float64",
-                 engine=None):
+    def __init__(self, dim, n_layers=None, hidden=None, *, rng, spec=None, dtype="float64", engine=None, **options):
         dim = check_int(dim, "dim", minimum=2)
-        n_layers = check_int(n_layers, "n_layers", minimum=1)
         rng = check_rng(rng)
-        if coupling not in ("affine", "additive"):
-            raise ValueError(f"coupling: expected 'affine' or 'additive', got {coupling!r}")
-        if permutation not in (None, "reverse", "random"):
-            raise ValueError(f"permutation: expected None, 'reverse' or 'random', got {permutation!r}")
-        actnorm, lu = check_bool(actnorm, "actnorm"), check_bool(lu, "lu")
-        layers = []
-        for k in range(n_layers):
-            if actnorm:
-                layers.append(bijectors.ActNorm(dim))
-            if lu:
-                layers.append(bijectors.LULinear(dim, perm=rng.permutation(dim)))
-            elif permutation == "reverse" and k > 0:
-                layers.append(bijectors.Reverse(dim))
-            elif permutation == "random" and k > 0:
-                layers.append(bijectors.RandomPermutation(dim, rng))
-            flip = k % 2 == 1 and permutation is None and not lu
-            if coupling == "affine":
-                layers.append(bijectors.AffineCoupling(dim, hidden, mask, flip, activation, s_max))
-            else:
-                layers.append(bijectors.AdditiveCoupling(dim, hidden, mask, flip, activation))
+        given = {k: v for k, v in (("n_layers", n_layers), ("hidden", hidden)) if v is not None}
+        self.spec = make_spec(spec, **given, **options)
+        layers = self.spec.layers(dim, rng)
         n = sum(int(np.prod(s)) for layer in layers for _, s in shape_paths(layer.param_shapes()))
         check_memory(n * np.dtype(check_dtype(dtype)).itemsize, "hidden",
-                     f"a flow of {n:,} parameters ({n_layers} couplings of widths {tuple(layers[-1].hidden)}, dim {dim})")
+                     f"a flow of {n:,} parameters ({self.spec.n_layers} couplings of widths {self.spec.hidden}, "
+                     f"dim {dim})")
         super().__init__(layers, rng=rng, dtype=dtype, engine=engine)
-

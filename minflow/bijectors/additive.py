@@ -12,7 +12,7 @@ from ..backend import namespace
 from ..conditioner import init_mlp, mlp, mlp_shapes
 from ..validation import check_hidden
 from .base import Bijector, constant_log_det
-from .coupling import Split
+from .coupling import MASKS, Split
 
 
 def additive_forward(x_b, t):
@@ -32,7 +32,7 @@ def additive_inverse(y_b, t):
 class AdditiveCoupling(Bijector):
     """Additive coupling: x: (N, D) -> y: (N, D), log_det: (N,) of zeros; params: MLP [(W, b), ...]."""
 
-    def __init__(self, dim, hidden=(64, 64), mask="half", flip=False, activation="relu"):
+    def __init__(self, dim, hidden=conditioner.HIDDEN, mask=MASKS[0], flip=False, activation=conditioner.ACTIVATION):
         self.split = Split(dim, mask, flip)
         self.dim, self.hidden = self.split.dim, check_hidden(hidden)
         conditioner.activation(activation)

@@ -30,6 +30,7 @@ from ..validation import check_bool, check_hidden, check_int
 from .base import Bijector
 
 MASKS = ("half", "alternate")
+S_MAX = 2.0  # the default bound on the log-scale s (RealNVPSpec.s_max reads it)
 
 
 class Split:
@@ -106,7 +107,8 @@ class AffineCoupling(Bijector):
     s_max: the bound of the log-scale, s = s_max tanh(s_raw / s_max); None: unbounded, s = s_raw.
     """
 
-    def __init__(self, dim, hidden=(64, 64), mask="half", flip=False, activation="relu", s_max=2.0):
+    def __init__(self, dim, hidden=conditioner.HIDDEN, mask=MASKS[0], flip=False, activation=conditioner.ACTIVATION,
+                 s_max=S_MAX):
         self.split = Split(dim, mask, flip)
         self.dim, self.hidden = self.split.dim, check_hidden(hidden)
         conditioner.activation(activation)  # an unknown name fails here, not at the first forward
