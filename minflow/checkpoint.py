@@ -86,6 +86,8 @@ def _check_path(path):
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"path: expected a file name (str or os.PathLike), got {type(path).__name__}")
     path = os.fsdecode(os.fspath(path))
+    if "\0" in path:
+        raise ValueError(f"path: contains a NUL character ({path!r}); no file can have that name")
     if not path or os.path.isdir(path):
         raise ValueError(f"path: expected a file name, got {'an empty string' if not path else 'a directory'} "
                          f"({path!r})")
@@ -103,6 +105,8 @@ def load(path):
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"path: expected a file name (str or os.PathLike), got {type(path).__name__}")
     path = os.fsdecode(os.fspath(path))
+    if "\0" in path:
+        raise ValueError(f"path: contains a NUL character ({path!r}); no file can have that name")
     if not os.path.isfile(path):
         raise ValueError(f"path: no checkpoint file at {path!r}")
     try:

@@ -15,7 +15,7 @@ import autograd.numpy as anp
 from autograd import grad
 
 from .backend import to_numpy
-from .flow import forward_pass
+from .flow import Flow, forward_pass
 from .prior import standard_normal_log_prob
 from .validation import check_int, check_rng
 
@@ -46,7 +46,10 @@ def consistency_report(flow, x, rng, n_latent=None, brute_force_max_dim=10):
 
     x: (N, D) data; rng: numpy Generator for the latent draws; n_latent: number of z (default N).
     """
+    if not isinstance(flow, Flow):
+        raise TypeError(f"flow: expected a minflow Flow, got {type(flow).__name__}")
     rng = check_rng(rng)
+    brute_force_max_dim = check_int(brute_force_max_dim, "brute_force_max_dim", minimum=0)
     z, _ = flow.forward(x)
     direct = flow.log_prob(x)
     if flow.dim <= brute_force_max_dim and len(x) <= 2000:

@@ -38,7 +38,8 @@ class History:
 
     ``initial_val_nll`` is the untrained model's; ``best_epoch`` is -1 when no epoch improved on
     it, and the initial parameters were kept. ``stop_reason`` says why the loop ended: "epochs",
-    "patience" or "diverged" (a non-finite loss, or a validation NLL far above the best).
+    "patience", "diverged" (a non-finite loss, or a validation NLL far above the best) or
+    "interrupted" (Ctrl-C: the best parameters so far are kept, and KeyboardInterrupt raised).
     """
 
     initial_val_nll: float = math.nan
@@ -85,30 +86,43 @@ def fit(flow, data, *, rng, epochs=100, batch_size=256, lr=1e-3, schedule="cosin
     if not np.isfinite(hist.initial_val_nll):
         raise ValueError(f"data: the untrained model's NLL on the validation data is not finite (|x| up to "
                          f"{float(np.max(np.abs(val))):.3g}): too far out for {np.dtype(flow.dtype).name}")
-    best, state = flow.params, adam_init(flow.params)
+    best, state = [flow.params], adam_init(flow.params)
     start = time.perf_counter()
-    for epoch in range(opt.epochs):
-        losses = []
-        for xb in _batches(flow, train, opt, n_train, rng):
-            loss, grads = value_grad(flow.params, xb)
-            losses.append(float(loss))
-            if not np.isfinite(loss):
+    try:
+        for epoch in range(opt.epochs):
+            losses = []
+            for xb in _batches(flow, train, opt, n_train, rng):
+                with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is reported once, by _record
+                    loss, grads = value_grad(flow.params, xb)
+                    losses.append(float(loss))
+                    if not np.isfinite(loss):
+                        break
+                    rate = rate_at(state[2])
+                    flow.params, state = engine.adam_step(flow.params, _clip(grads, opt.clip_norm), state, rate)
+            if not _end_epoch(flow, hist, opt, epoch, losses, val, rate_at(max(state[2] - 1, 0)), best, start):
                 break
-            rate = rate_at(state[2])
-            flow.params, state = engine.adam_step(flow.params, _clip(grads, opt.clip_norm), state, rate)
-        if not _record(hist, epoch, losses, _eval_nll(flow, val), rate_at(max(state[2] - 1, 0))):
-            break
-        if hist.best_epoch == epoch:
-            best = flow.params
-        if opt.callback is not None:
-            opt.callback(epoch, hist, flow)
-        if opt.progress:
-            _report(epoch, opt.epochs, hist, start)
-        if opt.patience is not None and epoch - hist.best_epoch >= opt.patience:
-            hist.stopped_early, hist.stop_reason = True, "patience"
-            break
-    flow.params, hist.seconds, flow.history = best, time.perf_counter() - start, hist
+    except KeyboardInterrupt:  # Ctrl-C: the flow keeps the best parameters so far, as after the last epoch
+        hist.stopped_early, hist.stop_reason = True, "interrupted"
+        raise
+    finally:
+        flow.params, hist.seconds, flow.history = best[0], time.perf_counter() - start, hist
     return hist
+
+
+def _end_epoch(flow, hist, opt, epoch, losses, val, rate, best, start):
+    """Record the epoch, keep its parameters in ``best[0]`` if they are the best; False: stop training."""
+    if not _record(hist, epoch, losses, _eval_nll(flow, val), rate):
+        return False
+    if hist.best_epoch == epoch:
+        best[0] = flow.params
+    if opt.callback is not None:
+        opt.callback(epoch, hist, flow)
+    if opt.progress:
+        _report(epoch, opt.epochs, hist, start)
+    if opt.patience is not None and epoch - hist.best_epoch >= opt.patience:
+        hist.stopped_early, hist.stop_reason = True, "patience"
+        return False
+    return True
 
 
 def adam_init(params):

@@ -73,3 +73,116 @@ def test_evaluate_log_probs_names_n():
     d = ThesisDistributions(4, seed=0)
     with pytest.raises(ValueError, match="n: 1,000,000,000,000 points x 1 scorer"):
         evaluate_log_probs(d.p, 10**12, np.random.default_rng(0), {"logp": d.p.log_prob})
+
+
+# --- errors that name their argument ---------------------------------------------------------------------
+def _flow():
+    import numpy as np
+
+    import minflow
+    return minflow.RealNVP(2, 2, (8,), rng=np.random.default_rng(0))
+
+
+def test_consistency_report_names_its_arguments():
+    import numpy as np
+
+    import minflow
+    x = np.random.default_rng(0).standard_normal((10, 2))
+    with pytest.raises(TypeError, match="flow: expected a minflow Flow, got str"):
+        minflow.consistency_report("x", x, np.random.default_rng(0))
+    with pytest.raises(TypeError, match="brute_force_max_dim: expected an integer"):
+        minflow.consistency_report(_flow(), x, np.random.default_rng(0), brute_force_max_dim="a")
+
+
+@pytest.mark.parametrize("kwargs, named", [(dict(condition_number=1e17), "condition_number"),
+                                           (dict(outlier_condition_number=1e17), "outlier_condition_number"),
+                                           (dict(mean_scale=1e300), "mean_scale")])
+def test_distributions_float64_cannot_hold_are_named(kwargs, named):
+    from minflow.thesis.gaussians import ThesisDistributions
+    with pytest.raises(ValueError, match=f"^{named}: expected a finite number in"):
+        ThesisDistributions(4, **kwargs)
+
+
+def test_eigen_spectrum_names_a_singular_condition_number():
+    from minflow.thesis.gaussians import eigen_spectrum
+    with pytest.raises(ValueError, match="condition_number: .*singular in float64"):
+        eigen_spectrum(4, condition_number=1e17)
+
+
+def test_kl_of_means_too_far_apart_is_named_not_inf(recwarn):
+    import numpy as np
+
+    from minflow.thesis.gaussians import Gaussian
+    from minflow.thesis.information import kl_gaussian
+    q, p = Gaussian(np.full(3, 1e200), np.eye(3)), Gaussian(np.zeros(3), np.eye(3))
+    with pytest.raises(ValueError, match="q, p: the means are 1e.200 apart .*overflows float64"):
+        kl_gaussian(q, p)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_a_scorers_nan_is_named():
+    import numpy as np
+
+    from minflow.thesis.gaussians import ThesisDistributions
+    from minflow.thesis.information import evaluate_log_probs
+    d = ThesisDistributions(3, seed=0)
+    bad = lambda x: np.where(np.arange(len(x)) == 2, np.nan, 0.0)  # noqa: E731
+    with pytest.raises(ValueError, match=r"scorers\['model'\]: returned NaN for 1 of 10 points"):
+        evaluate_log_probs(d.p, 10, np.random.default_rng(0), {"model": bad})
+
+
+def test_a_nul_in_a_checkpoint_path_is_named(tmp_path):
+    import minflow
+    for call in (lambda: minflow.save(_flow(), str(tmp_path / "a\0b.npz")), lambda: minflow.load(str(tmp_path / "a\0b"))):
+        with pytest.raises(ValueError, match="path: contains a NUL character"):
+            call()
+
+
+def test_a_full_disk_names_the_file_meant_not_its_temporary(tmp_path, monkeypatch):
+    import errno
+
+    import minflow
+    from minflow import checkpoint
+
+    def full(*_, **__):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(checkpoint.os, "fsync", full)
+    with pytest.raises(OSError, match=f"cannot write {tmp_path / 'm.npz'} .No space left on device"):
+        minflow.save(_flow(), str(tmp_path / "m.npz"))
+    assert os.listdir(tmp_path) == []
+
+
+def test_fit_interrupted_keeps_the_best_parameters():
+    import numpy as np
+
+    import minflow
+    flow = _flow()
+    x = np.random.default_rng(1).standard_normal((512, 2)) * 2 + 1
+
+    def stop(epoch, hist, f):
+        if epoch == 3:
+            stop.best = [w.copy() for w, _ in f.params[0]] if hist.best_epoch == 3 else stop.best
+            f.params = [[(w * 0 + 7, b) for w, b in p] for p in f.params]  # the last step's, made recognisable
+            raise KeyboardInterrupt
+        if hist.best_epoch == epoch:
+            stop.best = [w.copy() for w, _ in f.params[0]]
+    with pytest.raises(KeyboardInterrupt):
+        minflow.fit(flow, x, rng=np.random.default_rng(2), epochs=10, batch_size=64, validation=0.25, callback=stop)
+    assert flow.history.stop_reason == "interrupted"
+    assert all(np.array_equal(w, b) for (w, _), b in zip(flow.params[0], stop.best))
+
+
+def test_a_diverging_reference_fit_warns_once_not_dozens_of_overflows():
+    import warnings
+
+    import numpy as np
+
+    import minflow
+    flow = minflow.RealNVP(2, 2, (8,), rng=np.random.default_rng(0), s_max=None, engine="reference")
+    x = np.random.default_rng(1).standard_normal((2000, 2)) * 3
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        minflow.fit(flow, x, rng=np.random.default_rng(2), epochs=30, batch_size=100, lr=50.0, schedule="constant")
+    messages = [str(w.message) for w in caught]
+    assert any("validation NLL" in m for m in messages)
+    assert len(messages) <= 2, messages

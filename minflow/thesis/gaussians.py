@@ -47,6 +47,10 @@ FAMILIES = ("generalisation", "perturbed", "outlier")
 CONDITION_NUMBER = 100.0
 MEAN_VARIANCE = 1.0
 MEAN_SCALE = 1.0
+# Beyond these, float64 cannot hold the distributions: a covariance of condition number 1e13+ is singular to
+# rounding (Cholesky fails or lies), and a mean of |mu| ~ 1e300 swallows every unit-scale draw (x = mu + L z == mu)
+MAX_CONDITION_NUMBER = 1e12
+MAX_MEAN_SCALE = 1e6
 ALPHA_DEFAULT = 0.08
 BETA_DEFAULT = 0.2
 OUTLIER_MEAN_Z, OUTLIER_APPROACH, OUTLIER_COV_MIX = 3.0, 0.2, 1.0
@@ -184,8 +188,9 @@ def eigen_spectrum(dim, condition_number=CONDITION_NUMBER, mean_variance=MEAN_VA
     """Geometrically spaced eigenvalues, largest / smallest = condition_number, mean = mean_variance."""
     dim = check_int(dim, "dim", minimum=1)
     kappa = check_positive(condition_number, "condition_number")
-    if kappa < 1:
-        raise ValueError(f"condition_number: expected >= 1, got {kappa}")
+    if not 1 <= kappa <= MAX_CONDITION_NUMBER:
+        raise ValueError(f"condition_number: expected a number in [1, {MAX_CONDITION_NUMBER:g}] (beyond, the "
+                         f"covariance is singular in float64), got {kappa:g}")
     lam = kappa ** (np.arange(dim) / max(dim - 1, 1)) if dim > 1 else np.ones(1)
     return lam * check_positive(mean_variance, "mean_variance") / lam.mean()
 
@@ -233,12 +238,13 @@ class ThesisDistributions:
         self.seed = check_int(seed, "seed", minimum=0)
         self.alpha = _check_number(alpha, "alpha")
         self.beta = _check_number(beta, "beta")
-        self.condition_number = _check_number(condition_number, "condition_number", minimum=1.0)
+        self.condition_number = _check_number(condition_number, "condition_number", 1.0, MAX_CONDITION_NUMBER)
         self.mean_variance = check_positive(mean_variance, "mean_variance")
-        self.mean_scale = _check_number(mean_scale, "mean_scale")
+        self.mean_scale = _check_number(mean_scale, "mean_scale", maximum=MAX_MEAN_SCALE)
         # None (only None) means "the same as p's"
         self.outlier_condition_number = _check_number(self.condition_number if outlier_condition_number is None
-                                                      else outlier_condition_number, "outlier_condition_number", 1.0)
+                                                      else outlier_condition_number, "outlier_condition_number", 1.0,
+                                                      MAX_CONDITION_NUMBER)
         self.outlier_mean_variance = check_positive(self.mean_variance if outlier_mean_variance is None
                                                     else outlier_mean_variance, "outlier_mean_variance")
         # z = -sqrt(D / 2) puts mu_q on mu_p; below it the squared distance would be negative

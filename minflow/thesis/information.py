@@ -46,6 +46,12 @@ def _check_pair(q, p):
             raise TypeError(f"{name}: expected a minflow.thesis.gaussians.Gaussian, got {type(g).__name__}")
     if q.dim != p.dim:
         raise ValueError(f"q, p: dimensions differ (q.dim = {q.dim}, p.dim = {p.dim})")
+    with np.errstate(over="ignore", invalid="ignore"):
+        gap = q.mean - p.mean
+        far = not np.isfinite(float(gap @ gap))
+    if far:
+        raise ValueError(f"q, p: the means are {np.max(np.abs(gap)):.3g} apart in a coordinate; their squared "
+                         "distance overflows float64 (KL and cross-entropy would be inf)")
 
 
 def kl_gaussian(q, p):
@@ -158,6 +164,9 @@ def evaluate_log_probs(dist, n, rng, scorers, chunk_size=65536, dtype=np.float64
             values = real_array(fn(x), f"scorers[{name!r}]").reshape(-1)
             if values.shape != (m,):
                 raise ValueError(f"scorers[{name!r}]: returned shape {values.shape}, expected ({m},)")
+            if np.isnan(values).any():
+                raise ValueError(f"scorers[{name!r}]: returned NaN for {int(np.isnan(values).sum())} of {m} points "
+                                 f"(rows {start}..{start + m - 1}); a log-density is a number or -inf")
             out[name][start:start + m] = values
     return out
 
