@@ -73,10 +73,7 @@ def distribution_fingerprint(config):
 def build_model(dim, config, rng):
     """The core RealNVP of section 2.1 (affine couplings, halves alternating), or an extension of it
     where ``config.model`` asks for one (ActNorm, LU, permutations, additive couplings)."""
-    m = config.model
-    return RealNVP(dim, n_layers=m.n_layers, hidden=m.hidden, rng=rng, activation=m.activation,
-                   s_max=m.s_max, coupling=m.coupling, permutation=m.permutation, actnorm=m.actnorm, lu=m.lu,
-                   dtype=config.dtype)
+    return RealNVP(dim, spec=config.model, rng=rng, dtype=config.dtype)
 
 
 def train_model(dim, config, rng):

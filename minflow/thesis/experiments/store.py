@@ -98,7 +98,7 @@ def _ours_in(folder, root, sub):
 # --- cells ---------------------------------------------------------------------------------------
 # Model settings added after runs had been recorded (the ablations' knobs): left out of the digest
 # while they hold their defaults, so a run recorded before they existed still owns its cells.
-_LATER_MODEL_DEFAULTS = {k: getattr(ModelConfig(), k) for k in ("coupling", "permutation", "actnorm", "lu")}
+_LATER_MODEL_DEFAULTS = {k: getattr(ModelConfig(), k) for k in ("mask", "coupling", "permutation", "actnorm", "lu")}
 
 
 def config_digest(cfg_dict):
