@@ -28,7 +28,9 @@ rules v2, claims.c1 (b)) AND TNR(p_theta) <= 0.10 on both perturbed sets. Otherw
 checkpoint had TNR(p_theta) <= 0.10 on both sets, with its configuration.
 """
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from ...spec import RealNVPSpec
 
 GAP_BAR = 0.25     # x sd(log p) on fresh points of p: the C1 standard (claims.c1 (b))
 TNR_BAR = 0.10     # "the model flags (almost) none of the perturbed set": thesis 0.02 and ~0
@@ -38,13 +40,23 @@ PERTURBED = ((1.0, 0.0), (0.25, 0.5))   # the two perturbed sets of C10, (s, t)
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model of the sweep: RealNVP(dim, n_layers, hidden, s_max=..., permutation=...)."""
+    """One model of the sweep, named: the fields of RealNVPSpec it sets (the others keep their defaults).
+
+    Recorded flat in the sweep's settings (run.json, decision.json) as it was pre-registered."""
 
     name: str
     n_layers: int
     hidden: tuple
     s_max: float            # None: unbounded, s = s_raw
     permutation: str        # None: halves alternating; "reverse": reverse permutations between couplings
+
+    def spec(self):
+        """The RealNVPSpec this model builds."""
+        return replace(RealNVPSpec(), n_layers=self.n_layers, hidden=tuple(self.hidden), s_max=self.s_max,
+                       permutation=self.permutation)
+
+
+CORE = RealNVPSpec()  # the core model of the thesis room: its depth, width and bound, read not restated
 
 
 @dataclass(frozen=True)
@@ -60,8 +72,8 @@ class DataSpec:
 class RegimeSweep:
     dim: int = 50
     seeds: tuple = (0, 1, 2)
-    models: tuple = (ModelSpec("core", 8, (64, 64), 2.0, None),
-                     ModelSpec("core-reverse", 8, (64, 64), 2.0, "reverse"),
+    models: tuple = (ModelSpec("core", CORE.n_layers, CORE.hidden, CORE.s_max, None),
+                     ModelSpec("core-reverse", CORE.n_layers, CORE.hidden, CORE.s_max, "reverse"),
                      ModelSpec("wide-unbounded", 12, (128, 128), None, None),
                      ModelSpec("wide-unbounded-reverse", 12, (128, 128), None, "reverse"))
     data: tuple = (DataSpec("fresh", None, (1, 3, 10, 30, 100)),

@@ -126,8 +126,7 @@ def run_task(sweep, seed, data, model):
     dists = ThesisDistributions(sweep.dim, seed)
     evals = eval_sets(sweep, dists, seed)
     key = ("regimes", data.name, model.name)
-    flow = RealNVP(sweep.dim, model.n_layers, tuple(model.hidden), rng=rng_for(seed, *key, "init"),
-                   s_max=model.s_max, permutation=model.permutation)
+    flow = RealNVP(sweep.dim, spec=model.spec(), rng=rng_for(seed, *key, "init"))
     points = []
 
     def callback(epoch, hist, current):
