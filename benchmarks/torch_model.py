@@ -5,7 +5,7 @@ The model minflow.RealNVP(dim, n_layers, (w, w)) builds, written the way a PyTor
 - n_layers affine couplings; coupling k conditions on the first half x[:, :D//2] and transforms
   the second half when k is even, and the other way round when k is odd (mask "half", flip = k % 2);
 - the conditioner is Linear(d_a, w) - ReLU - Linear(w, w) - ReLU - Linear(w, 2 d_b), whose output
-  is [s_raw | t]; the log-scale is bounded, s = 2 tanh(s_raw / 2);
+  is [s_raw | t]; the log-scale is bounded, s = s_max tanh(s_raw / s_max), with minflow's s_max;
 - y_b = x_b exp(s) + t, log|det J| = sum s; standard-normal prior.
 
 `train_epoch` is the loop a user writes (shuffle, minibatches, Adam, the loss read back every
@@ -18,11 +18,13 @@ import math
 import torch
 from torch import nn
 
+from minflow import RealNVPSpec
+
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 class AffineCoupling(nn.Module):
-    def __init__(self, dim, hidden, flip, s_max=2.0):
+    def __init__(self, dim, hidden, flip, s_max):
         super().__init__()
         self.half, self.flip, self.s_max = dim // 2, flip, s_max
         d_a = dim - self.half if flip else self.half
@@ -53,7 +55,8 @@ class RealNVP(nn.Module):
     def __init__(self, dim, n_layers, hidden):
         super().__init__()
         self.dim = dim
-        self.couplings = nn.ModuleList(AffineCoupling(dim, hidden, flip=k % 2 == 1) for k in range(n_layers))
+        s_max = RealNVPSpec().s_max  # minflow's bound, read from its spec (the benchmark compares the same model)
+        self.couplings = nn.ModuleList(AffineCoupling(dim, hidden, k % 2 == 1, s_max) for k in range(n_layers))
 
     def log_prob(self, x):
         log_det = x.new_zeros(x.shape[0])
