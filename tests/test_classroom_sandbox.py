@@ -189,6 +189,8 @@ def mallory_attacks(subs, out, secret_path):
                                 REPO / "minflow" / "zz_pwned.py", secret_path]),
         "entropy_affine": daemon([out / "scores.csv", out / "feedback" / "ada.json", out / "feedback" / "mallory.txt"]),
         "adam_step": FORK_STORM,
+        "ood_bounds": ["import os, signal", "for sig in (signal.SIGSTOP, signal.SIGINT, signal.SIGTERM, signal.SIGKILL):",
+                       "    os.kill(os.getppid(), sig)", "    os.kill(1, sig)"],
     }
 
 
@@ -268,7 +270,8 @@ def test_the_class_is_graded_by_make_within_its_time_budget(hostile_class):
 
 def test_honest_ada_keeps_full_marks_and_her_folder(hostile_class):
     assert float(hostile_class["rows"]["ada"]["percent"]) == 100.0
-    assert gr.FLAG_EDITED not in hostile_class["rows"]["ada"]["flags"]
+    flags = hostile_class["rows"]["ada"]["flags"]
+    assert gr.FLAG_EDITED not in flags or gr.FLAG_VERSION in flags  # the library changed meanwhile: its diff shows
     assert snapshot(hostile_class["subs"] / "ada") == hostile_class["before"]["ada"]
 
 

@@ -200,6 +200,7 @@ def _drain(read_fd, relay, wait=0.5):
 
 def main(argv):
     config = json.loads(argv[1])
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # as PID 1: no handler, so no signal of the student's reaches it
     if config.get("uid") is not None:
         _drop_privileges(config["uid"])
     _not_dumpable()
