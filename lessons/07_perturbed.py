@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 
 from minflow.thesis.experiments import figures
-from minflow.thesis.gaussians import S_DEFAULT, T_DEFAULT, ThesisDistributions
+from minflow.thesis.gaussians import ALPHA_DEFAULT, BETA_DEFAULT, S_DEFAULT, T_DEFAULT, ThesisDistributions
 
 
 # The core model and its training (seed, n_layers, ..., n_test) are inherited from _thesis.CoreModelConfig.
@@ -48,6 +48,8 @@ class Config(_thesis.CoreModelConfig):
     dims: tuple = (10, 20, 50)  # Figure 7: the perturbed set at s = 1, t = 0 for each D
     grid_dim: int = 20          # Figures 8-9: the whole grid S x T at this D, perturbed and not
     variants_dim: int = 50      # Figure 10: s and t changed separately or together at this D
+    alpha: float = ALPHA_DEFAULT  # the perturbation's strength (eq. 21): added variance alpha I ...
+    beta: float = BETA_DEFAULT    # ... and mean shift beta u (minflow.thesis.gaussians's defaults)
     S: tuple = S_DEFAULT
     T: tuple = T_DEFAULT
 
@@ -66,7 +68,7 @@ exp_cfg = cfg.experiment_config(dims=all_dims, S=cfg.S, T=cfg.T)
 # documents how its defaults were chosen.
 
 # %%
-d0 = ThesisDistributions(cfg.grid_dim, seed=cfg.seed)
+d0 = ThesisDistributions(cfg.grid_dim, seed=cfg.seed, alpha=cfg.alpha, beta=cfg.beta)
 lesson.record("alpha", d0.alpha)
 lesson.record("beta", d0.beta)
 
@@ -77,7 +79,7 @@ lesson.record("beta", d0.beta)
 cells = {(d, fam, 1.0, 0.0) for d in all_dims for fam in ("generalisation", "perturbed")}
 cells |= {(cfg.grid_dim, fam, s, t) for fam in ("generalisation", "perturbed") for s in cfg.S for t in cfg.T}
 cells |= {(cfg.variants_dim, "perturbed", s, t) for s, t in figures.VARIANTS if s in cfg.S and t in cfg.T}
-table, kept, _ = _thesis.evaluate_cells(lesson, exp_cfg, sorted(cells))
+table, kept, _ = _thesis.evaluate_cells(lesson, exp_cfg, sorted(cells), alpha=cfg.alpha, beta=cfg.beta)
 lesson.record("table", table)
 
 # %% [markdown]
@@ -145,12 +147,17 @@ _thesis.versus_thesis(lesson, table, ["C6", "C7"])
 
 # %% [markdown]
 # ## Try this
-# - `--dims 10 20 50 100 --variants-dim 100`: how does the model's separability change with D, and how
-#   does it compare with the truth's at D = 100?
-# - The perturbation strength: build `ThesisDistributions(D, alpha=0.1, beta=0.3)` and rerun the
-#   scoring cell by hand with `minflow.thesis.experiments.evaluate_cell`. When does the model start to notice?
-# - Lesson 12 traces single perturbed points through the layers.
-# - At thesis scale: `.venv/bin/python lessons/07_perturbed.py --thesis`.
+# - `--dims 10 20 50 100 --S 1 --T 0` (only the cell s = 1, t = 0 of the grids: seconds): you should see the
+#   model's separability sep(log p_theta) keep rising with D through D = 100 (C6's first sentence says
+#   "rises"), a little below the truth's at every D (`D100_sep_model_logp` < `D100_sep_true_logp`): not the
+#   thesis's "indistinguishable for D >= 50".
+# - The perturbation's strength: `--dims 10 20 50 100 --S 1 --T 0 --alpha 0.02 --beta 0.05` (a quarter of the
+#   default alpha and beta). You should see both separabilities fall at every D, the model's still within 0.05 of
+#   the truth's: this model notices a weak perturbation about as well as the true density does.
+# - Lesson 12 traces single perturbed points through the layers: you should see its `compensation_verdict`
+#   say whether the layers shrink the perturbation more than an exact whitening of p would.
+# - At thesis scale (hours, not run by the tests): `.venv/bin/python lessons/07_perturbed.py --thesis`. Expect
+#   the verdicts that "This run vs the thesis" quotes for the thesis's scale (`make reproduce`, REPRODUCTION.md).
 
 # %%
 lesson.finish()

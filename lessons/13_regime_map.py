@@ -330,6 +330,18 @@ def where(p):
     return f"{p['data']} data, model {p['model']}, epoch {p['epoch']}, seed {p['seed']}"
 
 
+def gap_words(g):
+    """A gap in sd(log p) as words; a diverged run's gap is infinite (log p_theta not finite on part of Q(p)),
+    which fmt() would print as 'n/a'."""
+    if np.isfinite(g):
+        return f"a gap of {fmt(g)} sd(log p), {fmt(g / GAP_BAR)} times the C1 standard"
+    return "an infinite gap (log p_theta was not finite on part of Q(p): the training diverged)"
+
+
+def gap_upto(g):
+    return f"{fmt(g)} sd(log p)" if np.isfinite(g) else "infinity (diverged runs)"
+
+
 findings = []
 truth = {name: [p[f"tnr_p_s{s:g}_t{t:g}"] for p in one_per_seed] for s, t, name in SETS}
 findings.append("The true density flags " + " and ".join(
@@ -340,8 +352,7 @@ for s, t, name in SETS:
     r = min(rows, key=lambda r: np.mean(r[f"tnr_ptheta {name}"]))
     findings.append(f"The lowest TNR(p_theta) on {name} (mean over seeds) is {fmt(np.mean(r[f'tnr_ptheta {name}']))}, "
                     f"from {r['data']} data, model {r['model']}, epoch {r['epoch']} ({', '.join(sorted(set(r['regime'])))}), "
-                    f"at a gap of {fmt(np.mean(r['gap_over_sd']))} sd(log p), "
-                    f"{fmt(np.mean(r['gap_over_sd']) / GAP_BAR)} times the C1 standard.")
+                    f"at {gap_words(np.mean(r['gap_over_sd']))}.")
 findings.append(f"{len(fitted)} of {len(points)} checkpoints meet the fit condition"
                 + (f" ({'; '.join(where(p) for p in fitted)})" if 0 < len(fitted) <= 8 else "")
                 + ("." if not fitted else f"; {len(both)} of them also have TNR(p_theta) <= {TNR_BAR:g} on both sets "
@@ -362,7 +373,7 @@ for label in ("under-fitted", "over-fitted", "past its best"):
         k = sum(id(p) in is_low for p in sel)
         findings.append(f"{k} of the {len(sel)} {label} checkpoints have TNR(p_theta) <= {TNR_BAR:g} on both sets"
                         + (f", at gaps from {fmt(min(ratio(p) for p in sel if id(p) in is_low))} to "
-                           f"{fmt(max(ratio(p) for p in sel if id(p) in is_low))} sd(log p)." if k else "."))
+                           f"{gap_upto(max(ratio(p) for p in sel if id(p) in is_low))}." if k else "."))
 if decision["reproducible"]:
     findings.append(f"By the pre-registered rule (with {k_seeds} of {n_seeds} seeds required) this sweep shows C10 under "
                     f"the thesis's own fit: {decision['configurations']}.")

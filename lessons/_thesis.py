@@ -75,11 +75,12 @@ def thesis_model(lesson, dim, config):
     return lesson.cached(key, build)
 
 
-def evaluate_cells(lesson, config, cells):
+def evaluate_cells(lesson, config, cells, **dists_options):
     """Score the test sets ``cells`` = [(D, family, s, t), ...] with minflow.thesis.experiments.
 
     Per D: the cached trained model, the reference set Q(p) (fixes the OOD bounds), then
     ``evaluate_cell`` for each test set, with the same random streams as ``make reproduce``.
+    ``dists_options``: ``alpha=``, ``beta=`` ... of ``ThesisDistributions`` (lesson 7's perturbation strength).
     Returns (table: list of row dicts, kept: {kept_key: {"logp", "logp_theta"}}, models: {D: flow}).
     """
     from minflow.thesis.experiments import evaluate_cell, evaluate_reference, rng_for
@@ -90,7 +91,7 @@ def evaluate_cells(lesson, config, cells):
     table, kept, models = [], {}, {}
     for dim in sorted({c[0] for c in cells}):
         flow, _ = thesis_model(lesson, dim, config)
-        dists = ThesisDistributions(dim, seed=config.seed)
+        dists = ThesisDistributions(dim, seed=config.seed, **dists_options)
         ref = evaluate_reference(flow, dists, config, rng_for(config.seed, "reference", dim))
         kept[kept_key(dim, "reference")] = keep_values(ref._asdict(), config.kde_keep,
                                                        rng_for(config.seed, "keep", dim, "reference"))

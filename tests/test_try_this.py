@@ -245,3 +245,173 @@ def test_09_no_score_is_best_everywhere(root):
     assert all(sep("q(0.75, 0.25)", det) >= sep("q(0.75, 0.25)", k) for k in keys)
     assert all(sep("q_delta(1, 0)", det) <= sep("q_delta(1, 0)", k) for k in keys)
     assert min(sep("q_delta(1, 0)", "log p_theta"), sep("q_delta(1, 0)", "log p_Z(f(x))")) > 2 * sep("q_delta(1, 0)", det)
+
+
+# --- lessons 5-9: the thesis-scale lines point at the verdicts "This run vs the thesis" quotes ------------------
+def test_thesis_scale_verdicts_are_there_to_quote():
+    sys.path.insert(0, str(LESSONS))
+    try:
+        import _thesis
+    finally:
+        sys.path.remove(str(LESSONS))
+    verdicts = _thesis.thesis_scale_verdicts()
+    assert {f"C{k}" for k in range(1, 11)} <= set(verdicts), sorted(verdicts)
+
+
+# --- lesson 5 ------------------------------------------------------------------------------------------------
+def _fit(summary, d):
+    return next(f for f in summary["results"]["fit_standard"] if f["D"] == d)
+
+
+@slow
+def test_05_longer_training_meets_the_fit_standard(root):
+    short, long = run(root, "05_baseline", "--dims", "100"), run(root, "05_baseline", "--dims", "100", "--epochs", "40")
+    assert long["results"]["D100_KL_p_ptheta"] < 0.5 * short["results"]["D100_KL_p_ptheta"]
+    assert _fit(long, 100)["met"] and not _fit(short, 100)["met"]
+
+
+@slow
+def test_05_wider_conditioner(root):
+    base, wide = run(root, "05_baseline", "--dims", "100"), run(root, "05_baseline", "--dims", "100", "--hidden", "128", "128")
+    assert wide["results"]["D100_KL_p_ptheta"] == pytest.approx(base["results"]["D100_KL_p_ptheta"], rel=0.2)
+
+
+@slow
+def test_05_fewer_test_points(root):
+    base, few = run(root, "05_baseline"), run(root, "05_baseline", "--n-test", "2000")
+    se = {r["D"]: r["gap_se"] for r in base["results"]["table"]}
+    for r in few["results"]["table"]:
+        assert 2 < r["gap_se"] / se[r["D"]] < 4.5, r["D"]
+        assert r["mean_logp"] - r["mean_logp_theta"] > 5 * r["gap_se"], r["D"]
+
+
+# --- lesson 6 ------------------------------------------------------------------------------------------------
+def _facts(summary, cid):
+    return next(e for e in summary["results"]["versus_thesis"] if e["id"] == cid)["facts"]
+
+
+@slow
+def test_06_higher_dimensions(root):
+    base, high = run(root, "06_generalisation"), run(root, "06_generalisation", "--dims", "50", "100", "--S", "1")
+    k_high, _ = _facts(high, "C4")[0]["says"]
+    k_base, n_base = _facts(base, "C4")[0]["says"]
+    assert k_high > 0 and k_base == 0 and n_base > 0
+
+
+@slow
+def test_06_larger_shifts(root):
+    r = run(root, "06_generalisation", "--T", "0", "1", "2")
+    count, *trends = _facts(r, "C4")
+    assert count["says"][0] == 0 and all(t["says"] == "rises" for t in trends) and len(trends) == 2
+
+
+@slow
+def test_06_gap_grid_caption_counts_red_cells(root):
+    r = run(root, "06_generalisation")
+    cells = [x for x in r["results"]["table"] if x["D"] == 20]
+    red = sum(x["Hs_qp"] - x["Hs_qptheta"] > 0 for x in cells)
+    assert f"In this run {red} of {len(cells)} cells are red" in r["figures"]["gap_grid.png"]
+
+
+# --- lesson 7 ------------------------------------------------------------------------------------------------
+@slow
+def test_07_separability_with_dimension(root):
+    r = run(root, "07_perturbed", "--dims", "10", "20", "50", "100", "--S", "1", "--T", "0")
+    assert _facts(r, "C6")[0]["says"] == "rises"
+    for d in (10, 20, 50, 100):
+        assert r["results"][f"D{d}_sep_model_logp"] < r["results"][f"D{d}_sep_true_logp"], d
+
+
+@slow
+def test_07_weaker_perturbation(root):
+    base = run(root, "07_perturbed", "--dims", "10", "20", "50", "100", "--S", "1", "--T", "0")
+    weak = run(root, "07_perturbed", "--dims", "10", "20", "50", "100", "--S", "1", "--T", "0",
+               "--alpha", "0.02", "--beta", "0.05")
+    for d in (10, 20, 50, 100):
+        for who in ("true", "model"):
+            assert weak["results"][f"D{d}_sep_{who}_logp"] < base["results"][f"D{d}_sep_{who}_logp"], (d, who)
+        assert abs(weak["results"][f"D{d}_sep_true_logp"] - weak["results"][f"D{d}_sep_model_logp"]) < 0.05, d
+
+
+@slow
+def test_07_lesson_12_says_whether_it_compensates(root):
+    r = run(root, "12_inside_the_model")
+    assert r["results"]["compensation_verdict"] in ("compensated", "amplified", "as a perfect model of p")
+    assert "At the output the perturbation is" in r["stdout"]
+
+
+# --- lesson 10 -----------------------------------------------------------------------------------------------
+@slow
+def test_10_outliers_stay_outliers(root):
+    r = run(root, "10_mapping_2d")
+    assert claim(r, "shifted_mvn: an (almost) affine map keeps outliers outliers")
+    for name in ("shifted_mvn", "two_moons", "ring8"):
+        assert 0 <= r["results"][f"{name}_outliers_stay_outliers_of_10"] <= 10
+
+
+@slow
+def test_10_bridges(root):
+    base, short = run(root, "10_mapping_2d"), run(root, "10_mapping_2d", "--epochs", "20", "5", "5")
+    assert short["results"]["ring8_generated_between_modes"] > 3 * base["results"]["ring8_generated_between_modes"]
+
+
+@slow
+def test_10_shallow(root):
+    base, shallow = run(root, "10_mapping_2d"), run(root, "10_mapping_2d", "--n-layers", "2")
+    rise = {n: shallow["results"][f"{n}_test_nll"] - base["results"][f"{n}_test_nll"]
+            for n in ("shifted_mvn", "two_moons", "ring8")}
+    assert max(rise, key=rise.get) == "ring8", rise
+
+
+# --- lesson 11 -----------------------------------------------------------------------------------------------
+def _nll(summary):
+    return {k: v["test_nll"] for k, v in summary["results"]["variants"].items()}
+
+
+@slow
+def test_11_shallow(root):
+    nll = _nll(run(root, "11_extensions", "--n-layers", "2"))
+    actnorm_gain = nll["additive"] - nll["additive+actnorm"]
+    assert actnorm_gain > 0.2
+    assert actnorm_gain > max(nll["affine"] - nll[k] for k in ("affine+actnorm", "glow (actnorm+LU+affine)"))
+
+
+@slow
+def test_11_larger_data(root):
+    base, big = _nll(run(root, "11_extensions")), _nll(run(root, "11_extensions", "--data-scale", "5"))
+    assert big["additive"] - big["affine"] > 3 and base["additive"] - base["affine"] < 1
+    assert big["additive+actnorm"] - big["affine"] < 0.5
+
+
+@slow
+def test_11_random_permutation(root):
+    import minflow
+
+    sys.path.insert(0, str(LESSONS))
+    try:
+        from _data import two_moons
+    finally:
+        sys.path.remove(str(LESSONS))
+    glow = _nll(run(root, "11_extensions"))["glow (actnorm+LU+affine)"]
+    rng = np.random.default_rng(0)  # the lesson's data: its first two draws of seed 0
+    x_train, x_test = two_moons(3000, rng, 0.08), two_moons(20_000, rng, 0.08)
+    flow = minflow.RealNVP(2, 6, (32, 32), rng=np.random.default_rng(0), permutation="random")
+    minflow.fit(flow, x_train, rng=np.random.default_rng(1), epochs=30, batch_size=256, lr=3e-3, validation=0.1)
+    assert -flow.log_prob(x_test).mean() < glow + 0.05
+
+
+# --- lesson 12 -----------------------------------------------------------------------------------------------
+@slow
+def test_12_dim_50(root):
+    assert run(root, "12_inside_the_model", "--dim", "50")["results"]["compensation_verdict"] == "as a perfect model of p"
+
+
+@slow
+def test_12_worst_case_and_saturation(root):
+    r = run(root, "12_inside_the_model")
+    moves = r["results"]["mean_move_per_coupling"]
+    less = sum(q < t for q, t in zip(moves["q(0.75, 0.25)"], moves["training Q(p)"]))
+    assert 2 * less > len(moves["training Q(p)"])
+    assert f"layer {r['results']['layer_moving_q_most']} for q(0.75, 0.25)" in r["stdout"]
+    for v in r["results"]["scale_saturation"].values():
+        assert v["share_above_0.9_s_max"] == 0 and v["max_abs_s_over_s_max"] < 0.9
