@@ -17,7 +17,7 @@ from . import bijectors
 from . import engine as engines
 from .backend import default_backend, namespace, to_backend, to_numpy
 from .prior import standard_normal_log_prob, standard_normal_sample
-from .spec import make_spec
+from .spec import RealNVPSpec, make_spec
 from .tree import tree_leaves, tree_map
 from .validation import (check_batch, check_bool, check_dtype, check_int, check_memory, check_params, check_rng,
                          shape_paths, warn_if_far)
@@ -104,6 +104,7 @@ class Flow:
         self.needs_data_init = any(hasattr(layer, "data_init") for layer in layers)
         self.engine = engine
         self.backend = "numpy"
+        self.spec = None  # a RealNVP's RealNVPSpec (spec.py); a Flow of hand-picked layers has none
         if default_backend() == "cupy":  # $MINFLOW_BACKEND=cupy: every new flow lives on the GPU
             self.to("cupy")
 
@@ -206,18 +207,25 @@ class Flow:
         return int(sum(np.size(a) for a in tree_leaves(self.params)))
 
     def config(self):
-        """JSON-ready description of the architecture (not the parameter values)."""
-        return {"dim": self.dim, "dtype": np.dtype(self.dtype).name,
-                "needs_data_init": self.needs_data_init,
-                "layers": [layer.config() for layer in self.layers]}
+        """JSON-ready description of the architecture and the engine (not the parameter values); a
+        RealNVP adds the ``spec`` it was built from."""
+        config = {"dim": self.dim, "dtype": np.dtype(self.dtype).name, "engine": self.engine,
+                  "needs_data_init": self.needs_data_init, "layers": [layer.config() for layer in self.layers]}
+        if self.spec is not None:
+            config["spec"] = self.spec.to_dict()
+        return config
 
     @classmethod
     def from_config(cls, config, params=None):
-        """Rebuild a flow from ``config()``; without ``params`` they are fresh placeholders (seed 0)."""
+        """Rebuild a flow from ``config()``; without ``params`` they are fresh placeholders (seed 0).
+
+        The layers are rebuilt from their own configs (a random permutation keeps its order); a
+        recorded ``spec`` is checked and kept as ``flow.spec``."""
         rng = np.random.default_rng(0) if params is None else None
         flow = Flow([bijectors.from_config(c) for c in config["layers"]], params=params, rng=rng,
                     dim=config.get("dim"), dtype=config.get("dtype", "float64"), engine=config.get("engine"))
         flow.needs_data_init = check_bool(config.get("needs_data_init", False), "needs_data_init")
+        flow.spec = RealNVPSpec.from_dict(config["spec"], "spec") if config.get("spec") is not None else None
         return flow
 
     def astype(self, dtype):
@@ -225,7 +233,7 @@ class Flow:
         dt = check_dtype(dtype)
         flow = Flow(self.layers, tree_map(lambda a: a.astype(dt), self.params), dim=self.dim, dtype=dt,
                     engine=self.engine)
-        flow.needs_data_init = self.needs_data_init
+        flow.needs_data_init, flow.spec = self.needs_data_init, self.spec
         return flow
 
     def to(self, backend):
@@ -259,10 +267,10 @@ class RealNVP(Flow):
         dim = check_int(dim, "dim", minimum=2)
         rng = check_rng(rng)
         given = {k: v for k, v in (("n_layers", n_layers), ("hidden", hidden)) if v is not None}
-        self.spec = make_spec(spec, **given, **options)
-        layers = self.spec.layers(dim, rng)
+        spec = make_spec(spec, **given, **options)
+        layers = spec.layers(dim, rng)
         n = sum(int(np.prod(s)) for layer in layers for _, s in shape_paths(layer.param_shapes()))
         check_memory(n * np.dtype(check_dtype(dtype)).itemsize, "hidden",
-                     f"a flow of {n:,} parameters ({self.spec.n_layers} couplings of widths {self.spec.hidden}, "
-                     f"dim {dim})")
+                     f"a flow of {n:,} parameters ({spec.n_layers} couplings of widths {spec.hidden}, dim {dim})")
         super().__init__(layers, rng=rng, dtype=dtype, engine=engine)
+        self.spec = spec

@@ -181,7 +181,7 @@ def preset(name, **overrides):
         if key not in fields:
             raise ValueError(f"{key}: not a setting of ExperimentConfig; expected one of {sorted(fields)}")
     if isinstance(overrides.get("model"), dict):
-        overrides["model"] = dataclasses.replace(base.model, **overrides["model"])
+        overrides["model"] = _spec({**base.model.to_dict(), **overrides["model"]})
     if isinstance(overrides.get("training"), dict):
         overrides["training"] = dataclasses.replace(base.training, **overrides["training"])
     return dataclasses.replace(base, **overrides)
