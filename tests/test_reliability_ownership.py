@@ -66,14 +66,16 @@ def test_a_second_run_and_a_fresh_are_refused_while_one_is_live(finished, capsys
 def test_two_concurrent_processes_one_runs_the_other_is_refused(tmp_path):
     out = tmp_path / "run"
     code = ("import sys; from minflow.thesis.experiments import preset, run; run(preset('tiny', dims=(4,), "
-            "n_test=500, n_reference=500, kde_keep=50), sys.argv[1], progress=False)")
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(out)], cwd=ROOT, stderr=subprocess.PIPE)
-             for _ in range(2)]
-    errors = [p.communicate(timeout=300)[1].decode() for p in procs]
-    codes = sorted(p.returncode for p in procs)
-    assert codes[0] == 0, errors
-    if codes[1] != 0:  # they overlapped (the usual case): the second was refused, by name
-        assert any("in use by another minflow run" in e for e in errors), errors
+            "n_test=int(sys.argv[2]), n_reference=2000, kde_keep=50), sys.argv[1], progress=False)")
+    first = subprocess.Popen([sys.executable, "-c", code, str(out), "200000"], cwd=ROOT, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not any(f.endswith(".json") for _, _, fs in os.walk(out / "cells") for f in fs):  # mid-evaluation
+        assert time.time() < deadline and first.poll() is None, "the first run finished no cell"
+        time.sleep(0.05)
+    second = subprocess.run([sys.executable, "-c", code, str(out), "200000"], cwd=ROOT, capture_output=True, text=True)
+    assert first.poll() is None, "the first run ended before the second was checked: make it longer"
+    assert second.returncode != 0 and "in use by another minflow run" in second.stderr, second.stderr
+    assert first.wait(timeout=300) == 0, first.stderr.read().decode()
     assert len(read_table(out / "table.csv")) == preset("tiny", dims=(4,)).n_cells
 
 
