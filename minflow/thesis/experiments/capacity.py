@@ -22,6 +22,7 @@ from .config import ExperimentConfig, preset  # noqa: E402
 from .figure_tools import FIGURE_DPI  # noqa: E402
 from .lookup import cell, dims, train_kl  # noqa: E402
 from .runner import run  # noqa: E402
+from .verify import checked_table  # noqa: E402
 
 # (name, model fields, training fields): from a clearly under-fitted flow to a longer-trained one,
 # and the quick model trained 200 epochs on one fixed set of 2,000 points (over-fitted).
@@ -81,9 +82,9 @@ def run_capacity(out_dir, workers=1, base="quick", reuse=None, progress=True):
             print(f"capacity: level {name!r} -> {path}", flush=True)
         table_path = (os.path.join(path, "table.csv") if path == reuse.get(name)
                       else run(config, path, workers=workers, progress=progress))
-        table = io.read_table(table_path)
+        rec = io.read_json(os.path.join(path, "run.json"), dict)
+        table = checked_table(config, os.path.dirname(table_path), rec)  # every row, finite, as recorded
         claims = {c.id: c for c in check_claims(table)}
-        rec = io.read_json(os.path.join(path, "run.json"))
         results.append({"level": name, "dir": path, "model": config.to_dict()["model"],
                         "training": config.to_dict()["training"],
                         "n_params": {d: m["n_params"] for d, m in rec["models"].items()},

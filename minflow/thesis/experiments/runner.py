@@ -6,9 +6,12 @@ Layout of ``out_dir`` (every file written atomically, so a killed run leaves no 
     .minflow-run.lock    held (flock) by the one run that may write here; a second run is refused (``ownership``)
     .minflow-run.json    the owner mark: a folder that is not empty and lacks it is refused (``ownership``)
     config.json          the settings; a resume with other settings, or without this file, is refused
-    models/D{D}.npz      the trained flow (minflow.checkpoint.save), models/D{D}.json its learning curve
+    models/D{D}.npz      the trained flow (minflow.checkpoint.save), models/D{D}.json its learning curve and
+                         the settings it was trained with (a resume retrains a model of other settings: ``store``)
     cells/D{D}/*.json    one finished test set each (its table row); *.npz its kept log-densities
-    table.csv            the tidy table, one row per test set (``cells.COLUMNS``)
+    table.csv            the tidy table, one row per test set (``cells.TABLE_COLUMNS``): the same bytes from
+                         every run of the same settings; checked again wherever it is read (``verify``)
+    cell_seconds.csv     the seconds of each cell (D, family, s, t, seconds): this run's timing, kept apart
     kept.npz             subsampled log p / log p_theta per test set and per Q(p), for the KDEs
     run.json             settings, seeds, library versions, timings: wall, workers, threads per worker,
                          and seconds per stage summed over the processes ("stage_seconds", ``timing``)
