@@ -17,8 +17,7 @@ The thesis's names below are loaded on first use, so ``import minflow`` does not
 """
 import importlib
 
-from . import bijectors, engine
-from . import speed  # noqa: F401  (registers the engines "primitives" and "manual")
+from . import bijectors, engine, speed, train
 from .speed.parallel import set_threads, threads
 from .bijectors import (ActNorm, AdditiveCoupling, AffineCoupling, LULinear, Permutation, RandomPermutation,
                         Reverse)
@@ -30,6 +29,10 @@ from .prior import standard_normal_log_prob
 from .train import History, fit
 
 __version__ = "0.2.0"
+
+# Which code computes log_prob and the gradient: the one table of engines, handed to engine.py here and
+# nowhere else (the model's own "reference" and the speed room's; the speed room names the default).
+engine.install({"reference": train.REFERENCE, **speed.ENGINES}, default=speed.DEFAULT)
 
 # name -> module of the thesis room that defines it (loaded lazily by __getattr__)
 _THESIS = {

@@ -115,7 +115,7 @@ class Flow:
 
     @engine.setter
     def engine(self, name):
-        name = engines.DEFAULT if name is None else name
+        name = engines.default() if name is None else name
         engines.get(name)
         self._engine = name
 
@@ -155,12 +155,16 @@ class Flow:
         with np.errstate(over="ignore", invalid="ignore"):
             return self._finite(in_chunks(lambda c: inverse_pass(self.layers, self.params, c), z, size), z, "z")
 
-    def log_prob(self, x, chunk_size=None):
+    def log_prob(self, x, chunk_size=None, *, finite=True):
         """log p_theta(x) in nats (eq. 2): x: (N, D) -> (N,), evaluated in chunks of rows
-        (memory bounded for any N) by the engine ``self.engine``."""
+        (memory bounded for any N) by the engine ``self.engine``.
+
+        finite=False: values that overflow are returned as they are (inf, NaN) instead of raising;
+        for code that watches a diverging model (``fit``, the regime sweep)."""
         x, size = self._check(x, "x"), self._chunk_size(chunk_size)
         with np.errstate(over="ignore", invalid="ignore"):
-            return self._finite(engines.get(self._engine).log_prob(self.layers, self.params, x, size), x, "x")
+            out = engines.get(self._engine).log_prob(self.layers, self.params, x, size)
+        return self._finite(out, x, "x") if check_bool(finite, "finite") else out
 
     score_samples = log_prob  # the scikit-learn name
 

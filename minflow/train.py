@@ -156,8 +156,8 @@ def reference_log_prob(layers, params, x, chunk_size=None):
     return in_chunks(lambda c: flow_log_prob(layers, params, c), x, chunk_size or DEFAULT_CHUNK)
 
 
-engines.register("reference", engines.Engine(log_prob=reference_log_prob, value_and_grad=reference_value_and_grad,
-                                             adam_step=adam_step))
+# the model's own engine, as you read it; the package face installs it beside the speed room's (engine.py)
+REFERENCE = engines.Engine(log_prob=reference_log_prob, value_and_grad=reference_value_and_grad, adam_step=adam_step)
 
 
 def learning_rate(step, total, lr, schedule="cosine", warmup=0, final_ratio=0.01):
@@ -191,9 +191,7 @@ def _record(hist, epoch, losses, val_nll, rate):
 
 def _eval_nll(flow, x):
     """Mean NLL of x: (M, D) under the flow's engine; may be inf or NaN (fit watches for that)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        x = x if flow.backend == "numpy" else to_backend(x, flow.backend)
-        return -float(engines.get(flow.engine).log_prob(flow.layers, flow.params, x, None).sum()) / len(x)
+    return -float(flow.log_prob(x, finite=False).sum()) / len(x)
 
 
 def _batches(flow, train, opt, n_train, rng):

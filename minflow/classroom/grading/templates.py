@@ -11,11 +11,10 @@ In a workspace every flow runs the reference engine, your code: ``Flow.log_prob`
 ``flow_log_prob`` (and through it your couplings and MLP), and ``fit`` differentiates your
 ``mean_nll`` with autograd. The real speed room computes the same formulas in fused code: it would
 give the solutions away and run instead of your code, so it is left out, and no other engine is
-registered (``minflow.engine.names()`` is ``['reference']``).
+offered (``minflow.engine.names()`` is ``['reference']``): the package face installs this table.
 """
-from .. import engine
-
-engine.DEFAULT = "reference"
+ENGINES = {}
+DEFAULT = "reference"
 '''
 
 VARIANT_SECTION = """## Your variant
