@@ -25,6 +25,8 @@ import sys
 import warnings
 from contextlib import nullcontext
 
+import matplotlib
+
 
 def _reproduce(args):
     from .experiments import preset
@@ -216,6 +218,7 @@ def main(argv=None):
     Ctrl-C with one line saying how to resume and status 130."""
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = build_parser().parse_args(argv)
+    matplotlib.use("Agg")  # the command line writes figures, never shows them
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning  # "warning: <file>: ...; recomputing ...", no source line
         try:

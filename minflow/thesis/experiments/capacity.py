@@ -10,10 +10,7 @@ beside the verdicts and the key numbers of those four claims.
 """
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 from . import io  # noqa: E402
 from .cells import distribution_fingerprint  # noqa: E402

@@ -6,10 +6,7 @@ tick labels at ``FONT`` points or more, one legend per figure below the panels (
 """
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 import numpy as np  # noqa: E402
 
 from ..plotting import plot_kde_panel, range_note  # noqa: E402

@@ -8,11 +8,8 @@ import math
 import os
 from collections import defaultdict
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
 
 from . import io  # noqa: E402
 from .figure_tools import FIGURE_DPI  # noqa: E402
