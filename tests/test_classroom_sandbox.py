@@ -328,6 +328,9 @@ def test_nothing_outside_the_sandbox_was_written_and_nothing_outlived_it(hostile
     assert hostile_class["secret_path"].read_bytes() == hostile_class["before"]["secret"]
     sleepers = subprocess.run(["pgrep", "-f", f"sleep {SLEEPER}"], capture_output=True, text=True)
     assert sleepers.stdout.strip() == "", sleepers.stdout
+    children = subprocess.run(["pgrep", "-f", 'zygote.py .*"exercise_timeout": 4.0, "case_timeout": 2.0'],
+                              capture_output=True, text=True)  # this suite's sandboxes (the sloth's was stopped)
+    assert children.stdout.strip() == "", children.stdout
 
 
 def test_the_next_class_is_graded_as_if_nothing_happened(hostile_class):

@@ -11,6 +11,7 @@ import selectors
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 from . import protocol
 
@@ -24,9 +25,9 @@ CHILD_ENV = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THRE
 class Child:
     """One run of the child: its lines parsed into ``results``, watched against the time limits."""
 
-    def __init__(self, cmd, names, results, exercise_timeout, end, work, preexec):
+    def __init__(self, cmd, names, results, exercise_timeout, end, work, preexec, uid=None):
         self.cmd, self.names, self.results, self.end, self.work = cmd, set(names), results, end, work
-        self.limit, self.preexec = exercise_timeout + GRACE, preexec
+        self.limit, self.preexec, self.uid = exercise_timeout + GRACE, preexec, uid
         self.started, self.current, self.read = [], None, 0
 
     def run(self):
@@ -39,7 +40,7 @@ class Child:
             try:
                 self._read(proc.stdout.fileno())
             finally:
-                _kill(proc)
+                _kill(proc, self.uid)
         for name in self.started:
             if "status" not in self.results[name]:
                 self.results[name].setdefault("lost", "the grading process ended while this exercise ran "
@@ -114,11 +115,50 @@ class Lines:
                 self.parts, self.size, self.skipping = [], 0, True
 
 
-def _kill(proc):
-    """The child's whole session (and with it the sandbox), then reap it."""
+def _kill(proc, uid=None):
+    """The child and everything in its sandbox, then reap it. The child (the namespace's PID 1) is
+    killed by its pid on this side, bwrap's session with it, and when the sandbox has a user of its
+    own, every process of that user: a signal from here reaches them all, whatever they did."""
+    for pid in _children(proc.pid):
+        _signal(pid)
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
+        proc.wait(timeout=2.0)  # bwrap reaps the child it lost, then ends
+    except subprocess.TimeoutExpired:
         pass
+    _signal(-proc.pid)
+    if uid is not None:
+        for pid in _processes_of(uid):
+            _signal(pid)
     proc.stdout.close()
     proc.wait()
+
+
+def _signal(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _children(pid):
+    """The pids of ``pid``'s children, from /proc (empty when it has ended)."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            out += [int(p) for p in task.read_text().split()]
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def _processes_of(uid):
+    """The pids of the processes whose real user is ``uid``."""
+    out = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            line = next(x for x in status.read_text().splitlines() if x.startswith("Uid:"))
+        except (OSError, StopIteration):
+            continue
+        if int(line.split()[1]) == uid:
+            out.append(int(status.parent.name))
+    return out

@@ -125,12 +125,17 @@ def _python_binds(exe, prefix):
     return args
 
 
-def bwrap_command(bwrap, clean, job, config):
-    """The bwrap command line that runs the child on ``clean`` and ``job`` (host folders)."""
+def sandbox_user(sandboxed):
+    """The user the sandboxed child becomes when the grader is root: one of its own per grading process
+    (so RLIMIT_NPROC counts only this sandbox's processes); None otherwise."""
+    return 100000 + os.getpid() if sandboxed and os.geteuid() == 0 else None
+
+
+def bwrap_command(bwrap, clean, job, config, uid=None):
+    """The bwrap command line that runs the child on ``clean`` and ``job`` (host folders), as ``uid``."""
     exe, prefix = _python()
-    root = os.geteuid() == 0
     spaces = (["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-               "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] if root else ["--unshare-all"])
+               "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] if uid is not None else ["--unshare-all"])
     args = [bwrap, *spaces, "--as-pid-1", "--die-with-parent", "--new-session", *_system_binds(),
             *_python_binds(exe, prefix),
             "--dir", f"{INSIDE}/site"]
@@ -139,8 +144,7 @@ def bwrap_command(bwrap, clean, job, config):
     args += ["--ro-bind", str(HARNESS), f"{INSIDE}/harness", "--ro-bind", str(clean), f"{INSIDE}/clean",
              "--ro-bind", str(job), f"{INSIDE}/job", "--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp"]
-    inside = dict(config, clean=f"{INSIDE}/clean", job=f"{INSIDE}/job", site=f"{INSIDE}/site", pidns=True,
-                  uid=100000 + os.getpid() if root else None)
+    inside = dict(config, clean=f"{INSIDE}/clean", job=f"{INSIDE}/job", site=f"{INSIDE}/site", pidns=True, uid=uid)
     return args + [str(exe), "-I", "-S", "-B", f"{INSIDE}/harness/zygote.py", json.dumps(inside)]
 
 
@@ -167,16 +171,17 @@ def run_exercises(clean, job, names, work, exercise_timeout=EXERCISE_TIMEOUT, ca
     -> {name: {"cases": {k: record}, "status": {...}} or {..., "lost": message}}."""
     results = {name: {"cases": {}} for name in names}
     remaining, end = list(names), time.monotonic() + budget
-    bwrap = bwrap_path() if sandboxed else None
+    bwrap, uid = bwrap_path() if sandboxed else None, sandbox_user(sandboxed)
     while remaining:
         config = dict(names=remaining, exercise_timeout=exercise_timeout, case_timeout=case_timeout)
-        cmd = bwrap_command(bwrap, clean, job, config) if sandboxed else plain_command(clean, job, config)
+        cmd = bwrap_command(bwrap, clean, job, config, uid) if sandboxed else plain_command(clean, job, config)
         started = Child(cmd, remaining, results, exercise_timeout, end, Path(work),
-                        _limits(PROCESSES if sandboxed and os.geteuid() == 0 else 0)).run()
+                        _limits(PROCESSES if uid is not None else 0), uid).run()
+        if not started and time.monotonic() < end:  # no student code runs before a start: the machine's fault
+            raise RuntimeError(_start_failure(work))
         if not started:
-            why = "the submission used up its time budget" if time.monotonic() >= end else _start_failure(work)
             for name in remaining:
-                results[name]["lost"] = f"not run: {why}"
+                results[name]["lost"] = "not run: the submission used up its time budget"
             break
         remaining = [n for n in remaining if n not in started]
     return results
@@ -185,4 +190,4 @@ def run_exercises(clean, job, names, work, exercise_timeout=EXERCISE_TIMEOUT, ca
 def _start_failure(work):
     path = Path(work) / "child.log"
     tail = path.read_bytes()[-400:].decode(errors="replace") if path.is_file() else ""
-    return f"the grading child failed to start ({protocol.clean_text(tail, 300)})"
+    return f"the grading child failed to start, a problem of the grading machine: {protocol.clean_text(tail, 300)}"

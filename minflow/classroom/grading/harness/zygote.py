@@ -39,12 +39,19 @@ def _drop_privileges(uid):
     os.setresuid(uid, uid, uid)
 
 
-def _not_dumpable():
-    """PR_SET_DUMPABLE 0: no other process of this user may open /proc/<this>/fd, mem or ptrace it."""
+def _prctl(option, value):
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+def _harden():
+    """PR_SET_DUMPABLE 0: no other process of this user may open /proc/<this>/fd, mem or ptrace it.
+    PR_SET_PDEATHSIG SIGKILL again (a change of user clears bwrap's): this dies when bwrap dies,
+    and with it, as PID 1, the whole sandbox."""
+    _prctl(4, 0)
+    _prctl(1, int(signal.SIGKILL))
 
 
 def _isolate(clean_root, here, site):
@@ -203,7 +210,7 @@ def main(argv):
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # as PID 1: no handler, so no signal of the student's reaches it
     if config.get("uid") is not None:
         _drop_privileges(config["uid"])
-    _not_dumpable()
+    _harden()
     here = os.path.dirname(os.path.abspath(__file__))
     _isolate(config["clean"], here, config.get("site"))
     tasks = _load_tasks(here)
