@@ -60,7 +60,9 @@ def test_a_second_run_and_a_fresh_are_refused_while_one_is_live(finished, capsys
         holder.kill()
         holder.wait()
     # the holder died (kill -9): the kernel released its lock, and the folder is usable again
+    assert (finished / LOCK).exists()  # the dead holder's file, no longer locked
     assert len(read_table(run(preset("tiny", **SMALL), finished, progress=False))) == 3
+    assert not (finished / LOCK).exists()  # a run that ends removes its lock file
 
 
 def test_two_concurrent_processes_one_runs_the_other_is_refused(tmp_path):
@@ -167,3 +169,28 @@ def test_files_are_written_with_the_users_umask(tmp_path):
     modes = {os.path.relpath(os.path.join(r, f), tmp_path): os.stat(os.path.join(r, f)).st_mode & 0o777
              for r, _, fs in os.walk(tmp_path / "run") for f in fs}
     assert modes and set(modes.values()) == {0o640}, modes
+
+
+STRESS = """
+import os, sys, time
+from minflow.thesis.experiments.ownership import RunInUseError, hold
+out, inside, taken = sys.argv[1], os.path.join(sys.argv[1], "inside"), 0
+while taken < 30:
+    try:
+        with hold(out):
+            fd = os.open(inside, os.O_CREAT | os.O_EXCL | os.O_WRONLY)  # fails if another holder is inside
+            time.sleep(0.001)
+            os.close(fd)
+            os.remove(inside)
+            taken += 1
+    except RunInUseError:
+        time.sleep(0.0005)
+"""
+
+
+def test_the_lock_excludes_under_contention_although_each_holder_removes_its_file(tmp_path):
+    procs = [subprocess.Popen([sys.executable, "-c", STRESS, str(tmp_path)], cwd=ROOT, stderr=subprocess.PIPE)
+             for _ in range(4)]
+    errors = [p.communicate(timeout=120)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, errors
+    assert os.listdir(tmp_path) == []

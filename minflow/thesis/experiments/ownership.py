@@ -4,9 +4,11 @@
         ...                              # (a second session in this process nests: the lock is held once)
 
 * **The lock**: ``.minflow-run.lock`` in the folder, held with ``fcntl.flock`` (exclusive, not
-  waiting) for the whole session. The kernel releases it when the holder exits in any way, a
-  ``kill -9`` included, so a lock left by a dead process is never in the way; a live holder makes
-  a second run (or a ``--fresh``) fail at once with ``RunInUseError``, naming the holder's pid.
+  waiting) for the whole session, and removed (while still held) when the session ends. The
+  kernel releases it when the holder exits in any way, a ``kill -9`` included, so a lock file left
+  by a dead process is never in the way; a live holder makes a second run (or a ``--fresh``) fail
+  at once with ``RunInUseError``, naming the holder's pid. A lock taken on a file that its holder
+  had just removed is dropped and taken again on the file now at the path.
 * **A foreign folder**: a folder that holds anything but is not a minflow run (no ``store.MARKER``,
   and not a run of an older minflow) is refused before anything is written into it.
 * **Links**: every symbolic link under the folder must lead inside it (real paths compared); one
@@ -60,11 +62,39 @@ def hold(out_dir):
         yield
     finally:
         del _HELD[key]
+        _remove(os.path.join(out_dir, LOCK), fd)  # while still held: no lock file is left in a finished run
         os.close(fd)  # releases the lock
 
 
 def _acquire(out_dir):
+    """An open descriptor of the lock file, locked; a file unlinked by its releasing holder is not trusted."""
     path = os.path.join(out_dir, LOCK)
+    for _ in range(100):
+        fd = _open_locked(out_dir, path)
+        if _same_file(path, fd):
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        os.close(fd)  # we locked a file its holder had just removed: lock the one now at the path
+    raise RunInUseError(f"out_dir: {out_dir}: could not take the lock {path} (it keeps being replaced)")
+
+
+def _same_file(path, fd):
+    try:
+        return os.path.samestat(os.stat(path, follow_symlinks=False), os.fstat(fd))
+    except OSError:
+        return False
+
+
+def _remove(path, fd):
+    if _same_file(path, fd):
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+
+
+def _open_locked(out_dir, path):
     if os.path.islink(path):
         raise ValueError(f"out_dir: {path} is a symbolic link; minflow does not lock through a link: remove it")
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -76,13 +106,13 @@ def _acquire(out_dir):
         return fd
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except OSError as err:
         holder = _read_holder(fd)
         os.close(fd)
+        if not isinstance(err, BlockingIOError):  # a file system without locks, say
+            raise ValueError(f"out_dir: cannot lock {path} ({err.strerror or err})") from None
         raise RunInUseError(f"out_dir: {out_dir} is in use by another minflow run ({holder}; lock {path}); "
                             "wait for it to finish, or choose another output directory (--out)") from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
     return fd
 
 
