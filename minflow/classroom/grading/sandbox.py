@@ -141,11 +141,21 @@ def bwrap_command(bwrap, clean, job, config, uid=None):
             "--dir", f"{INSIDE}/site"]
     for host, name in _site_entries():
         args += ["--ro-bind", str(host), f"{INSIDE}/site/{name}"]
+    args += _hidden(prefix)
     args += ["--ro-bind", str(HARNESS), f"{INSIDE}/harness", "--ro-bind", str(clean), f"{INSIDE}/clean",
              "--ro-bind", str(job), f"{INSIDE}/job", "--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp"]
     inside = dict(config, clean=f"{INSIDE}/clean", job=f"{INSIDE}/job", site=f"{INSIDE}/site", pidns=True, uid=uid)
     return args + [str(exe), "-I", "-S", "-B", f"{INSIDE}/harness/zygote.py", json.dumps(inside)]
+
+
+def _hidden(prefix):
+    """An empty tmpfs over the teacher's checkout and virtual environment, should they lie inside a
+    folder the sandbox sees (/usr, the Python installation)."""
+    seen = [Path("/usr"), prefix]
+    teacher = [Path(__file__).resolve().parents[3], Path(os.path.realpath(sys.prefix))]
+    return [arg for path in teacher if any(path == s or s in path.parents for s in seen)
+            for arg in ("--tmpfs", str(path))]
 
 
 def plain_command(clean, job, config):
