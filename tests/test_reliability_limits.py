@@ -144,3 +144,19 @@ def test_flow_params_of_another_structure_are_named():
         minflow.Flow(layers, params=[params[0][:1], params[1]])
     with pytest.raises(TypeError, match="params: expected a list"):
         minflow.Flow(layers, params=3)
+
+
+def test_a_bomb_in_a_cell_file_is_refused_unread_and_recomputed(finished, tmp_path):
+    from minflow.thesis.experiments import preset, run
+    from minflow.thesis.experiments.store import ResultFileWarning
+    out = tmp_path / "run"
+    subprocess.run(["cp", "-a", str(finished), str(out)], check=True)
+    cell = out / "cells" / "D4" / "perturbed_s1_t0.npz"
+    with zipfile.ZipFile(cell, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z, \
+            z.open("extra.npy", "w", force_zip64=True) as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": "<f8", "fortran_order": False, "shape": (32 << 20,)})
+        for _ in range(4):
+            fh.write(bytes(64 << 20))
+    with pytest.warns(ResultFileWarning, match="perturbed_s1_t0.npz: .*'extra': inflates"):
+        run(preset("tiny", **SMALL), out, progress=False)
+    assert open(out / "table.csv", "rb").read() == open(finished / "table.csv", "rb").read()

@@ -15,6 +15,7 @@ from io import StringIO
 
 import numpy as np
 
+from ...archive import Archive
 from ...checkpoint import write_atomic
 from .cells import CELL_KEY, TABLE_COLUMNS, distributions
 from .lookup import train_kl
@@ -81,19 +82,26 @@ def write_npz(path, arrays):
 def read_npz(path, names, length=None):
     """{name: 1-D finite float64 array} from ``path``, which must hold exactly ``names`` (each of
     ``length`` values when given). Any other content is a ``ResultFileError`` naming the file."""
-    try:
-        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # fh: closed even when np.load fails
-            arrays = {k: z[k] for k in z.files}
+    try:  # the names and shapes from the headers first: nothing is inflated that was not asked for (``archive``)
+        with Archive(path) as z:
+            _check_headers(path, z.headers, names, length)
+            arrays = {k: z.read(k) for k in z.headers}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        if isinstance(err, ResultFileError):
+            raise
         raise ResultFileError(f"{path}: cannot be read as .npz ({type(err).__name__}: {err})") from None
-    if sorted(arrays) != sorted(names):
-        raise ResultFileError(f"{path}: holds the arrays {sorted(arrays)}, expected {sorted(names)}")
     for k, a in arrays.items():
-        if a.ndim != 1 or a.dtype.kind != "f" or (length is not None and a.size != length):
-            raise ResultFileError(f"{path}: array {k!r} is {a.dtype}{a.shape}, expected float of shape ({length},)")
         if not np.all(np.isfinite(a)):
             raise ResultFileError(f"{path}: array {k!r} contains NaN or infinite values")
     return {k: a.astype(np.float64) for k, a in arrays.items()}
+
+
+def _check_headers(path, headers, names, length):
+    if sorted(headers) != sorted(names):
+        raise ResultFileError(f"{path}: holds the arrays {sorted(headers)}, expected {sorted(names)}")
+    for k, h in headers.items():
+        if len(h.shape) != 1 or h.dtype.kind != "f" or (length is not None and h.shape[0] != length):
+            raise ResultFileError(f"{path}: array {k!r} is {h.dtype}{h.shape}, expected float of shape ({length},)")
 
 
 def check_writable(out_dir):
