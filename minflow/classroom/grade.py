@@ -259,7 +259,7 @@ def main(argv=None):
                   + ("" if not args.unsandboxed else f" -- WITHOUT the sandbox: {FLAG_UNSANDBOXED}"))
             return 0
         report = grade(args.workspace, student=args.student, **options)
-    except (FileNotFoundError, ValueError, sandbox.SandboxMissing) as err:
+    except (FileNotFoundError, ValueError, RuntimeError) as err:  # SandboxMissing included
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(json.dumps(report, indent=1) if args.json else format_grade_report(report, args.verbose))
