@@ -49,8 +49,8 @@ class Config:
     seed: int = 0
     datasets: tuple = ("shifted_mvn", "two_moons", "ring8")
     n_train: int = 3000
-    n_layers: int = 8
-    hidden: tuple = (64, 64)
+    n_layers: int = minflow.RealNVPSpec.n_layers   # the model's defaults (minflow/spec.py)
+    hidden: tuple = minflow.RealNVPSpec.hidden
     epochs: tuple = (15, 60, 80)    # per data set, in the order of `datasets`
     batch_size: int = 256
     lr: float = 3e-3

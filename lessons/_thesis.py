@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from minflow import RealNVPSpec
+
 
 def _train_engine():
     import minflow
@@ -30,8 +32,8 @@ class CoreModelConfig:
     """The core model (section 2.1) and its training, shared by lessons 4-9 and 12 (same values, same cached model)."""
 
     seed: int = 0
-    n_layers: int = 8           # affine coupling layers
-    hidden: tuple = (64, 64)    # widths of each coupling's conditioner MLP
+    n_layers: int = RealNVPSpec.n_layers   # affine coupling layers (the model's defaults, minflow/spec.py)
+    hidden: tuple = RealNVPSpec.hidden     # widths of each coupling's conditioner MLP
     epochs: int = 12            # epochs of `epoch_size` fresh points of p each
     epoch_size: int = 8192
     lr: float = 3e-3
