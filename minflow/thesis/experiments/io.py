@@ -199,10 +199,13 @@ def load_kept(path):
     """kept.npz -> {kept_key: {"logp": (k,), "logp_theta": (k,)}} (a bad file: ``ResultFileError``)."""
     kept = {}
     try:
-        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
-            for name in z.files:
+        with Archive(path) as z:  # headers first: only 1-D float arrays are read (``archive``)
+            bad = [k for k, h in z.headers.items() if len(h.shape) != 1 or h.dtype.kind != "f"]
+            if bad:
+                raise ValueError(f"arrays {bad[:3]} are not 1-D float arrays")
+            for name in z.headers:
                 key, _, series = name.rpartition("/")
-                kept.setdefault(key, {})[series] = z[name].astype(float)
+                kept.setdefault(key, {})[series] = z.read(name).astype(float)
     except (OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile, KeyError) as err:
         raise ResultFileError(f"{path}: cannot be read as kept log-densities ({type(err).__name__}: {err}); "
                               "rerun `python -m minflow reproduce` on its folder to rewrite it") from None
