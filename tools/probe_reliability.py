@@ -91,6 +91,11 @@ def probe_flow():
         probe("flow", f"sample(n={label})", lambda: flow.sample(n, np.random.default_rng(0)), ["n"])
     probe("flow", "sample(rng=None)", lambda: flow.sample(3, None), ["rng"])
     probe("flow", "sample(rng=0)", lambda: flow.sample(3, 0), ["rng"])
+    nan = [[(np.full_like(w, np.nan), b) for w, b in p] for p in flow.params]
+    cut = [[(w[:, :2], b) for w, b in p] for p in flow.params]
+    for label, params in {"NaN": nan, "wrong shape": cut, "one short": flow.params[:1], "str": "p"}.items():
+        probe("flow", f"Flow(params={label})", lambda: minflow.Flow(flow.layers, params=params).log_prob(np.zeros((2, 3))),
+              ["params"])
 
 
 def probe_fit():
@@ -109,6 +114,9 @@ def probe_fit():
         flow = minflow.RealNVP(3, 1, (4,), rng=np.random.default_rng(0))
         probe("fit", f"fit(data={label})", lambda: minflow.fit(flow, value, rng=np.random.default_rng(1), epochs=1,
                                                                batch_size=2, validation=0.0).train_nll, ["data"], must)
+    for n, v in ((10, 0.05), (64, 0.005)):  # rounds to 0 rows: it must not validate on the training data
+        probe("fit", f"fit(N={n}, validation={v})", lambda: minflow.fit(minflow.RealNVP(3, 1, (4,), rng=np.random.default_rng(0)),
+              data[:n], rng=np.random.default_rng(1), epochs=1, batch_size=2, validation=v), ["validation"])
     probe("fit", "fit(rng=None)", lambda: minflow.fit(minflow.RealNVP(3, 1, (4,), rng=np.random.default_rng(0)),
                                                       data, rng=None, epochs=1), ["rng"])
 
@@ -245,7 +253,10 @@ def probe_result_files(tmp):
     clean = os.path.join(tmp, "clean")
     strip = lambda t: [{k: v for k, v in r.items() if k != "seconds"} for r in t]  # noqa: E731
     table = strip(read_table(run(config, clean, progress=False)))
-    damage = _damages("cells/D4/outlier_s1_t0", "cells/D4/reference.npz", "models/D4")
+    other = os.path.join(tmp, "other")  # the same grid, trained for 2 epochs: its model must not be adopted
+    run(preset("tiny", **{**config.to_dict(), "training": {**config.to_dict()["training"], "epochs": 2}}),
+        other, progress=False)
+    damage = _damages("cells/D4/outlier_s1_t0", "cells/D4/reference.npz", "models/D4", other)
     for label, (rel, fn) in damage.items():
         out = os.path.join(tmp, "r_" + label.replace(" ", "_").replace("'", ""))
         shutil.copytree(clean, out)
@@ -255,8 +266,8 @@ def probe_result_files(tmp):
     _probe_cli(main, clean, tmp)
 
 
-def _damages(cell, ref, model):
-    """label -> (file relative to the run folder, function that damages it)."""
+def _damages(cell, ref, model, other):
+    """label -> (file relative to the run folder, function that damages it); ``other``: a run of other settings."""
 
     def truncate(p):
         data = open(p, "rb").read()
@@ -270,6 +281,11 @@ def _damages(cell, ref, model):
     def as_dir(p):
         os.remove(p)
         os.mkdir(p)
+
+    def swap(p, cell_base):  # another run's model, and one cell left to compute (it would use that model)
+        for ext in (".npz", ".json"):
+            shutil.copy(os.path.join(other, model + ext), p[:-5] + ext)
+        os.remove(cell_base + ".json")
 
     return {
         "truncated cell npz": (cell + ".npz", truncate), "truncated cell json": (cell + ".json", truncate),
@@ -287,6 +303,8 @@ def _damages(cell, ref, model):
         "truncated model": (model + ".npz", truncate), "model record list": (model + ".json", lambda p: open(p, "w").write("[]")),
         "model record edited dim": (model + ".json", lambda p: json.dump({**json.load(open(p)), "dim": 5}, open(p, "w"))),
         "stale temp file": ("cells/D4/.x.npz.abc.tmp", lambda p: open(p, "w").write("x")),
+        "nested cell json": (cell + ".json", lambda p: open(p, "w").write("[" * 100000 + "]" * 100000)),
+        "model of other epochs": (model + ".json", lambda p: swap(p, os.path.join(os.path.dirname(p), "..", cell))),
     }
 
 
@@ -317,6 +335,7 @@ def _probe_cli(main, clean, tmp):
         "config.json missing": ("config.json", None, ["reproduce"]),
         "table.csv garbage": ("table.csv", "D,family\n4,x\n", ["claims"]),
         "table.csv bad number": ("table.csv", "bad", ["claims"]), "run.json list": ("run.json", "[]", ["claims"]),
+        "table.csv NaN": ("table.csv", "nan", ["claims"]), "run.json nested": ("run.json", "[" * 100000, ["claims"]),
     }
     for label, (name, content, cmd) in cases.items():
         out = os.path.join(tmp, "cli_" + label.replace(" ", "_").replace(".", "_"))
@@ -324,9 +343,10 @@ def _probe_cli(main, clean, tmp):
         path = os.path.join(out, name)
         if content is None:
             os.remove(path)
-        elif content == "bad":
+        elif content in ("bad", "nan"):
             text = open(path).read().splitlines()
-            open(path, "w").write("\n".join(text[:1] + ["four" + text[1][1:]] + text[2:]) + "\n")
+            row = "four" + text[1][1:] if content == "bad" else text[1].rsplit(",", 1)[0] + ",nan"
+            open(path, "w").write("\n".join(text[:1] + [row] + text[2:]) + "\n")
         else:
             open(path, "w").write(content)
         args = (["reproduce", "--preset", "tiny", "--dims", "4", "--out", out, "--quiet", "--no-figures"]
