@@ -36,7 +36,7 @@ from ... import set_threads, threads
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-CONNECT_SECONDS = 8   # a Dask scheduler answers in well under a second; nothing answering is an error by then
+CONNECT_SECONDS = 5   # a Dask scheduler answers in well under a second; nothing answering is an error by then
 POLL_SECONDS = 0.5
 
 
