@@ -186,3 +186,27 @@ def test_a_diverging_reference_fit_warns_once_not_dozens_of_overflows():
     messages = [str(w.message) for w in caught]
     assert any("validation NLL" in m for m in messages)
     assert len(messages) <= 2, messages
+
+
+# --- the scheduler probe, without Dask installed (tests/test_reliability_scheduler.py runs it end to end) ----
+def test_the_scheduler_probe_names_a_silent_port_and_a_closed_one(monkeypatch):
+    import socket
+    import threading
+    import time
+    monkeypatch.setattr(pools, "CONNECT_SECONDS", 1)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    held = []  # the accepted connection stays open and says nothing
+    threading.Thread(target=lambda: held.append(server.accept()), daemon=True).start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(ValueError, match="scheduler: no Dask scheduler answers at 'tcp://127.0.0.1:.*nothing was said"):
+            pools._probe(f"tcp://127.0.0.1:{server.getsockname()[1]}")
+    finally:
+        server.close()
+    assert time.perf_counter() - start < 5
+    with pytest.raises(ValueError, match="scheduler: no Dask scheduler answers .*refused"):
+        pools._probe(f"127.0.0.1:{server.getsockname()[1]}")
+    with pytest.raises(ValueError, match="scheduler: expected an address such as"):
+        pools._probe("tcp://nowhere")
