@@ -199,14 +199,16 @@ def test_the_scheduler_probe_names_a_silent_port_and_a_closed_one(monkeypatch):
     server.listen(1)
     held = []  # the accepted connection stays open and says nothing
     threading.Thread(target=lambda: held.append(server.accept()), daemon=True).start()
-    start = time.perf_counter()
+    start, port = time.perf_counter(), server.getsockname()[1]
     try:
         with pytest.raises(ValueError, match="scheduler: no Dask scheduler answers at 'tcp://127.0.0.1:.*nothing was said"):
-            pools._probe(f"tcp://127.0.0.1:{server.getsockname()[1]}")
+            pools._probe(f"tcp://127.0.0.1:{port}")
     finally:
         server.close()
+        for conn, _ in held:
+            conn.close()
     assert time.perf_counter() - start < 5
     with pytest.raises(ValueError, match="scheduler: no Dask scheduler answers .*refused"):
-        pools._probe(f"127.0.0.1:{server.getsockname()[1]}")
+        pools._probe(f"127.0.0.1:{port}")
     with pytest.raises(ValueError, match="scheduler: expected an address such as"):
         pools._probe("tcp://nowhere")
