@@ -1,7 +1,8 @@
 """What a run keeps on disk, and why it trusts it: the folder's owner mark and checked result files.
 
-    .minflow-run.json         in out_dir: the runner made this folder; --fresh deletes nothing without it,
-                              and then only the files it names itself (models/D{D}.*, cells/D{D}/...)
+    .minflow-run.json         in out_dir: the runner made this folder (a non-empty folder without it is
+                              refused: ``ownership``); --fresh deletes only the files it names itself
+    models/D{D}.json          the training record, with the settings it was trained with (``check_model``)
     cells/D{D}/<cell>.json    {"format", "config_sha256", "row", "kept_sha256", "sha256"}
     cells/D{D}/<cell>.npz     the kept log-densities {"logp", "logp_theta"}
 
@@ -10,7 +11,9 @@ A cell is trusted only if its record has this format, was made with this run's s
 in every column, and both digests match: ``kept_sha256`` of the .npz arrays and ``sha256`` of
 the record itself. A hand-edited value, a truncated file or another cell's arrays fail this;
 ``audit`` then deletes the cell (it is ours: its name is one the runner writes) and it is
-recomputed, with a ``ResultFileWarning`` saying so.
+recomputed, with a ``ResultFileWarning`` saying so. A model is trusted only if it is whole and was
+trained with this run's settings (architecture, dtype, seed, training); otherwise it is retrained,
+and its D's cells recomputed, with the same warning naming its file.
 """
 import hashlib
 import json
