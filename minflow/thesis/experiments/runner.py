@@ -29,7 +29,7 @@ from contextlib import nullcontext
 from ...checkpoint import load, save
 from ...validation import check_memory
 from . import cells as C
-from . import io, ownership, store, workers as pools
+from . import io, model_files, ownership, store, workers as pools
 from .config import ExperimentConfig
 from .timing import StageClock
 
@@ -48,7 +48,7 @@ def _train_task(cfg_dict, out_dir, dim):
         flow, hist = C.train_model(dim, config, C.rng_for(config.seed, "train", dim))
     with clock("write"):
         save(flow, path + ".npz")  # atomic, under a temporary name unique to this process and call
-        record = {"dim": dim, "seed_key": ["train", dim], "settings": store.model_settings(config), "history": hist.as_dict(),
+        record = {"dim": dim, "seed_key": ["train", dim], "settings": model_files.model_settings(config), "history": hist.as_dict(),
                   "n_params": flow.n_params, "seconds": time.perf_counter() - start}
         io.write_json(path + ".json", record)  # last: its presence marks the model as finished
     return clock.seconds
