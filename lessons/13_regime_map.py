@@ -114,8 +114,8 @@ class Config:
     n_seeds: int = 2                  # seeds seed, seed + 1, ...: each its own p, data and initialisation
     dim: int = 30
     models: tuple = ("core",)         # names from MODELS
-    n_layers: int = 8
-    hidden: tuple = (64, 64)
+    n_layers: int = minflow.RealNVPSpec.n_layers   # the model's defaults (minflow/spec.py)
+    hidden: tuple = minflow.RealNVPSpec.hidden
     fresh_checkpoints: tuple = (1, 3, 10, 30)       # fresh data: `epoch_size` new points of p every epoch
     epoch_size: int = 4096
     small_set: int = 300                            # one small fixed set, reused every epoch: over-fits
