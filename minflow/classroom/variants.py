@@ -12,7 +12,9 @@ public library fails every student's variant. Without a secret everyone gets ``S
 import hashlib
 import hmac
 
-STANDARD = {"copy_part": "first-floor", "s_bound": ("tanh", 2.0), "prior_scale": 1.0,
+from ..bijectors.coupling import S_MAX
+
+STANDARD = {"copy_part": "first-floor", "s_bound": ("tanh", S_MAX), "prior_scale": 1.0,
             "betas": (0.9, 0.999), "lower_fraction": 0.5}
 VARIANTS = {
     "copy_part": ("first-ceil", "last-floor", "last-ceil", "even", "odd"),

@@ -51,7 +51,8 @@ def _bound(s_raw, kind, c):
 def plan_bounded_scale(rng, variant):
     kind, c = variant["s_bound"]
     s_raw = rng.normal(0, 3, (int(rng.integers(4, 9)), int(rng.integers(2, 6))))
-    wrong = [(_bound(s_raw, "tanh", 2.0), VARIANT_HINT + " (that is the library's tanh bound with 2)")]
+    wrong = [(_bound(s_raw, "tanh", ref.S_MAX),
+              VARIANT_HINT + f" (that is the library's tanh bound with {ref.S_MAX:g})")]
     big = np.array([[50.0, -50.0, 1e3]])
     return [
         call(f"random raw log-scales {s_raw.shape}", f"{PRACTICE}.parts:bounded_scale", {"s_raw": s_raw},
