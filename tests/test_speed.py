@@ -250,11 +250,21 @@ def test_primitive_forward_pass_input_gradient(kw, rng):
 # --- both cores: blocks of rows on a pool of threads (speed/parallel.py) -----------------------
 @pytest.fixture
 def thread_counts():
+    """Sets the speed room's thread count, above the cores too: set_threads caps there (more threads only
+    wait), but the numbers must not depend on the count even then."""
     from minflow.speed import parallel
 
+    def force(n):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            return parallel.set_threads(n)  # the checks of set_threads
+        with parallel._lock:
+            if parallel._state["pool"] is not None:
+                parallel._state["pool"].shutdown()
+            parallel._state.update(threads=n, pool=None)
+
     before = parallel.threads()
-    yield parallel.set_threads
-    parallel.set_threads(before)
+    yield force
+    force(before)
 
 
 @pytest.mark.parametrize("name", ["primitives", "manual"])
@@ -297,3 +307,20 @@ def test_thread_settings_are_checked(monkeypatch, thread_counts):
     monkeypatch.setitem(parallel._state, "threads", None)
     with pytest.raises(ValueError, match="MINFLOW_THREADS"):
         parallel.threads()
+
+
+def test_set_threads_takes_numpy_integers_and_caps_at_the_cores():
+    from minflow.speed import parallel
+
+    before = parallel.threads()
+    try:
+        parallel.set_threads(np.int64(1))
+        assert parallel.threads() == 1
+        with pytest.warns(RuntimeWarning, match="cores"):
+            parallel.set_threads(1000)
+        assert parallel.threads() == parallel.available_cores()
+        for bad in (0, -1, 1.5, "2", True):
+            with pytest.raises(ValueError, match="n:"):
+                parallel.set_threads(bad)
+    finally:
+        parallel.set_threads(before)

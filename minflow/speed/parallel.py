@@ -11,8 +11,10 @@ combined in block order, so every thread count gives bit-identical numbers.
 
     minflow.speed.parallel.set_threads(1)     # or the environment variable MINFLOW_THREADS=1
 """
+import numbers
 import os
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 from threadpoolctl import ThreadpoolController
@@ -36,14 +38,25 @@ def threads():
         value = os.environ.get(THREADS_ENV, "").strip()
         if value and not (value.isdigit() and int(value) >= 1):
             raise ValueError(f"${THREADS_ENV}: expected a whole number >= 1, got {value!r}")
-        _state["threads"] = int(value) if value else available_cores()
+        _state["threads"] = _capped(int(value), f"${THREADS_ENV}") if value else available_cores()
     return _state["threads"]
 
 
+def _capped(n, name):
+    """n, or the cores this process may use if n is more: threads beyond the cores only wait (a warning says so)."""
+    cores = available_cores()
+    if n > cores:
+        warnings.warn(f"{name}: {n} threads on {cores} cores would only slow the work down; using {cores}",
+                      RuntimeWarning, stacklevel=3)
+        return cores
+    return n
+
+
 def set_threads(n):
-    """Use ``n`` threads (an int >= 1) from now on."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    """Use ``n`` threads (an integer >= 1, at most the cores: more are capped with a warning) from now on."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"n: expected an integer >= 1, got {n!r}")
+    n = _capped(int(n), "n")
     with _lock:
         if _state["pool"] is not None:
             _state["pool"].shutdown()
