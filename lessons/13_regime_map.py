@@ -439,7 +439,7 @@ else:
 # %% [markdown]
 # ## Try this
 # The sweep trains every configuration at every checkpoint, so each suggestion below runs one seed and leaves out
-# what it is not about (`--large-set 0`, `--fresh-checkpoints 1`): seconds instead of minutes.
+# the training data it is not about (a large set of 0 points, one checkpoint of fresh data): seconds, not minutes.
 # - `--models core unbounded --n-seeds 1 --large-set 0 --fresh-checkpoints 1`: the unbounded scale (s = s_raw,
 #   plain exp) on the small set of 300 points. Does it reach the green corner on the way? You should see no
 #   checkpoint of either model there (none meets the fit condition: the small set over-fits before it fits), and

@@ -75,7 +75,8 @@ def try_this_lines(name):
     text = (LESSONS / f"{name}.py").read_text()
     block = text.split("# ## Try this", 1)[1].split("# %%", 1)[0]
     plain = "\n".join(line[1:].strip() for line in block.strip().splitlines())  # without the comment marks
-    return [" ".join(item.split()) for item in re.split(r"^- ", plain, flags=re.M) if item.strip()]
+    items = re.split(r"^- ", plain, flags=re.M)[1:]  # [0]: any note above the first suggestion
+    return [" ".join(item.split()) for item in items if item.strip()]
 
 
 @pytest.mark.parametrize("name", OWNED)
