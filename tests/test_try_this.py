@@ -5,7 +5,8 @@ tests/test_lessons.py only checks that each suggestion runs (at --tiny settings)
 settings the line names. Runs of more than a few seconds are marked `slow` (skipped by `make test`, run by
 `pytest -m slow`). Lessons 4-9 and 12 share trained models through <out>/../_cache/: every run here writes
 under one session folder, whose _cache starts as a copy of lessons/out/_cache/ when that exists (the same
-settings give the same model, so a copy only saves the training time).
+settings give the same model, so a copy only saves the training time; MINFLOW_TRY_THIS_FRESH=1 trains from
+scratch, as on a fresh clone).
 
 Thesis-scale lines (`--thesis`: minutes to hours) are not run, except where they take seconds (lessons 1-2).
 """
@@ -34,7 +35,7 @@ slow = pytest.mark.slow
 def root(tmp_path_factory):
     folder = tmp_path_factory.mktemp("try_this")
     cache = LESSONS / "out" / "_cache"
-    if cache.is_dir():
+    if cache.is_dir() and not os.environ.get("MINFLOW_TRY_THIS_FRESH"):  # =1: train from scratch, as on a fresh clone
         shutil.copytree(cache, folder / "_cache")
     return folder
 
