@@ -19,9 +19,9 @@
 # $$H(q, p) = -\mathbb{E}_q[\log p(x)] = H(q) + \mathrm{KL}(q \,\|\, p) \qquad \text{cross-entropy (eq. 10)}$$
 #
 # For Gaussians all three have closed forms (Proposition 1); for a flow only sample estimates
-# exist (eq. 14). This lesson computes each both ways and shows they agree — the thesis's
-# argument (section 3.2.1) for trusting H*(q, p_theta) — and then why a trained model always has
-# E_p[log p_theta] <= E_p[log p] (section 4, eq. 15-18).
+# exist (eq. 14). This lesson derives the closed forms, computes each quantity both ways and shows they
+# agree — the thesis's argument (section 3.2.1) for trusting $H^*(q, p_\theta)$ — and then why a trained model
+# always has $\mathbb{E}_p[\log p_\theta] \le \mathbb{E}_p[\log p]$ (section 4, eq. 15-18).
 #
 # Run: `.venv/bin/python lessons/04_information.py` (`--help` lists the options).
 
@@ -57,9 +57,34 @@ rng = np.random.default_rng(cfg.seed)
 # ## 2.2 — Entropy (eq. 7-8)
 #
 # Discrete entropy (eq. 7) is never negative. Differential entropy (eq. 8) can be: a narrow
-# density is larger than 1, so -log p(x) < 0. For N(mu, Sigma):  H = 1/2 log det(2 pi e Sigma).
+# density is larger than 1, so $-\log p(x) < 0$.
+#
+# **The entropy of a Gaussian, derived.** For $x \sim \mathcal{N}(\mu, \Sigma)$ in $D$ dimensions,
+#
+# $$\log p(x) = -\tfrac{D}{2}\log(2\pi) - \tfrac12\log\det\Sigma - \tfrac12\,(x-\mu)^\top\Sigma^{-1}(x-\mu).$$
+#
+# Only the last term is random. A number is its own trace and $\operatorname{tr}(AB) = \operatorname{tr}(BA)$, so
+# its mean is (the *trace trick*)
+#
+# $$\mathbb{E}\big[(x-\mu)^\top\Sigma^{-1}(x-\mu)\big]
+# = \operatorname{tr}\big(\Sigma^{-1}\,\mathbb{E}[(x-\mu)(x-\mu)^\top]\big) = \operatorname{tr}(\Sigma^{-1}\Sigma) = D .$$
+#
+# Then eq. 8 gives
+#
+# $$H(\mathcal{N}(\mu, \Sigma)) = -\mathbb{E}[\log p(x)] = \tfrac{D}{2}\log(2\pi) + \tfrac{D}{2} + \tfrac12\log\det\Sigma
+# = \tfrac{D}{2}\log(2\pi e) + \tfrac12\log\det\Sigma ,$$
+#
+# which is $\tfrac12\log\det(2\pi e\,\Sigma)$, since $\det(c\,\Sigma) = c^D\det\Sigma$. The mean $\mu$ drops out; for
+# $D = 1$ it is $\tfrac12\log(2\pi e\,\sigma^2)$. The cell below checks the formula written out against the
+# library's `Gaussian.entropy` for the thesis's $p$, and the 1-D case against sample estimates of eq. 8.
 
 # %%
+dists = ThesisDistributions(cfg.dim, seed=cfg.seed)
+p = dists.p
+# H(N(mu, Sigma)) = D/2 log(2 pi e) + 1/2 log det Sigma, written out, against the library's Gaussian.entropy
+entropy_formula_error = abs(0.5 * cfg.dim * np.log(2 * np.pi * np.e) + 0.5 * np.linalg.slogdet(p.cov)[1] - p.entropy())
+lesson.record("H_p_written_out_minus_library", entropy_formula_error, ".1e")
+
 # eq. 7: H(X) = -sum_x P(x) log P(x), for a die whose six faces get weights exp(-k * face)
 faces = np.arange(6)
 die = {}
@@ -102,8 +127,26 @@ lesson.savefig(fig, "entropy",
 # %% [markdown]
 # ## 2.2.1 — KL divergence (eq. 9) and Proposition 1
 #
-# Written out for two Gaussians q, p in D dimensions (the library's `minflow.thesis.information.kl_gaussian`
-# computes the same through Cholesky factors):
+# **Proposition 1, derived.** Write $\Delta\mu = \mu_q - \mu_p$. Eq. 9 with the Gaussian log-density above:
+#
+# $$\mathrm{KL}(q\,\|\,p) = \mathbb{E}_q[\log q(x) - \log p(x)] = \tfrac12\log\frac{\det\Sigma_p}{\det\Sigma_q}
+# - \tfrac12\,\mathbb{E}_q\big[(x-\mu_q)^\top\Sigma_q^{-1}(x-\mu_q)\big]
+# + \tfrac12\,\mathbb{E}_q\big[(x-\mu_p)^\top\Sigma_p^{-1}(x-\mu_p)\big].$$
+#
+# The first expectation is $D$, as in the entropy. For the second, split $x - \mu_p = (x - \mu_q) + \Delta\mu$: the
+# cross term vanishes because $\mathbb{E}_q[x - \mu_q] = 0$, and the trace trick with
+# $\mathbb{E}_q[(x-\mu_q)(x-\mu_q)^\top] = \Sigma_q$ gives
+#
+# $$\mathbb{E}_q\big[(x-\mu_p)^\top\Sigma_p^{-1}(x-\mu_p)\big] = \operatorname{tr}(\Sigma_p^{-1}\Sigma_q) + \Delta\mu^\top\Sigma_p^{-1}\Delta\mu .$$
+#
+# Together, Proposition 1 (the thesis writes $k$ for $D$):
+#
+# $$\mathrm{KL}(q\,\|\,p) = \tfrac12\Big[\log\frac{\det\Sigma_p}{\det\Sigma_q} - D + \Delta\mu^\top\Sigma_p^{-1}\Delta\mu
+# + \operatorname{tr}(\Sigma_p^{-1}\Sigma_q)\Big].$$
+#
+# Below it is written out as code for two of the thesis's Gaussians (the library's
+# `minflow.thesis.information.kl_gaussian` computes the same through Cholesky factors), against the Monte Carlo
+# mean of eq. 9 and, step by step, the two expectations of the derivation against their sample means over $x \sim q$.
 
 # %%
 def kl_proposition_1(q, p):
@@ -114,8 +157,6 @@ def kl_proposition_1(q, p):
                   + dm @ Sp_inv @ dm + np.trace(Sp_inv @ q.cov))
 
 
-dists = ThesisDistributions(cfg.dim, seed=cfg.seed)
-p = dists.p
 q = dists.q(0.75, 0.25)
 x_q = q.sample(cfg.n_samples, rng)
 x_p = p.sample(cfg.n_samples, rng)
@@ -128,13 +169,39 @@ lesson.record("KL_q_p_library", info.kl_gaussian(q, p), ".4f")
 lesson.record("KL_q_p_monte_carlo", kl_mc, ".4f")
 lesson.record("KL_p_q_proposition1", kl_pq, ".4f")
 
+
+def quadratic_form(x, g):
+    """(x - mu)^T Sigma^{-1} (x - mu) for each row of x, with mu, Sigma those of the Gaussian g."""
+    r = x - g.mean
+    return np.einsum("ij,ij->i", r @ np.linalg.inv(g.cov), r)
+
+
+# the derivation's two expectations over x ~ q (the trace trick), against their sample means on the same x_q
+dm = q.mean - p.mean
+trace_trick = {"E_q[(x-mu_q)^T Sigma_q^-1 (x-mu_q)] = D": (quadratic_form(x_q, q), float(cfg.dim)),
+               "E_q[(x-mu_p)^T Sigma_p^-1 (x-mu_p)] = tr(Sigma_p^-1 Sigma_q) + dmu^T Sigma_p^-1 dmu":
+               (quadratic_form(x_q, p), float(np.trace(np.linalg.solve(p.cov, q.cov)) + dm @ np.linalg.solve(p.cov, dm)))}
+trace_trick_z = [(v.mean() - exact) / (v.std(ddof=1) / np.sqrt(len(v))) for v, exact in trace_trick.values()]
+lesson.record("trace_trick_max_abs_z", float(np.abs(trace_trick_z).max()), ".2f")
+
 # %% [markdown]
 # ## 2.2.2, 3.2.1-3.2.2 — Cross-entropy (eq. 10) and its estimate (eq. 14), over the thesis's grid
 #
-# For every test distribution q(s, t) = N(mu_p + t 1, s^2 Sigma_p) (eq. 12, grid eq. 19):
-# the analytic H(q, p) against H*(q, p) = -(1/N) sum_i log p(x_i), x_i ~ q (eq. 14), and
-# KL(q || p) against D*(q || p) = H*(q, p) - H(q) (section 3.2.2). This is exactly the check the
-# thesis used to trust the same estimates with p_theta in place of p.
+# **Eq. 10, derived.** Add and subtract $\log q$ inside the expectation:
+#
+# $$H(q, p) = -\mathbb{E}_q[\log p(x)] = -\mathbb{E}_q[\log q(x)] + \mathbb{E}_q[\log q(x) - \log p(x)] = H(q) + \mathrm{KL}(q\,\|\,p).$$
+#
+# So the cross-entropy is never below the entropy ($\mathrm{KL} \ge 0$), and for Gaussians the two closed forms
+# above add up to
+#
+# $$H(q, p) = \tfrac{D}{2}\log(2\pi) + \tfrac12\log\det\Sigma_p
+# + \tfrac12\big[\operatorname{tr}(\Sigma_p^{-1}\Sigma_q) + \Delta\mu^\top\Sigma_p^{-1}\Delta\mu\big].$$
+#
+# For every test distribution $q(s, t) = \mathcal{N}(\mu_p + t\mathbf{1}, s^2\Sigma_p)$ (eq. 12, grid eq. 19): the
+# analytic $H(q, p)$ against $H^*(q, p) = -\frac{1}{N}\sum_i \log p(x_i)$, $x_i \sim q$ (eq. 14), and
+# $\mathrm{KL}(q\,\|\,p)$ against $D^*(q\,\|\,p) = H^*(q, p) - H(q)$ (section 3.2.2). This is exactly the check the
+# thesis used to trust the same estimates with $p_\theta$ in place of $p$. The cell also checks eq. 10: $H(q) + \mathrm{KL}(q\,\|\,p)$
+# against the library's cross-entropy of two Gaussians.
 
 # %%
 grid_rows = []
@@ -177,11 +244,12 @@ lesson.savefig(fig, "cross_entropy_grid",
                "(dashed); right, KL(q || p) by Proposition 1 against H*(q, p) - H(q). The crosses sit on the lines.")
 
 # %% [markdown]
-# ## 4 — Why E_p[log p_theta] <= E_p[log p] (eq. 15-18)
+# ## 4 — Why $\mathbb{E}_p[\log p_\theta] \le \mathbb{E}_p[\log p]$ (eq. 15-18)
 #
-# For ANY model m: E_p[log m] = -H(p, m) = -H(p) - KL(p || m) <= -H(p) = E_p[log p], with
-# equality only when m = p. Training maximises E_p[log p_theta] (eq. 15), so it pushes the gap
-# KL(p || p_theta) towards zero but can never cross it. We check this for a few wrong Gaussian
+# For ANY model $m$, eq. 10 with $q = p$ gives
+# $\mathbb{E}_p[\log m] = -H(p, m) = -H(p) - \mathrm{KL}(p\,\|\,m) \le -H(p) = \mathbb{E}_p[\log p]$, with
+# equality only when $m = p$. Training maximises $\mathbb{E}_p[\log p_\theta]$ (eq. 15), so it pushes the gap
+# $\mathrm{KL}(p\,\|\,p_\theta)$ towards zero but can never cross it. We check this for a few wrong Gaussian
 # models and for the trained core model (the same one lesson 5 uses).
 
 # %%
@@ -231,6 +299,10 @@ lesson.claim("the sample entropy estimate matches 1/2 log(2 pi e sigma^2) within
              np.abs(entropy_z).max() < 4.5, f"max |z| = {np.abs(entropy_z).max():.2f}")
 lesson.claim("Proposition 1 written out equals the library's Cholesky version",
              abs(kl_qp - info.kl_gaussian(q, p)) < 1e-9 * max(1, kl_qp))
+lesson.claim("the Gaussian entropy written out, D/2 log(2 pi e) + 1/2 log det Sigma, equals the library's",
+             entropy_formula_error < 1e-9, f"{entropy_formula_error:.1e}")
+lesson.claim("the derivation's two expectations (trace trick) match their sample means over x ~ q within 4.5 s.e.",
+             np.abs(trace_trick_z).max() < 4.5, f"max |z| = {np.abs(trace_trick_z).max():.2f}")
 lesson.claim("the Monte Carlo KL estimate (eq. 9) matches Proposition 1 within 4.5 s.e.",
              abs(kl_mc - kl_qp) < 4.5 * kl_mc_se, f"{kl_mc:.4f} vs {kl_qp:.4f} (s.e. {kl_mc_se:.4f})")
 lesson.claim("KL is not symmetric: KL(q||p) != KL(p||q)", abs(kl_qp - kl_pq) > 1e-3, f"{kl_qp:.3f} vs {kl_pq:.3f}")
@@ -246,16 +318,16 @@ lesson.claim("the gap is exactly zero for m = p", inequality["p itself"]["gap"] 
 # %% [markdown]
 # ## Try this
 # - `--n-samples 200`: a hundred times fewer points. You should see wider error bars and every claim still
-#   holding: the estimates are unbiased at any N, and `grid_max_abs_z` stays under the 4.5 bar.
+#   holding: the estimates are unbiased at any $N$, and `grid_max_abs_z` stays under the 4.5 bar.
 #   `estimates_outside_2se` counts the estimates outside their 2-s.e. band: about 1 in 20 on average.
-# - `--dim 100`: you should see H(p) (`minus_H_p`) and KL(q(0.75, 0.25) || p) (`KL_q_p_proposition1`) both
-#   about ten times their D = 10 values: both grow about linearly with D, so their ratio changes by only a few per cent.
-# - In Python, a model that wins on *some* points: m = `ThesisDistributions(10).q(0.5, 0)` = N(mu_p, 0.5^2
-#   Sigma_p) gives the centre mu_p more density than p does, yet you should find its mean log-density over
-#   x ~ p lower than p's (by KL(p || m) > 0, eq. 18). It must be: it pays for the centre in the tails.
-# - At thesis scale (N = 1,000,000): `.venv/bin/python lessons/04_information.py --thesis` (it trains the core
+# - `--dim 100`: you should see $H(p)$ (`minus_H_p`) and $\mathrm{KL}(q(0.75, 0.25)\,\|\,p)$ (`KL_q_p_proposition1`) both
+#   about ten times their $D = 10$ values: both grow about linearly with $D$, so their ratio changes by only a few per cent.
+# - In Python, a model that wins on *some* points: $m$ = `ThesisDistributions(10).q(0.5, 0)`
+#   $= \mathcal{N}(\mu_p, 0.5^2\,\Sigma_p)$ gives the centre $\mu_p$ more density than $p$ does, yet you should find its
+#   mean log-density over $x \sim p$ lower than $p$'s (by $\mathrm{KL}(p\,\|\,m) > 0$, eq. 18). It must be: it pays for the centre in the tails.
+# - At thesis scale ($N$ = 1,000,000): `.venv/bin/python lessons/04_information.py --thesis` (it trains the core
 #   model at the thesis's scale first: hours; not run by the tests). Expect the same claims to hold, with
-#   standard errors about sqrt(50) times smaller than the default run's.
+#   standard errors about $\sqrt{50}$ times smaller than the default run's.
 
 # %%
 lesson.finish()
