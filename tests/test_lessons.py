@@ -19,7 +19,7 @@ LESSONS = ROOT / "lessons"
 # What each lesson promises (lessons/README.md lists the same files).
 FIGURES = {
     "01_change_of_variables": ["change_of_variables_1d", "change_of_variables_2d"],
-    "02_affine_coupling": ["jacobian", "determinant_cost"],
+    "02_affine_coupling": ["jacobian", "masks", "determinant_cost"],
     "03_training": ["learning_curve", "samples_vs_data", "density_contours"],
     "04_information": ["entropy", "cross_entropy_grid", "model_inequality"],
     "05_baseline": ["learning_curves", "fig01_baseline_kde", "baseline_gap"],
