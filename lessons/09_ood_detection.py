@@ -141,16 +141,23 @@ lesson.savefig(fig, "ood_scores",
                f"typicality test on batches of {cfg.typicality_batch} points (truth and model).")
 
 auc_keys = [k for k in results["p (fresh)"] if k.startswith("AUROC")]
-fig, ax = plt.subplots(figsize=(8, 4))
+fig, ax = plt.subplots(figsize=(10, 5.6), layout="constrained")
 mat = np.array([[results[n][k] for k in auc_keys] for n in names[1:]])
 im = ax.imshow(mat, vmin=0, vmax=1, cmap="viridis", aspect="auto")
 for i in range(mat.shape[0]):
     for j in range(mat.shape[1]):
-        ax.text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", color="w" if mat[i, j] < 0.6 else "k")
-ax.set_xticks(range(len(auc_keys)), [k.replace("AUROC: ", "") for k in auc_keys], fontsize=8)
-ax.set_yticks(range(len(names) - 1), names[1:])
+        # the text's colour from the cell's relative luminance: white on dark cells, black on light ones
+        r_, g_, b_, _ = im.cmap(im.norm(mat[i, j]))
+        dark = 0.2126 * r_ + 0.7152 * g_ + 0.0722 * b_ < 0.5
+        ax.text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", fontsize=12, color="w" if dark else "k")
+# one score name per column, on two lines where it is long, so neighbouring labels cannot run into each other
+short = {"chi2 tail of ||f(x)||^2": "chi2 tail of\n||f(x)||^2", "log|det J_f(x)|": "log|det J_f(x)|\n(eq. 2's 2nd term)",
+         "log p_Z(f(x))": "log p_Z(f(x))\n(eq. 2's 1st term)"}
+ax.set_xticks(range(len(auc_keys)), [short.get(k[len("AUROC: "):], k[len("AUROC: "):]) for k in auc_keys],
+              fontsize=10)
+ax.set_yticks(range(len(names) - 1), names[1:], fontsize=10)
 ax.set(xlabel="score", ylabel="test set (against Q(p))")
-ax.set_title("AUROC, Q(p) vs each test set (1 = separated; 0.5 = no better than chance; < 0.5 = scores higher)")
+ax.set_title("AUROC, Q(p) vs each test set\n(1 = separated; 0.5 = chance; < 0.5 = the test set scores higher)")
 fig.colorbar(im, ax=ax, label="AUROC")
 lesson.savefig(fig, "auroc_scores",
                "AUROC of each score between the in-distribution set Q(p) and each test set: 1 means every "
