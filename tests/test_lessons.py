@@ -24,7 +24,7 @@ FIGURES = {
     "04_information": ["entropy", "cross_entropy_grid", "model_inequality"],
     "05_baseline": ["learning_curves", "fig01_baseline_kde", "baseline_gap"],
     "06_generalisation": ["fig02_cross_entropy", "fig03_kde_s", "fig04_kde_t", "fig05_kde_combined", "fig06_kl",
-                          "gap_grid"],
+                          "gap_grid", "typical_set"],
     "07_perturbed": ["fig07_perturbed_kde", "perturbed_separability", "fig08_perturbed_cross_entropy",
                      "fig09_perturbed_kl", "fig10_perturbed_variants"],
     "08_outliers": ["fig11_outlier_kde", "fig12_outlier_variants", "outlier_means"],
