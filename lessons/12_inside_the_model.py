@@ -10,23 +10,23 @@
 # %% [markdown]
 # # Lesson 12 — Inside the model: s and t layer by layer (thesis section 6.2.1, eq. 3, 6)
 #
-# Section 6.2.1 found that the trained flow barely tells perturbed data q_delta from the
-# training data p, and hypothesised *coupling-layer co-adaptation*: each layer adds what it
+# Section 6.2.1 found that the trained flow barely tells perturbed data $q_\delta$ from the
+# training data $p$, and hypothesised *coupling-layer co-adaptation*: each layer adds what it
 # learnt during training, so later layers compensate for a perturbation of the input and the
-# output looks "typical" again. The thesis only looked at the end result, log p_theta(x).
-# Here we open the model: `flow.trace(x)` returns, for every coupling layer k, its input,
-# output, the scale s_k and shift t_k of eq. 3 and its log-determinant sum_j s_kj (eq. 6).
+# output looks "typical" again. The thesis only looked at the end result, $\log p_\theta(x)$.
+# Here we open the model: `flow.trace(x)` returns, for every coupling layer $k$, its input,
+# output, the scale $s_k$ and shift $t_k$ of eq. 3 and its log-determinant $\sum_j s_{kj}$ (eq. 6).
 #
-# Three kinds of input go through the same trained model (D = 20 by default):
-# training data Q(p), perturbed data Q(q_delta(1, 0)) (eq. 21) and outliers Q(q_out(1, 0)) (section 7).
+# Three kinds of input go through the same trained model ($D = 20$ by default):
+# training data $Q(p)$, perturbed data $Q(q_\delta(1, 0))$ (eq. 21) and outliers $Q(q_{\mathrm{out}}(1, 0))$ (section 7).
 #
 # Questions asked, layer by layer:
-# 1. Do the perturbed and outlier inputs get different scales s_k and shifts t_k?
-# 2. *Paired* perturbations: take x ~ p and x_delta = x + sqrt(alpha) eps + beta u — the same
+# 1. Do the perturbed and outlier inputs get different scales $s_k$ and shifts $t_k$?
+# 2. *Paired* perturbations: take $x \sim p$ and $x_\delta = x + \sqrt{\alpha}\,\varepsilon + \beta u$ — the same
 #    point, perturbed as in eq. 20-21. Relative to the spread of the training points at that
 #    depth, does the perturbation shrink (compensated) or grow as it passes through the layers?
 # 3. How separable are training and other inputs at each depth, by the distance from the
-#    origin of the representation h_k?  (At the last layer this is the latent-norm score.)
+#    origin of the representation $h_k$?  (At the last layer this is the latent-norm score.)
 #
 # Run: `.venv/bin/python lessons/12_inside_the_model.py` (`--help` lists the options).
 
@@ -79,8 +79,8 @@ couplings = [k for k, entry in enumerate(traces["training Q(p)"]) if "s" in entr
 
 # %% [markdown]
 # ## The trace is the model: its pieces add up to eq. 2
-# The last layer's output is z = f(x), the per-layer log-dets sum to log|det J_f(x)|, and each
-# coupling layer's log-det is the sum of its s (eq. 6).
+# The last layer's output is $z = f(x)$, the per-layer log-dets sum to $\log|\det J_f(x)|$, and each
+# coupling layer's log-det is the sum of its $s$ (eq. 6).
 
 # %%
 tr = traces["training Q(p)"]
@@ -95,7 +95,7 @@ lesson.record("layer_logdet_vs_sum_s", eq6_error, ".1e")
 
 # %% [markdown]
 # ## 1. Scales and shifts per layer
-# For each coupling layer: the mean (over points) of its log-det sum_j s_kj, and the mean |t_kj|.
+# For each coupling layer: the mean (over points) of its log-det $\sum_j s_{kj}$, and the mean $|t_{kj}|$.
 
 # %%
 per_layer = {}
@@ -149,10 +149,10 @@ lesson.savefig(fig, "layer_scales_shifts",
 # %% [markdown]
 # ## 2. Is a perturbation compensated on the way through?
 #
-# For the paired points, r_k = mean ||h_k(x_delta) - h_k(x)||^2 / mean ||h_k(x) - h_k(x')||^2,
-# where x' is another training point: the perturbation's size relative to the spread of the
-# data at depth k (k = 0 is the input). For the exact whitening map of p, z = L^{-1}(x - mu)
-# (Sigma_p = L L^T), the same ratio at the output is the dashed line: what a perfect model of p
+# For the paired points, $r_k = \overline{\|h_k(x_\delta) - h_k(x)\|^2} \,/\, \overline{\|h_k(x) - h_k(x')\|^2}$ (bars: means over the points),
+# where $x'$ is another training point: the perturbation's size relative to the spread of the
+# data at depth $k$ ($k = 0$ is the input). For the exact whitening map of $p$, $z = L^{-1}(x - \mu_p)$
+# ($\Sigma_p = L L^\top$), the same ratio at the output is the dashed line: what a perfect model of $p$
 # would do with the perturbation.
 
 # %%
@@ -174,9 +174,9 @@ lesson.record("perturbation_ratio_per_layer", ratios)
 
 # %% [markdown]
 # ## 3. Separability at each depth
-# AUROC of the score -||h_k||^2 (closer to the origin = more typical), training inputs against
+# AUROC of the score $-\|h_k\|^2$ (closer to the origin = more typical), training inputs against
 # the others: 1.0 = perfectly separated, 0.5 = indistinguishable. For reference, the AUROC of
-# the true log p and of the model's log p_theta.
+# the true $\log p$ and of the model's $\log p_\theta$.
 
 # %%
 def auroc_by_depth(name):
@@ -225,9 +225,14 @@ lesson.claim("the per-layer log-dets add up to log|det J_f(x)| (eq. 2)", trace_l
 lesson.claim("each coupling layer's log-det is sum_j s_kj (eq. 6)", eq6_error < 1e-12)
 rel = ratios[-1] / ratio_exact
 verdict = "compensated" if rel < 0.9 else "amplified" if rel > 1.1 else "as a perfect model of p"
-side = "on" if round(rel, 2) == 1 else "below" if rel < 1 else "above"  # as printed: "1.00 x" is on the line
-print(f"At the output the perturbation is {rel:.2f} x the exact whitening's ratio ({side} the whitening line): "
-      f"{verdict} (< 0.9 would be the compensation the co-adaptation hypothesis predicts).")
+# which side of the dashed line r_K lies, decided on the numbers as printed (4 decimals)
+side = ("on" if f"{ratios[-1]:.4f}" == f"{ratio_exact:.4f}" else "above" if ratios[-1] > ratio_exact else "below")
+print(f"At the output the perturbation is r_K = {ratios[-1]:.4f} of the data's spread (K = {len(ratios) - 1} layers; "
+      f"r_0 = {ratios[0]:.4f} at the input). The exact whitening of p maps the same pairs to {ratio_exact:.4f}, the "
+      f"dashed line: the flow's r_K is {side} it" + ("" if side == "on" else f", by {abs(ratios[-1] - ratio_exact):.4f}")
+      + f" ({rel:.3f} times the whitening's ratio, {rel - 1:+.1%}). Verdict: {verdict} (the rule: below 0.9 times "
+      "the whitening's ratio is the compensation the co-adaptation hypothesis predicts, above 1.1 times an "
+      "amplification, in between what a perfect model of p would do).")
 for name in separation:
     print(f"{name}: AUROC with true log p {reference[name]['auroc_true_logp']:.3f}, with log p_theta "
           f"{reference[name]['auroc_model_logp']:.3f}, with the latent norm {separation[name][-1]:.3f}.")
