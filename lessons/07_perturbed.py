@@ -14,17 +14,17 @@
 #
 # $$q_\delta(s, t) = \mathcal{N}(\mu_p + t\mathbf{1} + \beta u,\; s^2 \Sigma_p + \alpha I)$$
 #
-# adding isotropic noise of variance alpha (which weakens the correlations of p) and moving the
-# mean by beta u, u ~ U([-1, 1]^D) drawn once. The perturbation is minor but real: the true density
-# log p still tells Q(q_delta) from Q(p) apart. The thesis ([de Bruin, TU Delft 2024](https://repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91))
+# adding isotropic noise of variance $\alpha$ (which weakens the correlations of $p$) and moving the
+# mean by $\beta u$, $u \sim U([-1, 1]^D)$ drawn once. The perturbation is minor but real: the true density
+# $\log p$ still tells $Q(q_\delta)$ from $Q(p)$ apart. The thesis ([de Bruin, TU Delft 2024](https://repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91))
 # found that its *model* increasingly cannot,
-# as D grows — for D >= 50 its KDEs over Q(q_delta) and Q(p) coincide (Figure 7, finding C6) — and that
-# H*(q_delta, p_theta) stays close to H*(q, p_theta) for every (s, t) (Figures 8-9, finding C7).
+# as $D$ grows — for $D \ge 50$ its KDEs over $Q(q_\delta)$ and $Q(p)$ coincide (Figure 7, finding C6) — and that
+# $H^{\ast}(q_\delta, p_\theta)$ stays close to $H^{\ast}(q, p_\theta)$ for every $(s, t)$ (Figures 8-9, finding C7).
 # Lesson 12 looks inside the model for the "coupling-layer co-adaptation" proposed as the cause.
 # Whether this run reproduces C6 and C7 is said, from its numbers, in "This run vs the thesis" at the end.
 #
-# We measure separability with sep = |2 AUROC - 1| (0: the two sets look the same to a score,
-# 1: fully separated), for the truth log p and for the model log p_theta.
+# We measure separability with $\mathrm{sep} = |2\,\mathrm{AUROC} - 1|$ (0: the two sets look the same to a score,
+# 1: fully separated), for the truth $\log p$ and for the model $\log p_\theta$.
 #
 # Run: `.venv/bin/python lessons/07_perturbed.py` (`--help` lists the options).
 
@@ -67,7 +67,7 @@ exp_cfg = cfg.experiment_config(dims=all_dims, S=cfg.S, T=cfg.T)
 
 # %% [markdown]
 # ## 6.1 — The perturbation (eq. 20-21)
-# alpha and beta are unspecified in the thesis ("minor" perturbations); `minflow.thesis.gaussians`
+# $\alpha$ and $\beta$ are unspecified in the thesis ("minor" perturbations); `minflow.thesis.gaussians`
 # documents how its defaults were chosen.
 
 # %%
@@ -110,7 +110,7 @@ for r in rows:
 # smaller of the two densities, $\mathrm{OVL} = \int \min[f(v), g(v)]\,dv$: 1 when they coincide, 0 when they
 # share no mass ($1 - \mathrm{OVL}$ is their total-variation distance). The thesis reads it by eye from its KDE
 # figures; here it is computed, for the densities of the scores: $f$ the KDE of $\log p_\theta$ (or $\log p$)
-# over Q(p), $g$ the same over a test set (the 2,000 values per set that the KDE figures keep), on a fine grid.
+# over $Q(p)$, $g$ the same over a test set (the 2,000 values per set that the KDE figures keep), on a fine grid.
 # Our $\mathrm{sep} = |2\,\mathrm{AUROC} - 1|$ asks a different question of the same two samples: how often a
 # point of one set out-scores a point of the other. Both are 0-to-1 and both say "the same" at one end, but they
 # are not one function of the other: for two Gaussians of equal spread a shift of $\delta$ standard deviations
@@ -212,7 +212,7 @@ _thesis.adopt_figure(lesson, figures.fig_10(var_table, kept, lesson.folder))
 # %% [markdown]
 # ## What this run showed
 # Asserted: the estimates match the analytic cross-entropy (C2) on every set, and the
-# perturbation is real — the true log p can see it (sep >= 0.1). Findings C6 and C7 are
+# perturbation is real — the true $\log p$ can see it ($\mathrm{sep} \ge 0.1$). Findings C6 and C7 are
 # reported side by side with the thesis, not asserted.
 
 # %%

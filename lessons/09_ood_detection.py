@@ -10,19 +10,19 @@
 # %% [markdown]
 # # Lesson 9 — OOD detection with TPR-fixed bounds, and scores beyond the thesis (thesis section 8, Figure 13)
 #
-# Section 8.1's detector: fit bounds L < U on the model's log-likelihoods of in-distribution
-# data Q(p) so that a fixed fraction stays inside,
+# Section 8.1's detector: fit bounds $L < U$ on the model's log-likelihoods of in-distribution
+# data $Q(p)$ so that a fixed fraction stays inside,
 #
 # $$\mathrm{TPR} = P[L \le \log p_\theta(X) \le U] = 0.975, \qquad D_{\text{out}}(x) = 1 \text{ if } \log p_\theta(x) < L \text{ or } > U,$$
 #
-# and report the true negative rate TNR = the fraction of a test set flagged. The same with the
-# true log p shows what a perfect density model could do. The thesis
+# and report the true negative rate $\mathrm{TNR}$ = the fraction of a test set flagged. The same with the
+# true $\log p$ shows what a perfect density model could do. The thesis
 # ([de Bruin, TU Delft 2024](https://repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91);
-# D = 50, Figure 13, finding C10): poor TNR with its p_theta on outliers, worst for s < 1; TNR 0.02 (model)
-# vs 0.38 (truth) on the perturbed set at s = 1, t = 0. "This run vs the thesis" at the end compares.
+# $D = 50$, Figure 13, finding C10): poor TNR with its $p_\theta$ on outliers, worst for $s < 1$; TNR 0.02 (model)
+# vs 0.38 (truth) on the perturbed set at $s = 1$, $t = 0$. "This run vs the thesis" at the end compares.
 #
 # Beyond the thesis: AUROC (threshold-free), the two terms of eq. 2 alone (the latent log-density
-# log p_Z(f(x)) and the log-determinant), the latent norm ||f(x)||^2 against its chi-square(D) law
+# $\log p_Z(f(x))$ and the log-determinant), the latent norm $\|f(x)\|^2$ against its $\chi^2(D)$ law
 # (all three from `minflow.thesis.ood`), and the batch typicality test of Nalisnick et al. (2019).
 #
 # Run: `.venv/bin/python lessons/09_ood_detection.py` (`--help` lists the options).
@@ -72,10 +72,10 @@ _thesis.adopt_figure(lesson, figures.fig_13(table, kept, lesson.folder))
 # ## Beyond the thesis: other scores on a few test sets
 #
 # Each score is "higher = more in-distribution". Bounds are fitted on one in-distribution set
-# Q(p) and checked on a second, fresh one (the TPR must come out near 0.975 on data the bounds
+# $Q(p)$ and checked on a second, fresh one (the TPR must come out near 0.975 on data the bounds
 # never saw). Two-sided bounds (equal tails, as in the thesis) for log-likelihoods and the two
-# terms of eq. 2; a one-sided lower bound for the chi-square tail probability of ||z||^2, which is
-# already two-sided in ||z||^2.
+# terms of eq. 2; a one-sided lower bound for the chi-square tail probability of $\|z\|^2$, which is
+# already two-sided in $\|z\|^2$.
 
 # %%
 flow = models[cfg.dim]
