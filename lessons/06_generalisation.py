@@ -10,20 +10,20 @@
 # %% [markdown]
 # # Lesson 6 — Generalisation: scaled and shifted test sets (thesis section 5, Figures 2-6, eq. 12-14, 19)
 #
-# The model was trained on p = N(mu_p, Sigma_p). Section 5 tests it on distributions that keep
-# p's correlations but move or rescale it (eq. 12-13):
+# The model was trained on $p = \mathcal{N}(\mu_p, \Sigma_p)$. Section 5 tests it on distributions that keep
+# $p$'s correlations but move or rescale it (eq. 12-13):
 #
 # $$q(s, t) = \mathcal{N}(\mu_p + t\mathbf{1},\; s^2 \Sigma_p), \quad \text{i.e. } x \mapsto (x - \mu_p)\, s + \mu_p + t \text{ applied to } x \sim p$$
 #
-# over the grid Lambda = S x T (eq. 19), S = {0.25, 0.5, 0.75, 1, 1.25, 1.75}, T = {0, 0.25, 0.5, 0.75}.
-# For each q we compare the truth and the model on the same test points:
-# H*(q, p) vs H*(q, p_theta) (eq. 14, section 3.2.1), the gap Delta_HC = |H*(q, p) - H*(q, p_theta)| (5.2.1),
-# the KL estimates D*(q || p_theta) = H*(q, p_theta) - H(q) (3.2.2) and the KDEs (3.2.3).
+# over the grid $\Lambda = S \times T$ (eq. 19), $S = \{0.25, 0.5, 0.75, 1, 1.25, 1.75\}$, $T = \{0, 0.25, 0.5, 0.75\}$.
+# For each $q$ we compare the truth and the model on the same test points:
+# $H^{\ast}(q, p)$ vs $H^{\ast}(q, p_\theta)$ (eq. 14, section 3.2.1), the gap $\Delta_{HC} = |H^{\ast}(q, p) - H^{\ast}(q, p_\theta)|$ (5.2.1),
+# the KL estimates $D^{\ast}(q \| p_\theta) = H^{\ast}(q, p_\theta) - H(q)$ (3.2.2) and the KDEs (3.2.3).
 #
 # What the thesis ([de Bruin, TU Delft 2024](https://repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91))
-# reports: changing s alone leaves the gap about constant (5.2.1, C3); shifting by t makes its model
-# *over-estimate* the likelihood, more with larger t (5.2.2, C4); and s = 0.75, t = 0.25 gives KDEs of
-# log p_theta over Q(q) and Q(p) that overlap almost fully (5.2.3, C5) — bad news for OOD detection.
+# reports: changing $s$ alone leaves the gap about constant (5.2.1, C3); shifting by $t$ makes its model
+# *over-estimate* the likelihood, more with larger $t$ (5.2.2, C4); and $s = 0.75$, $t = 0.25$ gives KDEs of
+# $\log p_\theta$ over $Q(q)$ and $Q(p)$ that overlap almost fully (5.2.3, C5) — bad news for OOD detection.
 # These are the thesis's findings, not facts about every flow: the cell "This run vs the thesis" at the
 # end says, from this run's numbers, which of them this run reproduces.
 #
@@ -60,7 +60,7 @@ exp_cfg = cfg.experiment_config(dims=cfg.dims, S=cfg.S, T=cfg.T)
 
 # %% [markdown]
 # ## 5.1 — The test sets Q(q(s, t)), scored by log p and log p_theta
-# `minflow.thesis.experiments.evaluate_cell` draws N points of q and computes every quantity of
+# `minflow.thesis.experiments.evaluate_cell` draws $N$ points of $q$ and computes every quantity of
 # sections 3.2 and 8.1 for them (one "cell" of the grid).
 
 # %%
@@ -72,8 +72,8 @@ d_focus = 20 if 20 in cfg.dims else cfg.dims[-1]
 
 # %% [markdown]
 # ## 5.2 — Figures 2-6 in small form
-# Figure 2: cross-entropies against s, a column per t. Figure 6: the KL divergences.
-# Figures 3, 4, 5: KDEs when s changes, when t changes, and for the combined case.
+# Figure 2: cross-entropies against $s$, a column per $t$. Figure 6: the KL divergences.
+# Figures 3, 4, 5: KDEs when $s$ changes, when $t$ changes, and for the combined case.
 
 # %%
 for fig_n in (figures.fig_2, figures.fig_3, figures.fig_4, figures.fig_5, figures.fig_6):
@@ -133,8 +133,8 @@ if focus is not None:
 # radius about $\sqrt{D}$, the typical set. The test set $q(s, 0)$ of eq. 12-13 is $x \mapsto (x - \mu_p)s + \mu_p$,
 # so in the same whitened units it is $s z$: its norms concentrate at $s\sqrt{D}$. A contracted set ($s < 1$)
 # sits inside the shell, towards the mode; a widened one ($s > 1$) outside it. The figure draws each piece:
-# Monte Carlo samples of $\mathcal{N}(0, I_D)$ for several $D$, and this lesson's own test sets at D = 20
-# (the focus dimension) whitened by p, with the true and the model's log-density at their points.
+# Monte Carlo samples of $\mathcal{N}(0, I_D)$ for several $D$, and this lesson's own test sets at $D = 20$
+# (the focus dimension) whitened by $p$, with the true and the model's log-density at their points.
 
 # %%
 TYPICAL_DIMS = (2, 10, 50, 100, 500)  # D of the standard-Gaussian Monte Carlo (cheap: 4,000 points each)
@@ -266,8 +266,8 @@ else:
 
 # %% [markdown]
 # ## What this run showed
-# Asserted: the estimates are trustworthy (C2: H*(q, p) against the analytic H(q, p) on every
-# test set) and the gap is never "negative KL" for q = p. The thesis's findings C3-C5 are decided
+# Asserted: the estimates are trustworthy (C2: $H^{\ast}(q, p)$ against the analytic $H(q, p)$ on every
+# test set) and the gap is never "negative KL" for $q = p$. The thesis's findings C3-C5 are decided
 # by `minflow.thesis.experiments.claims` and reported side by side with the thesis — not asserted.
 
 # %%
