@@ -108,6 +108,12 @@ if unknown:
 #   data-space outliers (orange); where do they land in latent space?
 # * latent -> data: the 10 fresh latent points with the largest ||z|| (lowest p_Z) are the
 #   latent outliers (red); where do they land in data space?
+#
+# For the two moons we also *watch* the flow: `flow.trace(x)` returns every layer's output, and the frames
+# show the training points after each coupling layer, from the data (first panel) to the latent space
+# (last). Each layer moves one coordinate and copies the other (eq. 3), so the moons are bent and
+# stretched one axis at a time towards the one round blob of N(0, I) (how close they get, the
+# Kolmogorov-Smirnov tests below say). Read backwards, last panel to first, the frames are sampling.
 
 # %%
 def limits(pts, mark):
@@ -136,6 +142,41 @@ def scatter_pair(ax_from, ax_to, a, b, mark, colour, label):
         ax.scatter(pts[mark, 0], pts[mark, 1], s=30, color=colour, edgecolor="k", lw=0.5, label=label, zorder=3)
         lo, hi = limits(pts, mark)
         ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]))
+
+
+WATCHED = "two_moons" if "two_moons" in cfg.datasets else cfg.datasets[0]  # the data set whose flow we watch
+
+
+def draw_frames(flow, x, name, n_points=1500):
+    """The flow you can watch: the data after each layer (flow.trace), frame by frame, to the latent space.
+    Each point keeps its colour (its x1 in data space), so one can follow it through the layers."""
+    x = x[:n_points]
+    trace = flow.trace(x)
+    frames = [("data x", x)]
+    for k, entry in enumerate(trace, start=1):
+        moved = [j + 1 for j in range(x.shape[1]) if not np.array_equal(entry["input"][:, j], entry["output"][:, j])]
+        what = "latent z = f(x)" if k == len(trace) else f"after layer {k}"
+        frames.append((f"{what}: coordinate {', '.join(map(str, moved)) or 'none'} moved", entry["output"]))
+    cols = min(5, len(frames))
+    rows = -(-len(frames) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, 3.1 * rows + 0.4), layout="constrained", squeeze=False)
+    colour = stats.rankdata(x[:, 0]) / len(x)
+    for ax, (title, h) in zip(axes.flat, frames):
+        ax.scatter(h[:, 0], h[:, 1], s=2, c=colour, cmap="viridis")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("coordinate 1", fontsize=8)
+        ax.set_ylabel("coordinate 2", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(frames):]:
+        ax.set_axis_off()
+    fig.suptitle(f"{name}: the data moving through the flow's {len(trace)} layers to the latent space "
+                 "(colour: each point's x1 in data space)")
+    lesson.savefig(fig, "flow_frames",
+                   f"The flow you can watch ({name}): {len(x)} training points, left to right and top to bottom, "
+                   f"as the data x, after each of the flow's {len(trace)} coupling layers (flow.trace), and as the "
+                   "latent z = f(x) in the last panel. Each point keeps its colour (the rank of its x1 in data space), "
+                   "so it can be followed from panel to panel; each coupling moves one coordinate and copies the other "
+                   "(eq. 3), which the panel titles name. Read backwards, the frames are sampling: x = f^{-1}(z).")
 
 
 results, reports = {}, {}
@@ -199,6 +240,9 @@ for name, epochs in zip(cfg.datasets, cfg.epochs):
                    f"{cfg.n_outliers} points of lowest model density in orange on both sides; bottom, fresh "
                    f"latent points z ~ N(0, I) (left) and their images x = f^{{-1}}(z) (right), the "
                    f"{cfg.n_outliers} largest ||z|| in red. Grey contours: the model's log-density in nats.")
+
+    if name == WATCHED:
+        draw_frames(flow, x_train, name)
 
     # The change-of-variables consistency table (float64), on training points
     report = minflow.consistency_report(flow, x_train[:cfg.n_consistency], rng)

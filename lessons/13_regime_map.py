@@ -80,7 +80,6 @@
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
-import _thesis  # show_markdown: the committed sweep's answer as Markdown in a notebook
 
 import dataclasses
 import os
@@ -412,26 +411,69 @@ lesson.claim(f"both an under-fitted and an over-fitted checkpoint have TNR(p_the
 # %% [markdown]
 # ## The full sweep
 # The pre-registered sweep at the thesis's D = 50 (`make regimes`, about an hour on two cores) writes
-# `reproduction/regimes/`, and `regimes_report.regimes_markdown` turns it into a section of
-# [REPRODUCTION.md](../REPRODUCTION.md). If it has been committed, that section is shown here, every number read
-# from its `points.csv` and `decision.json`.
+# `reproduction/regimes/`: every checkpoint in `points.csv`, the rule's answer in `decision.json`, and its
+# regime map, the same picture as above for 208 checkpoints of four models. If it has been committed, the cell
+# below shows that map and says what the sweep answered in three sentences, each written from the numbers of
+# its `decision.json`. The whole section, with the tables of every configuration, is
+# [REPRODUCTION.md's "Is C10 reproducible under the thesis's own fit?"](../REPRODUCTION.md#is-c10-reproducible-under-the-thesiss-own-fit-pre-registered).
 
 # %%
+def full_sweep_sentences(d):
+    """Three sentences from a sweep's decision.json: the answer, the closest miss, what it means here."""
+    rule, sw = d["rule"], d["sweep"]
+    names = [f"q_delta({s:g}, {t:g})" for s, t in rule["perturbed"]]
+    seeds, models = sw["seeds"], [m["name"] for m in sw["models"]]
+    first = (f"The full sweep (D = {sw['dim']}, seeds {', '.join(map(str, seeds))}; models {', '.join(models)}; "
+             f"training data {', '.join(x['name'] for x in sw['data'])}) scored {d['n_points']} checkpoints, and "
+             + (f"{len(d['configurations'])} configuration(s) met the pre-registered rule (gap <= {rule['gap_bar']:g} "
+                f"sd(log p) and TNR(p_theta) <= {rule['tnr_bar']:g} on both perturbed sets, in {rule['min_seeds']} of "
+                f"{len(seeds)} seeds): C10 is reproducible under the thesis's own fit."
+                if d["reproducible"] else
+                f"no configuration met the pre-registered rule (gap <= {rule['gap_bar']:g} sd(log p) and TNR(p_theta) "
+                f"<= {rule['tnr_bar']:g} on both perturbed sets, in {rule['min_seeds']} of {len(seeds)} seeds): C10 is "
+                "not reproducible under the thesis's own fit."))
+    b, g = d.get("smallest_gap"), None
+    if b:
+        g = b["gap"] / b["sd_logp"]
+        tnr = [(b[f"tnr_ptheta_s{s:g}_t{t:g}"], b[f"tnr_p_s{s:g}_t{t:g}"]) for s, t in rule["perturbed"]]
+        second = (f"The closest a flow came to the thesis's failure: the smallest gap at which a checkpoint had "
+                  f"TNR(p_theta) <= {rule['tnr_bar']:g} on both sets was {fmt(g)} sd(log p), {fmt(g / rule['gap_bar'])} "
+                  f"times the C1 standard ({b['data']} data, model {b['model']}, epoch {b['epoch']}, seed {b['seed']}; "
+                  "TNR(p_theta) " + " and ".join(f"{fmt(a)} on {n}" for (a, _), n in zip(tnr, names))
+                  + ", where the true density flagged " + " and ".join(fmt(c) for _, c in tnr) + " in that seed).")
+    else:
+        second = f"No checkpoint had TNR(p_theta) <= {rule['tnr_bar']:g} on both perturbed sets."
+    third = ((f"{len(d['not_reached'])} checkpoints were not reached because training diverged. " if d["not_reached"]
+              else "Every checkpoint was reached. ")
+             + (f"So at D = {sw['dim']} every checkpoint that lost the perturbation failed to fit p by the C1 standard, "
+                if not d["reproducible"] and (not b or g > rule["gap_bar"]) else
+                f"So at D = {sw['dim']} a flow fitted p and lost the perturbation in fewer than {rule['min_seeds']} seeds, "
+                if not d["reproducible"] else f"So at D = {sw['dim']} a flow can fit p and still lose the perturbation, ")
+             + ("the same answer as this lesson's small sweep above." if d["reproducible"] == decision["reproducible"]
+                else "unlike this lesson's small sweep above."))
+    return [first, second, third]
+
+
 full = cfg.full_sweep if os.path.isabs(cfg.full_sweep) else os.path.join(_lesson.LESSONS_DIR.parent, cfg.full_sweep)
 if os.path.isfile(os.path.join(full, "decision.json")):
     try:
-        md = regimes_report.regimes_markdown(full, lambda path: os.path.relpath(path, _lesson.LESSONS_DIR))
+        committed = results_io.read_json(os.path.join(full, "decision.json"), dict)
+        sentences = full_sweep_sentences(committed)
     except (OSError, ValueError, KeyError, TypeError) as err:  # results_io.ResultFileError is a ValueError
         print(f"The full sweep in {cfg.full_sweep} could not be read ({type(err).__name__}: {err}).")
         lesson.record("full_sweep", {"found": True, "readable": False})
     else:
-        _thesis.show_markdown("\n".join(md))
+        for sentence in sentences:
+            print(sentence)
+        print(f"The rule was committed in {regimes_report.DECISION_COMMIT} before the sweep ran; the whole section, "
+              "\"Is C10 reproducible under the thesis's own fit? (pre-registered)\", is in REPRODUCTION.md.")
         fig = os.path.join(full, "regime_map.png")
-        print(f"Its regime map: {os.path.relpath(fig, _lesson.LESSONS_DIR)}"
-              + ("" if os.path.isfile(fig) else " (not there yet)"))
-        lesson.record("full_sweep", {"found": True, "readable": True,
-                                     "reproducible": results_io.read_json(os.path.join(full, "decision.json"),
-                                                                          dict)["reproducible"]})
+        if os.path.isfile(fig):
+            print(f"Its regime map: {os.path.relpath(fig, _lesson.LESSONS_DIR)}")
+            _lesson.show_inline(fig, "The full sweep's regime map (committed): TNR(p_theta) against the fit gap / "
+                                     "sd(log p) on Q(p) for every checkpoint and seed, as in this lesson's map above.")
+        lesson.record("full_sweep", {"found": True, "readable": True, "reproducible": committed["reproducible"],
+                                     "sentences": sentences})
 else:
     print(f"The full sweep (`make regimes`) has not been committed yet: no {cfg.full_sweep}/decision.json.")
     lesson.record("full_sweep", {"found": False})

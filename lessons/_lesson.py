@@ -261,8 +261,8 @@ class Lesson:
         self.figures[f"{name}.png"] = caption.strip()
         self.figure_checks[f"{name}.png"] = {"drawn_by": "lesson", "dpi": FIGURE_DPI, **png_size(path),
                                              "unlabelled_axes": unlabelled}
-        print(f"[figure] {name}.png: {caption.strip()}")
-        show_inline(path)
+        print(f"[figure] {name}.png: {short_caption(caption, name)}")
+        show_inline(path, caption)
 
     def adopt_figure(self, path, drawn_by):
         """Record a PNG written by other code (its caption in the .txt beside it) as the lesson's own."""
@@ -271,8 +271,8 @@ class Lesson:
         caption = txt.read_text().strip() if txt.exists() else ""
         self.figures[path.name] = caption
         self.figure_checks[path.name] = {"drawn_by": drawn_by, **png_size(path)}
-        print(f"[figure] {path.name}: {caption.splitlines()[0] if caption else ''} ...")
-        show_inline(path)
+        print(f"[figure] {path.name}: {short_caption(caption, path.stem)}")
+        show_inline(path, caption)
 
     def record(self, key, value, fmt=None):
         """Keep a key number for results.json, and print it."""
@@ -316,11 +316,12 @@ class Lesson:
 
         If an asserted claim failed: list it, leave only <out>.partial/ and stop (exit 1, no traceback).
         """
+        exercises = self._print_exercises()
         seconds = time.perf_counter() - self.started
         summary = {"lesson": self.name, "settings": self.preset, "config": self.config, "exploring": self.exploring,
                    "changed_settings": self.changed, "seconds": round(seconds, 2), "results": self.results,
                    "claims": self.claims, "figures": self.figures, "figure_checks": self.figure_checks,
-                   "versions": _versions()}
+                   "exercises": exercises, "versions": _versions()}
         (self.folder / "results.json").write_text(json.dumps(_to_json(summary), indent=2) + "\n")
         failed = [c for c in self.claims if not c["holds"]]
         broken = [c for c in failed if c["asserted"]]
@@ -340,6 +341,22 @@ class Lesson:
                   f"{shown_path(self.partial)}",
                   file=sys.stderr)
             raise SystemExit(1)
+
+    def _print_exercises(self):
+        """The exercises of this lesson, read from the classroom's catalog (the one list of them), with how
+        to start them and check them; -> their entries for results.json."""
+        number = self.name[:2]
+        mine = lesson_exercises(number)
+        if not mine:
+            print(f"--- Exercises: none belong to lesson {number} (the lessons with exercises: "
+                  f"{', '.join(sorted({e.lesson for e in _catalog().EXERCISES}))}).")
+            return []
+        print(f"--- Exercises for lesson {number} (the classroom's catalog, docs/TEACHERS.md):")
+        for e in mine:
+            print(f"  - {e.name}: {e.title} (thesis {e.section}; in {e.path})")
+        print(f"  start: {START_EXERCISES}")
+        print(f"  self-check: {self_check_command(number)}")
+        return [{"name": e.name, "title": e.title, "section": e.section, "where": e.where} for e in mine]
 
     # --- trained models shared between lessons -------------------------------
     def cached(self, key, build):
@@ -391,12 +408,50 @@ def png_size(path):
     return {"width_px": width, "height_px": height, "dpi": dpi}
 
 
-def show_inline(path):
-    """In a notebook, show the saved PNG below the cell (a script only writes it)."""
+CAPTION_PRINTED = 200  # characters of a caption printed at most; the whole caption is in <name>.txt
+
+
+def short_caption(caption, name):
+    """What a lesson prints of a caption: its first sentence, at most CAPTION_PRINTED characters (the
+    whole caption stays in <name>.txt, in results.json and, in a notebook or the book, under the figure)."""
+    text = " ".join(caption.split())
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z(])", text, maxsplit=1)[0]
+    if len(first) > CAPTION_PRINTED:
+        first = first[:CAPTION_PRINTED - 3].rsplit(" ", 1)[0] + " ..."
+    return first + (f" (caption: {name}.txt)" if first != text else "")
+
+
+# The exercises of each lesson are those of minflow.classroom's catalog; these are the commands that start
+# and check them (the Makefile's targets exercises and grade).
+START_EXERCISES = "make exercises (writes the workspace exercises/; its README.md says where each one goes)"
+
+
+def self_check_command(number):
+    return (f'make grade ARGS="--lesson {number}" (or .venv/bin/python -m minflow.classroom.grade '
+            f"--lesson {number}; it grades exercises/)")
+
+
+def _catalog():
+    from minflow.classroom import catalog
+
+    return catalog
+
+
+def lesson_exercises(number):
+    """The catalog's exercises of lesson ``number`` ("01"), in course order."""
+    return [e for e in _catalog().EXERCISES if e.lesson == str(number).zfill(2)]
+
+
+def show_inline(path, caption=""):
+    """In a notebook, show the saved PNG below the cell, with its whole caption (a script only writes it)."""
     if _in_notebook():
-        from IPython.display import Image, display
+        import html
+
+        from IPython.display import HTML, Image, display
 
         display(Image(filename=str(path)))
+        if caption.strip():
+            display(HTML(f'<p class="figure-caption">{html.escape(caption.strip())}</p>'))
 
 
 def _versions():

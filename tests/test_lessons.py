@@ -29,7 +29,7 @@ FIGURES = {
                      "fig09_perturbed_kl", "fig10_perturbed_variants"],
     "08_outliers": ["fig11_outlier_kde", "fig12_outlier_variants", "outlier_means"],
     "09_ood_detection": ["fig13_tnr", "ood_scores", "auroc_scores"],
-    "10_mapping_2d": ["mapping_shifted_mvn", "mapping_two_moons", "mapping_ring8"],
+    "10_mapping_2d": ["mapping_shifted_mvn", "mapping_two_moons", "mapping_ring8", "flow_frames"],
     "11_extensions": ["variants_fit", "variants_terms"],
     "12_inside_the_model": ["layer_scales_shifts", "layer_perturbation_separation"],
     "13_regime_map": ["regime_map", "regimes_by_epoch"],
