@@ -12,7 +12,8 @@ notebooks: each lessons/NN_*.py (jupytext percent format) is read by jupytext, e
 book: the notebooks (executed first unless --reuse), exported by nbconvert's HTML exporter (the "lab"
     template: prose, code, printed output and figures inline) to <out>/html/, with a contents page
     (index.html, the thesis's sections per lesson), REPRODUCTION.md and lessons/README.md as pages,
-    and navigation between lessons. Equations ($...$, $$...$$) are typeset by MathJax 2.7, copied from
+    a glossary (glossary.html, book/glossary.py: each lesson's first use of a term in its prose links
+    there), and navigation between lessons. Equations ($...$, $$...$$) are typeset by MathJax 2.7, copied from
     the PyPI package jupyter-server-mathjax into <out>/html/_static/mathjax, so the book needs no
     network. Open <out>/html/index.html (or serve it: python -m http.server -d book/_build/html).
 
@@ -40,6 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import check  # noqa: E402  (book/check.py)
+import glossary  # noqa: E402  (book/glossary.py)
 import links  # noqa: E402  (book/links.py)
 from page_assets import CHECK_SCRIPT, MATHJAX_CONFIG, STYLE  # noqa: E402
 
@@ -113,7 +115,7 @@ def _title(nb, fallback):
 
 
 def _nav(pages, k):
-    links = ['<a href="index.html">Contents</a>']
+    links = ['<a href="index.html">Contents</a>', f'<a href="{glossary.PAGE}">Glossary</a>']
     if k is not None and k > 0:
         links.append(f'<a href="{pages[k - 1]}.html">&larr; previous</a>')
     if k is not None and k + 1 < len(pages):
@@ -183,6 +185,7 @@ def _site(out, html_dir, stems):
     pages = {LESSONS / f"{stem}.py": f"{stem}.html" for stem in stems}
     pages.update({source: f"{name}.html" for name, source, _ in MARKDOWN_PAGES if source.exists()})
     linker = links.Linker(ROOT, html_dir, pages, {k: v for k, v in folders.items() if k != ROOT})
+    linker.names.add(glossary.PAGE)  # a page of the book written by build.py, not from a source file
     return argparse.Namespace(linker=linker, folders=folders)
 
 
@@ -211,6 +214,7 @@ def build_book(files, out, args, reuse=False):
         nb = nbformat.read(nb_dir / f"{stem}.ipynb", as_version=4)
         titles[stem] = _title(nb, stem)
         nb.metadata["title"] = titles[stem]
+        glossary.link_terms(nb)  # the first use of each glossary term in the prose -> glossary.html#term
         body, _ = exporter.from_notebook_node(nb)
         (html_dir / f"{stem}.html").write_text(_finish_page(body, _nav(stems, k), site, LESSONS, f"{stem}.html"))
     for name, source, title in MARKDOWN_PAGES:
@@ -218,6 +222,8 @@ def build_book(files, out, args, reuse=False):
             body = _markdown_page(exporter, source.read_text(), title)
             page = _finish_page(body, _nav(stems, None), site, source.parent, f"{name}.html")
             (html_dir / f"{name}.html").write_text(page)
+    body = _markdown_page(exporter, glossary.glossary_markdown(), "Glossary")
+    (html_dir / glossary.PAGE).write_text(_finish_page(body, _nav(stems, None), site, ROOT, glossary.PAGE))
     contents = _contents(exporter, stems, titles, args)
     (html_dir / "index.html").write_text(_finish_page(contents, _nav(stems, None), site, ROOT, "index.html"))
     print(f"book: {len(stems)} lessons -> {html_dir / 'index.html'}; "
@@ -256,7 +262,9 @@ def _contents(exporter, stems, titles, args):
         "Lessons 5-9 reproduce the thesis's experiments at small scale and end with **This run vs the thesis**: "
         "what the thesis found, what this run found, and why they may differ. The full reproduction, at the "
         "thesis's scale, is in [REPRODUCTION.md](REPRODUCTION.md); how to run the lessons yourself is in "
-        "[the lessons' README](lessons/README.md).",
+        "[the lessons' README](lessons/README.md). The terms (H*, D*, Delta_HC, sep, OVL, TNR at a fixed TPR, the "
+        f"typical set, KL, cross-entropy) are defined in the [glossary]({glossary.PAGE}), which each lesson links "
+        "from its first use of a term.",
         "",
         "$$\\log p_\\theta(x) = \\log p_Z(f(x)) + \\log\\left|\\det J_f(x)\\right| \\qquad \\text{(eq. 2)}$$",
         "",

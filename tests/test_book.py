@@ -29,6 +29,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book"))
 import check  # noqa: E402  (book/check.py)
+import glossary  # noqa: E402  (book/glossary.py)
 import links  # noqa: E402  (book/links.py)
 
 CHROMIUM = shutil.which("chromium") or (Path("/usr/bin/chromium") if Path("/usr/bin/chromium").exists() else None)
@@ -131,7 +132,7 @@ def _record(html_dir, **totals):
 def test_pages_present(book):
     html_dir, stems = book
     pages = {p.stem for p in check.pages_of(html_dir)}
-    missing = {"index", "REPRODUCTION", "lessons", *stems} - pages
+    missing = {"index", "REPRODUCTION", "lessons", "glossary", *stems} - pages
     assert not missing, f"pages missing from {html_dir}: {sorted(missing)}"
     index = (html_dir / "index.html").read_text()
     assert "repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91" in index
@@ -148,6 +149,32 @@ def test_links_anchors_and_paths(book):
     _record(html_dir, pages=report["pages"], image_files=report["images"], links=report["links"],
             anchors=report["anchors"], scripts=report["scripts"], static_problems=sum(map(len, report["problems"].values())))
     assert not report["problems"], check.summary(report)
+
+
+def test_glossary_anchors_resolve(book):
+    """The glossary has an anchor per term; the contents and every page's navigation link it; every link to
+    glossary.html#term from a lesson lands on an anchor of it, and the lessons link one
+    term at least (which terms no lesson links in its prose is recorded in _check.json)."""
+    html_dir, stems = book
+    page = html_dir / glossary.PAGE
+    ids = check.ids_of(page.read_text())
+    anchors = [t[0] for t in glossary.TERMS]
+    assert set(anchors) <= ids, f"glossary anchors missing: {sorted(set(anchors) - ids)}"
+    for p in check.pages_of(html_dir):
+        assert f'href="{glossary.PAGE}"' in p.read_text(), f"{p.name} does not link the glossary"
+    used = set()
+    for stem in stems:
+        text = (html_dir / f"{stem}.html").read_text()
+        for frag in re.findall(rf'href="{re.escape(glossary.PAGE)}#([^"]+)"', text):
+            assert frag in ids, f"{stem}.html links {glossary.PAGE}#{frag}, which is not there"
+            used.add(frag)
+        # only prose is linked: no glossary link inside a code cell's input or a printed output
+        for block in re.findall(r'<div class="[^"]*jp-(?:InputArea-editor|OutputArea-output)[^"]*".*?</div>', text, re.S):
+            assert glossary.PAGE not in block, f"{stem}.html links the glossary from code or output"
+    assert used, "no lesson links the glossary"
+    # a term that every lesson writes only inside equations ($D^*$) is not linked: listed, not failed
+    _record(html_dir, glossary_terms=len(anchors), glossary_terms_linked=len(used),
+            glossary_terms_not_linked=sorted(set(anchors) - used))
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
