@@ -9,11 +9,11 @@ export MPLBACKEND := Agg
 .PHONY: help install test test-slow lessons lesson reproduce reproduce-quick capacity regimes ablations high-d bench exercises grade clean
 
 help:
-	@echo "make lessons          run every lesson in lessons/ (headless, quick settings; ~4-5 min on 2 cores)"
+	@echo "make lessons          run every lesson in lessons/ (headless, quick settings; ~4 min on 2 cores)"
 	@echo "make lesson N=6       run one lesson (options: make lesson N=6 ARGS='--tiny')"
 	@echo "make notebooks        the lessons as executed notebooks -> book/_build/notebooks/ (extra: .[notebooks])"
 	@echo "make book             the lessons as an HTML book -> book/_build/html/index.html (~3 min; ARGS=--tiny: ~1 min)"
-	@echo "make test             the test suite (~3-5 min on 2 cores); make test-slow: the tests marked slow"
+	@echo "make test             the test suite (~10 min on 2 cores); make test-slow: the tests marked slow (~8 min)"
 	@echo "make reproduce-quick  the thesis experiments, quick preset, 5 seeds (~15 min; SEEDS=n)"
 	@echo "make reproduce        the thesis experiments at thesis scale, 3 seeds (about an hour per seed; SEEDS=n)"
 	@echo "make capacity         the capacity study (several model sizes / training budgets)"
