@@ -37,3 +37,9 @@ def clear_error_or_finite(call, name):
             assert name in str(err), f"the error does not name {name!r}: {err}"
             return
     assert finite(result), f"non-finite result {result!r} for a {name} that was accepted"
+
+
+# The smallest run of the thesis pipeline (the tiny preset at one D, one test set): the reliability tests'
+# common ground, imported as SMALL (tests/test_reliability_*.py).
+SMALL_RUN = dict(dims=(4,), S=(1.0,), T=(0.0,), n_test=500, n_reference=500, kde_keep=50,
+                 training={"epochs": 2, "epoch_size": 512, "validation": 256})

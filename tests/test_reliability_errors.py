@@ -5,14 +5,14 @@ import subprocess
 import sys
 
 import pytest
+from conftest import SMALL_RUN
 
 from minflow.thesis.cli import main
 from minflow.thesis.experiments import preset, read_table, run
 from minflow.thesis.experiments import workers as pools
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SMALL = dict(dims=(4,), S=(1.0,), T=(0.0,), n_test=500, n_reference=500, kde_keep=50,
-             training={"epochs": 2, "epoch_size": 512, "validation": 256})
+SMALL = SMALL_RUN
 
 
 def test_workers_beyond_the_cores_are_capped_with_a_warning(tmp_path, monkeypatch):

@@ -8,6 +8,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import SMALL_RUN
 
 import minflow
 from minflow.thesis.experiments import io
@@ -75,8 +76,7 @@ def test_an_extra_array_is_named_before_its_data_is_read(tmp_path):
 
 # --- deeply nested JSON ---------------------------------------------------------------------------------
 NESTED = "[" * 200_000 + "]" * 200_000
-SMALL = dict(dims=(4,), S=(1.0,), T=(0.0,), n_test=500, n_reference=500, kde_keep=50,
-             training={"epochs": 2, "epoch_size": 512, "validation": 256})
+SMALL = SMALL_RUN
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,12 @@ import os
 import shutil
 
 import pytest
+from conftest import SMALL_RUN
 
 from minflow.thesis.experiments import preset, read_table, run
 from minflow.thesis.experiments.store import ResultFileWarning
 
-SMALL = dict(dims=(4,), S=(1.0,), T=(0.0,), n_test=500, n_reference=500, kde_keep=50,
-             training={"epochs": 2, "epoch_size": 512, "validation": 256})
+SMALL = SMALL_RUN
 
 
 def _strip(table):

@@ -7,14 +7,14 @@ import sys
 import time
 
 import pytest
+from conftest import SMALL_RUN
 
 from minflow.thesis.cli import main
 from minflow.thesis.experiments import preset, read_table, run
 from minflow.thesis.experiments.ownership import LOCK, RunInUseError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SMALL = dict(dims=(4,), S=(1.0,), T=(0.0,), n_test=500, n_reference=500, kde_keep=50,
-             training={"epochs": 2, "epoch_size": 512, "validation": 256})
+SMALL = SMALL_RUN
 CLI_SMALL = ["reproduce", "--preset", "tiny", "--dims", "4", "--n-test", "500", "--quiet", "--no-figures",
              "--report", ""]
 HOLD = """
