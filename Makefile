@@ -87,7 +87,7 @@ high-d: $(STAMP)
 ablations: $(STAMP)
 	$(BIN)/python -m minflow ablations --seeds $(or $(SEEDS),3) --workers $(or $(WORKERS),2)
 
-# the C10 settling experiment, pre-registered (minflow/thesis/experiments/regimes.py) -> reproduction/regimes/
+# the C10 settling experiment, pre-registered (minflow/thesis/documents/regimes.py) -> reproduction/regimes/
 regimes: $(STAMP)
 	$(BIN)/python -m minflow regimes --workers $(or $(WORKERS),2)
 

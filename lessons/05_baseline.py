@@ -11,33 +11,33 @@
 # # Lesson 5 — Baseline: does the model fit p? (thesis section 4, Figure 1, eq. 15-18)
 #
 # Before testing the flow on *other* distributions, the thesis ([de Bruin, TU Delft 2024](https://repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91)) checks that it fits its training
-# distribution p = N(mu_p, Sigma_p), a Gaussian with strong correlations, in D = 10, 20, 50, 100.
-# For each D we train the core model (section 2.1: affine couplings only) on fresh samples of p,
-# then score a fresh test set Q(p) with the true log p and the model's log p_theta:
+# distribution $p = \mathcal{N}(\mu_p, \Sigma_p)$, a Gaussian with strong correlations, in $D$ = 10, 20, 50, 100.
+# For each $D$ we train the core model (section 2.1: affine couplings only) on fresh samples of $p$,
+# then score a fresh test set $Q(p)$ with the true $\log p$ and the model's $\log p_\theta$:
 #
-# * Figure 1: in the thesis, the KDEs of {log p(x)} and {log p_theta(x)} over Q(p) nearly coincide. How far
-#   apart they are in *this* run is the gap below in units of the standard deviation of log p; the rule of
+# * Figure 1: in the thesis, the KDEs of $\{\log p(x)\}$ and $\{\log p_\theta(x)\}$ over $Q(p)$ nearly coincide. How far
+#   apart they are in *this* run is the gap below in units of the standard deviation of $\log p$; the rule of
 #   the thesis's finding C1 calls a gap small up to a fixed fraction of that width (the fit standard), and the
-#   run says at which D its model meets it;
-# * the gap E_p[log p] - E_p[log p_theta] = KL(p || p_theta) >= 0 (eq. 16-18, lesson 4) is the
-#   cross-entropy gap Delta_HC of section 5.2.1 at s = 1, t = 0. Only the *expectation* is bounded:
-#   an average over N test points can land on either side of it by a few standard errors.
+#   run says at which $D$ its model meets it;
+# * the gap $\mathbb{E}_p[\log p] - \mathbb{E}_p[\log p_\theta] = \mathrm{KL}(p \,\|\, p_\theta) \ge 0$ (eq. 16-18, lesson 4) is the
+#   cross-entropy gap $\Delta_{HC}$ of section 5.2.1 at $s = 1$, $t = 0$. Only the *expectation* is bounded:
+#   an average over $N$ test points can land on either side of it by a few standard errors.
 #
-# The numbers come from `minflow.thesis.experiments` (the same code as `make reproduce`), at a smaller
-# scale: shorter training and N = 20,000 test points instead of 1,000,000.
+# The numbers come from `minflow.thesis.pipeline` (the same code as `make reproduce`), at a smaller
+# scale: shorter training and $N$ = 20,000 test points instead of 1,000,000.
 #
 # Run: `.venv/bin/python lessons/05_baseline.py` (`--help` lists the options).
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
-import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis.experiments
+import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis (pipeline, verdicts)
 
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minflow.thesis.experiments import figures
+from minflow.thesis.documents import figures
 from minflow.thesis.gaussians import ThesisDistributions
 
 
@@ -55,9 +55,9 @@ cfg = lesson.config
 exp_cfg = cfg.experiment_config(dims=cfg.dims)
 
 # %% [markdown]
-# ## Training (eq. 15, section 4): one model per D
-# `minflow.thesis.experiments.train_model` minimises the mean NLL on `epoch_size` fresh points of p per
-# epoch. Its *expectation* cannot go below the entropy H(p) = 1/2 log det(2 pi e Sigma_p) (eq. 17); the
+# ## Training (eq. 15, section 4): one model per $D$
+# `minflow.thesis.pipeline.train_model` minimises the mean NLL on `epoch_size` fresh points of $p$ per
+# epoch. Its *expectation* cannot go below the entropy $H(p) = \tfrac12\log\det(2\pi e\,\Sigma_p)$ (eq. 17); the
 # mean over a finite validation set can, by sampling noise (the printout says when it does). It builds the flow with
 # minflow's default engine (printed above as `train_engine`): fast kernels that compute the same
 # log-likelihood and gradient as the reference code of lesson 3.
@@ -74,8 +74,8 @@ for d in cfg.dims:
 _thesis.adopt_figure(lesson, figures.learning_curves(histories, entropies, lesson.folder))
 
 # %% [markdown]
-# ## Section 4 — Scoring Q(p) with log p and log p_theta
-# Q(p) is the test set of q(s = 1, t = 0) = p itself (eq. 12).
+# ## Section 4 — Scoring $Q(p)$ with $\log p$ and $\log p_\theta$
+# $Q(p)$ is the test set of $q(s = 1, t = 0) = p$ itself (eq. 12).
 
 # %%
 cells = [(d, "generalisation", 1.0, 0.0) for d in cfg.dims]
@@ -92,7 +92,7 @@ for d, r in rows.items():
 lesson.record("table", table)
 
 # Does this run's Figure 1 show what the thesis's shows? The fit standard is the rule's (C1 check (b) of
-# minflow.thesis.experiments.claims), read from its decision so that this sentence and the verdict below agree.
+# minflow.thesis.verdicts.claims), read from its decision so that this sentence and the verdict below agree.
 standard = _thesis.fit_standard(table)
 lesson.record("fit_standard", standard)
 shifts = ", ".join(f"D = {f['D']}: {f['gap_sd']:.2f}" for f in standard)
@@ -127,7 +127,7 @@ lesson.savefig(fig, "baseline_gap",
 # ## What this run showed
 # Asserted: what must hold for ANY model (eq. 18) and for the estimates (C2). The thesis's
 # qualitative finding C1 ("a small gap") is decided by the fixed rule of
-# `minflow.thesis.experiments.claims` and reported, not asserted.
+# `minflow.thesis.verdicts.claims` and reported, not asserted.
 
 # %%
 for d, r in rows.items():
@@ -150,16 +150,16 @@ _thesis.versus_thesis(lesson, table, ["C1", "C2"])
 
 # %% [markdown]
 # ## Try this
-# - How much of the gap at D = 100 is just short training? Compare `--dims 100` (the default training) with
-#   `--dims 100 --epochs 40`: you should see `D100_KL_p_ptheta` fall to under half of its value, and D = 100
+# - How much of the gap at $D = 100$ is just short training? Compare `--dims 100` (the default training) with
+#   `--dims 100 --epochs 40`: you should see `D100_KL_p_ptheta` fall to under half of its value, and $D = 100$
 #   meet the fit standard that the default training misses (`fit_standard`, and C1's check (b) met).
 # - `--dims 100 --hidden 128 128`: a conditioner twice as wide (the thesis does not say how wide its was). You
 #   should see `D100_KL_p_ptheta` within 20% of the `--dims 100` run's: at this training budget the width is not
 #   what limits the fit; the training length is.
 # - `--n-test 2000`: ten times fewer test points. You should see each gap's standard error (`gap_se` in the
-#   table) about sqrt(10) ~ 3 times the default run's, and every gap still more than 5 standard errors above
+#   table) about $\sqrt{10} \approx 3$ times the default run's, and every gap still more than 5 standard errors above
 #   zero: the sign stays clear.
-# - At thesis scale (N = 1,000,000, 200 epochs; hours, not run by the tests):
+# - At thesis scale ($N$ = 1,000,000, 200 epochs; hours, not run by the tests):
 #   `.venv/bin/python lessons/05_baseline.py --thesis`. Expect the verdicts that "This run vs the thesis"
 #   quotes for the thesis's scale (`make reproduce`, REPRODUCTION.md).
 

@@ -31,14 +31,14 @@
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
-import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis.experiments
+import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis (pipeline, verdicts)
 
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minflow.thesis.experiments import figures
+from minflow.thesis.documents import figures
 from minflow.thesis.gaussians import S_DEFAULT, T_DEFAULT, ThesisDistributions
 
 
@@ -59,8 +59,8 @@ cfg = lesson.config
 exp_cfg = cfg.experiment_config(dims=cfg.dims, S=cfg.S, T=cfg.T)
 
 # %% [markdown]
-# ## 5.1 — The test sets Q(q(s, t)), scored by log p and log p_theta
-# `minflow.thesis.experiments.evaluate_cell` draws $N$ points of $q$ and computes every quantity of
+# ## 5.1 — The test sets $Q(q(s, t))$, scored by $\log p$ and $\log p_\theta$
+# `minflow.thesis.pipeline.evaluate_cell` draws $N$ points of $q$ and computes every quantity of
 # sections 3.2 and 8.1 for them (one "cell" of the grid).
 
 # %%
@@ -118,7 +118,7 @@ if focus is not None:
 
 # %% [markdown]
 # ## 5.2.1 — The picture behind the explanation: the typical set
-# Section 5.2.1 reads the scaled test sets through where a high-dimensional Gaussian keeps its mass. Whiten p:
+# Section 5.2.1 reads the scaled test sets through where a high-dimensional Gaussian keeps its mass. Whiten $p$:
 # $z = L^{-1}(x - \mu_p)$ with $\Sigma_p = L L^\top$, so $z \sim \mathcal{N}(0, I_D)$ when $x \sim p$, and
 #
 # $$\log p(x) = \underbrace{-\tfrac{D}{2}\log 2\pi - \tfrac12 \log\det\Sigma_p}_{\log p(\mu_p),\ \text{the mode}} - \tfrac12\|z\|^2 .$$
@@ -268,7 +268,7 @@ else:
 # ## What this run showed
 # Asserted: the estimates are trustworthy (C2: $H^{\ast}(q, p)$ against the analytic $H(q, p)$ on every
 # test set) and the gap is never "negative KL" for $q = p$. The thesis's findings C3-C5 are decided
-# by `minflow.thesis.experiments.claims` and reported side by side with the thesis — not asserted.
+# by `minflow.thesis.verdicts.claims` and reported side by side with the thesis — not asserted.
 
 # %%
 z = [abs(r["Hs_qp"] - r["H_qp"]) / r["Hs_qp_se"] for r in table]
@@ -298,16 +298,16 @@ _thesis.versus_thesis(lesson, table, ["C3", "C4", "C5"])
 
 # %% [markdown]
 # ## Try this
-# - `--dims 50 100 --S 1`: the shifted sets (s = 1) in higher dimensions, where the thesis says the
-#   over-estimation with t is "less noticeable". You should see the opposite in this run: at s = 1, t > 0 the
-#   model over-estimates some shifted sets at D = 50 and 100 (C4's first sentence counts them), where at
-#   D = 10 and 20 (the default run) it under-estimates all of them.
-# - `--T 0 1 2`: larger shifts. You should see H*(q, p) - H*(q, p_theta) negative at every t > 0 (the model
-#   under-rates, never over-rates, sets far from its training data) and Delta_HC rising with t at both D.
+# - `--dims 50 100 --S 1`: the shifted sets ($s = 1$) in higher dimensions, where the thesis says the
+#   over-estimation with $t$ is "less noticeable". You should see the opposite in this run: at $s = 1$, $t > 0$ the
+#   model over-estimates some shifted sets at $D$ = 50 and 100 (C4's first sentence counts them), where at
+#   $D$ = 10 and 20 (the default run) it under-estimates all of them.
+# - `--T 0 1 2`: larger shifts. You should see $H^{\ast}(q, p) - H^{\ast}(q, p_\theta)$ negative at every $t > 0$ (the model
+#   under-rates, never over-rates, sets far from its training data) and $\Delta_{HC}$ rising with $t$ at both $D$.
 # - Compare the gap grid with lesson 9's TNR: you should see the gap grid's caption count its red cells
-#   (over-estimated sets) from the table. A red cell with s < 1 is one where the model's bounds can only
-#   do worse than the truth's: the model gives those points more likelihood than p does.
-# - At thesis scale (all four D, N = 1,000,000; hours, not run by the tests):
+#   (over-estimated sets) from the table. A red cell with $s < 1$ is one where the model's bounds can only
+#   do worse than the truth's: the model gives those points more likelihood than $p$ does.
+# - At thesis scale (all four $D$, $N$ = 1,000,000; hours, not run by the tests):
 #   `.venv/bin/python lessons/06_generalisation.py --thesis`. Expect the verdicts that "This run vs the
 #   thesis" quotes for the thesis's scale (`make reproduce`, REPRODUCTION.md).
 

@@ -30,7 +30,7 @@
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
-import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis.experiments
+import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis (pipeline, verdicts)
 
 from dataclasses import dataclass
 
@@ -38,8 +38,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import norm, spearmanr as spearman
 
-from minflow.thesis.experiments import figures
-from minflow.thesis.experiments.io import kept_key
+from minflow.thesis.documents import figures
+from minflow.thesis.pipeline.run_files import kept_key
 from minflow.thesis.gaussians import ALPHA_DEFAULT, BETA_DEFAULT, S_DEFAULT, T_DEFAULT, ThesisDistributions
 
 
@@ -86,7 +86,7 @@ table, kept, _ = _thesis.evaluate_cells(lesson, exp_cfg, sorted(cells), alpha=cf
 lesson.record("table", table)
 
 # %% [markdown]
-# ## 6.2.1 — Figure 7: can the model tell Q(q_delta) from Q(p)?
+# ## 6.2.1 — Figure 7: can the model tell $Q(q_\delta)$ from $Q(p)$?
 
 # %%
 fig7_table = [r for r in table if r["D"] in cfg.dims]
@@ -200,7 +200,7 @@ lesson.savefig(fig, "perturbed_separability",
                f"this lesson ({len(overlap)}), against the curve of two equal-spread Gaussians (grey).")
 
 # %% [markdown]
-# ## 6.2.2 — Figures 8-10: every (s, t), perturbed against unperturbed
+# ## 6.2.2 — Figures 8-10: every $(s, t)$, perturbed against unperturbed
 
 # %%
 grid_table = [r for r in table if r["D"] == cfg.grid_dim]
@@ -238,15 +238,15 @@ _thesis.versus_thesis(lesson, table, ["C6", "C7"])
 
 # %% [markdown]
 # ## Try this
-# - `--dims 10 20 50 100 --S 1 --T 0` (only the cell s = 1, t = 0 of the grids: seconds): you should see the
-#   model's separability sep(log p_theta) keep rising with D through D = 100 (C6's first sentence says
-#   "rises"), a little below the truth's at every D (`D100_sep_model_logp` < `D100_sep_true_logp`): not the
-#   thesis's "indistinguishable for D >= 50".
+# - `--dims 10 20 50 100 --S 1 --T 0` (only the cell $s = 1$, $t = 0$ of the grids: seconds): you should see the
+#   model's separability $\mathrm{sep}(\log p_\theta)$ keep rising with $D$ through $D = 100$ (C6's first sentence says
+#   "rises"), a little below the truth's at every $D$ (`D100_sep_model_logp` < `D100_sep_true_logp`): not the
+#   thesis's "indistinguishable for $D \ge 50$".
 # - The perturbation's strength: `--dims 10 20 50 100 --S 1 --T 0 --alpha 0.02 --beta 0.05` (a quarter of the
-#   default alpha and beta). You should see both separabilities fall at every D, the model's still within 0.05 of
+#   default $\alpha$ and $\beta$). You should see both separabilities fall at every $D$, the model's still within 0.05 of
 #   the truth's: this model notices a weak perturbation about as well as the true density does.
 # - Lesson 12 traces single perturbed points through the layers: you should see its `compensation_verdict`
-#   say whether the layers shrink the perturbation more than an exact whitening of p would.
+#   say whether the layers shrink the perturbation more than an exact whitening of $p$ would.
 # - At thesis scale (hours, not run by the tests): `.venv/bin/python lessons/07_perturbed.py --thesis`. Expect
 #   the verdicts that "This run vs the thesis" quotes for the thesis's scale (`make reproduce`, REPRODUCTION.md).
 

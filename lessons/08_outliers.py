@@ -10,37 +10,39 @@
 # %% [markdown]
 # # Lesson 8 — Outliers and robustness (thesis section 7, Figures 11-12)
 #
-# Sections 5-6 kept p's correlations. Section 7 ([the thesis](https://repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91))
+# Sections 5-6 kept $p$'s correlations. Section 7 ([the thesis](https://repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91))
 # tests true outliers: Gaussians with their own covariance and correlations, drawn with a random generator
 # of their own (Definition 3.2), moved and scaled the same way:
 #
 # $$q_{\text{out}}(s, t) = \mathcal{N}(\mu_q + t\mathbf{1},\; s^2 \Sigma_q)$$
 #
-# Their covariance is independent of p's, but their mean is not: `minflow.thesis.gaussians` places mu_q at a
-# calibrated distance from mu_p (`outlier_mean_z`, in standard deviations of log p), in a direction partly
-# against the shift t 1 (`outlier_approach`), with a small covariance of its own (`outlier_mean_variance`,
+# Their covariance is independent of $p$'s, but their mean is not: `minflow.thesis.gaussians` places $\mu_q$ at a
+# calibrated distance from $\mu_p$ (`outlier_mean_z`, in standard deviations of $\log p$), in a direction partly
+# against the shift $t\mathbf{1}$ (`outlier_approach`), with a small covariance of its own (`outlier_mean_variance`,
 # `outlier_condition_number`), so that the true density's TNRs match both of the thesis's figures as
 # closely as this construction allows (reproduction/outlier_calibration.md); the thesis does not say how
-# its outliers were drawn. That calibration was made at D = 50: at smaller D the same construction puts
-# q_out closer to p, and the true density flags fewer of its points (this run says how many, below).
+# its outliers were drawn. That calibration was made at $D = 50$: at smaller $D$ the same construction puts
+# $q_{\text{out}}$ closer to $p$, and the true density flags fewer of its points (this run says how many, below).
 # The thesis found that its model instead *over-estimates* their density so much that its
-# KDE over Q(q_out) overlaps that over Q(p), increasingly with D — at D = 100 outliers even got a
-# slightly higher mean log p_theta than training data (Figure 11, finding C8). Varying s and t
-# (section 7.1.1, Figure 12, C9): smaller s raises log p_theta and shrinks its variance, larger s or
-# larger t lowers it. Whether this run reproduces C8 and C9 is said, from its numbers, in
+# KDE over $Q(q_{\text{out}})$ overlaps that over $Q(p)$, increasingly with $D$ — at $D = 100$ outliers even got a
+# slightly higher mean $\log p_\theta$ than training data (Figure 11, finding C8). Varying $s$ and $t$
+# (section 7.1.1, Figure 12, C9): smaller $s$ raises $\log p_\theta$ and shrinks its variance, larger $s$ or
+# larger $t$ lowers it. Whether this run reproduces C8 and C9 is said, from its numbers, in
 # "This run vs the thesis" at the end.
 #
 # Run: `.venv/bin/python lessons/08_outliers.py` (`--help` lists the options).
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
-import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis.experiments
+import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis (pipeline, verdicts)
 
 from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
 
-from minflow.thesis.experiments import claims, figures
+from minflow.thesis.verdicts import claims
+
+from minflow.thesis.documents import figures
 from minflow.thesis.gaussians import S_DEFAULT, T_DEFAULT, correlation_summary, ThesisDistributions
 
 
@@ -74,7 +76,7 @@ lesson.record("correlations_p", correlation_summary(dv.p.cov))
 lesson.record("correlations_q_out", correlation_summary(dv.q_out(1.0, 0.0).cov))
 
 # %% [markdown]
-# ## 7.1 — Scoring Q(q_out) with the truth and the model
+# ## 7.1 — Scoring $Q(q_{\text{out}})$ with the truth and the model
 
 # %%
 cells = {(d, fam, 1.0, 0.0) for d in all_dims for fam in ("generalisation", "outlier")}
@@ -116,9 +118,9 @@ for r in rows:
 # %% [markdown]
 # ## What this run showed
 # Asserted, whatever the settings (none of it depends on the model): the estimates are sound (C2); at
-# every D the true log p ranks the outliers apart from training points, sep(log p) = |2 AUROC - 1| of at
-# least 0.9; and where the family was calibrated (D >= 50) it flags at least 90 % of them at TPR 0.975.
-# Below that D it flags fewer, and the sentence after the checks says how many. Findings C8-C9 are
+# every $D$ the true $\log p$ ranks the outliers apart from training points, $\mathrm{sep}(\log p) = |2\,\mathrm{AUROC} - 1|$ of at
+# least 0.9; and where the family was calibrated ($D \ge 50$) it flags at least 90 % of them at TPR 0.975.
+# Below that $D$ it flags fewer, and the sentence after the checks says how many. Findings C8-C9 are
 # reported against the thesis.
 
 # %%
@@ -152,9 +154,9 @@ _thesis.versus_thesis(lesson, table, ["C8", "C9"])
 
 # %% [markdown]
 # ## Try this
-# - Outliers that are *closer*: `ThesisDistributions(D, outlier_mean_z=0.0)` centres q_out at a typical
-#   point of p, and `outlier_cov_mix=0.5` blends its covariance with p's.
-# - `--S 0.1 0.25 0.5`: very concentrated outliers — do they get a higher log p_theta than training data?
+# - Outliers that are *closer*: `ThesisDistributions(D, outlier_mean_z=0.0)` centres $q_{\text{out}}$ at a typical
+#   point of $p$, and `outlier_cov_mix=0.5` blends its covariance with $p$'s.
+# - `--S 0.1 0.25 0.5`: very concentrated outliers — do they get a higher $\log p_\theta$ than training data?
 # - Lesson 12 traces outliers through the layers: which coupling layers pull them back?
 # - At thesis scale: `.venv/bin/python lessons/08_outliers.py --thesis`.
 

@@ -29,7 +29,7 @@
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
-import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis.experiments
+import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis (pipeline, verdicts)
 
 from dataclasses import dataclass
 
@@ -37,7 +37,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minflow.thesis import ood
-from minflow.thesis.experiments import figures
+from minflow.thesis.documents import figures
 from minflow.thesis.gaussians import S_DEFAULT, T_DEFAULT, ThesisDistributions
 
 
@@ -196,12 +196,12 @@ _thesis.versus_thesis(lesson, table, ["C10"])
 # - `--tpr 0.9`: narrower bounds. You should see `tpr_on_fresh_p` near 0.9 for every score, and every score
 #   flag at least as large a share of every other test set as at the default 0.975 (in `scores`): the TNR
 #   each score gains is paid for by flagging 10% of good data instead of 2.5%.
-# - `--typicality-batch 50`: you should see the typicality test flag a larger share of q(0.75, 0.25)'s batches
-#   than with the default 10 (each decision averages 50 points), while it still flags about 1 - TPR of fresh
-#   p's batches. It judges batches, not points.
+# - `--typicality-batch 50`: you should see the typicality test flag a larger share of $q(0.75, 0.25)$'s batches
+#   than with the default 10 (each decision averages 50 points), while it still flags about $1 - \mathrm{TPR}$ of fresh
+#   $p$'s batches. It judges batches, not points.
 # - Which score would you deploy? In the default run's AUROC table you should see that no score is best on every
-#   set: log|det J_f(x)| separates q(0.75, 0.25) best of all and q_delta(1, 0) worst of all, while log p_theta
-#   and log p_Z(f(x)) separate q_delta(1, 0) far better than it does.
+#   set: $\log|\det J_f(x)|$ separates $q(0.75, 0.25)$ best of all and $q_\delta(1, 0)$ worst of all, while $\log p_\theta$
+#   and $\log p_Z(f(x))$ separate $q_\delta(1, 0)$ far better than it does.
 # - At thesis scale: `.venv/bin/python lessons/09_ood_detection.py --thesis` (hours; not run by the tests): you
 #   should see the verdict on C10 that "This run vs the thesis" quotes for the thesis's scale (`make reproduce`).
 

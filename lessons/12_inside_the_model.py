@@ -32,7 +32,7 @@
 
 # %%
 import _lesson  # first: headless plotting, one BLAS thread
-import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis.experiments
+import _thesis  # the core model shared by lessons 4-9 and 12, and the adapters to minflow.thesis (pipeline, verdicts)
 
 from dataclasses import dataclass
 
@@ -240,14 +240,14 @@ lesson.record("compensation_verdict", verdict)
 
 # %% [markdown]
 # ## Try this
-# - `--dim 50`: the thesis saw the perturbation vanish for D >= 50. You should see the printout put r_K at
-#   D = 50 within 10% of the exact whitening line (`compensation_verdict` = "as a perfect model of p"):
+# - `--dim 50`: the thesis saw the perturbation vanish for $D \ge 50$. You should see the printout put $r_K$ at
+#   $D = 50$ within 10% of the exact whitening line (`compensation_verdict` = "as a perfect model of p"):
 #   this model neither compensates nor amplifies the perturbation there.
-# - Section 5.2.3's worst case, q(0.75, 0.25), traced through the same layers (`mean_move_per_coupling`): you
-#   should see the printout name the coupling layer that moves those points most, and q(0.75, 0.25)'s points
-#   moved less than the training points by most layers: they sit nearer the centre (s = 0.75).
-# - How close do the scales come to the bound s_max (`scale_saturation`, from `traces[name][k]["s"]`)? You
-#   should see no coordinate above 0.9 s_max for any of the three inputs: the trained model does not lean on
+# - Section 5.2.3's worst case, $q(0.75, 0.25)$, traced through the same layers (`mean_move_per_coupling`): you
+#   should see the printout name the coupling layer that moves those points most, and $q(0.75, 0.25)$'s points
+#   moved less than the training points by most layers: they sit nearer the centre ($s = 0.75$).
+# - How close do the scales come to the bound $s_{\max}$ (`scale_saturation`, from `traces[name][k]["s"]`)? You
+#   should see no coordinate above $0.9\,s_{\max}$ for any of the three inputs: the trained model does not lean on
 #   the bound that lesson 2 introduced.
 # - At thesis scale: `.venv/bin/python lessons/12_inside_the_model.py --thesis` (it trains the core model at the
 #   thesis's scale first: hours; not run by the tests). Expect the three structural claims to hold as here.

@@ -11,12 +11,12 @@
 # # Lesson 13 — The regime map: what must a flow be like to show the thesis's OOD failure? (thesis sections 4 and 8.2, finding C10)
 #
 # In section 8.2 the thesis ([de Bruin, TU Delft 2024](https://repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91))
-# reports, at D = 50 and TPR 0.975, that bounds fitted on its flow's log-likelihoods catch only 2% of the
-# perturbed set q_delta(1, 0) and practically none of q_delta(0.25, 0.5), where bounds on the true log p
-# catch 38% and 91% (finding C10). In section 4 the same flow is reported to fit p well (finding C1).
-# The flows of this project's reproduction fit p well too, and they flag the perturbed sets about as often as
+# reports, at $D = 50$ and TPR 0.975, that bounds fitted on its flow's log-likelihoods catch only 2% of the
+# perturbed set $q_\delta(1, 0)$ and practically none of $q_\delta(0.25, 0.5)$, where bounds on the true $\log p$
+# catch 38% and 91% (finding C10). In section 4 the same flow is reported to fit $p$ well (finding C1).
+# The flows of this project's reproduction fit $p$ well too, and they flag the perturbed sets about as often as
 # the true density does ([REPRODUCTION.md](../REPRODUCTION.md); lesson 9 runs the same detector). So the question
-# of this lesson: **is there a way of training a flow that fits p by the thesis's own standard and still loses
+# of this lesson: **is there a way of training a flow that fits $p$ by the thesis's own standard and still loses
 # the perturbation?** We answer it for a small sweep that the lesson runs itself, and, where it has been
 # committed, show the answer of the full pre-registered sweep (`make regimes`).
 #
@@ -25,56 +25,56 @@
 # %% [markdown]
 # ## The two conditions
 #
-# **The fit (C1, section 4).** Score a fresh set Q(p) of points of p with the true log p and with the model's
-# log p_theta. The cross-entropy gap of section 5.2.1, estimated as in eq. 14,
+# **The fit (C1, section 4).** Score a fresh set $Q(p)$ of points of $p$ with the true $\log p$ and with the model's
+# $\log p_\theta$. The cross-entropy gap of section 5.2.1, estimated as in eq. 14,
 #
 # $$\Delta_{HC} = \left|H^*(p, p) - H^*(p, p_\theta)\right| = \left|\overline{\log p} - \overline{\log p_\theta}\right| \quad \text{(means over } Q(p)\text{)},$$
 #
-# is, in expectation, KL(p || p_theta) >= 0 (eq. 18). The thesis shows the two KDEs of Figure 1 and calls the
-# fit close without a number. Our reading is a gap of at most **0.25 sd(log p)**: a quarter of the spread
-# of log p over Q(p), small enough that the two KDEs overlap almost entirely, and in the same unit at
-# every D (the spread of log p grows like sqrt(D / 2)). This is rule C1 (b) of
-# `minflow.thesis.experiments.claims`.
+# is, in expectation, $\mathrm{KL}(p \,\|\, p_\theta) \ge 0$ (eq. 18). The thesis shows the two KDEs of Figure 1 and calls the
+# fit close without a number. Our reading is a gap of at most **$0.25\,\mathrm{sd}(\log p)$**: a quarter of the spread
+# of $\log p$ over $Q(p)$, small enough that the two KDEs overlap almost entirely, and in the same unit at
+# every $D$ (the spread of $\log p$ grows like $\sqrt{D/2}$). This is rule C1 (b) of
+# `minflow.thesis.verdicts.claims`.
 #
-# **The failure (C10, section 8.2).** Section 8.1's detector fits bounds L < U on log p_theta over Q(p) so
-# that a fraction TPR = 0.975 of in-distribution points falls inside, and flags a point as out of
-# distribution when its log p_theta is outside [L, U]. TNR(p_theta) is the fraction of a perturbed set
-# Q(q_delta(s, t)) (eq. 20-21: p's shape, scaled by s and shifted by t, plus isotropic noise alpha I and a
-# fixed shift beta u) that gets flagged; TNR(p) is the same with the true log p, i.e. what a perfect model
-# could do. "Flags almost none" is read as **TNR(p_theta) <= 0.10 on both q_delta(1, 0) and
-# q_delta(0.25, 0.5)**.
+# **The failure (C10, section 8.2).** Section 8.1's detector fits bounds $L < U$ on $\log p_\theta$ over $Q(p)$ so
+# that a fraction $\mathrm{TPR} = 0.975$ of in-distribution points falls inside, and flags a point as out of
+# distribution when its $\log p_\theta$ is outside $[L, U]$. $\mathrm{TNR}(p_\theta)$ is the fraction of a perturbed set
+# $Q(q_\delta(s, t))$ (eq. 20-21: $p$'s shape, scaled by $s$ and shifted by $t$, plus isotropic noise $\alpha I$ and a
+# fixed shift $\beta u$) that gets flagged; $\mathrm{TNR}(p)$ is the same with the true $\log p$, i.e. what a perfect model
+# could do. "Flags almost none" is read as **$\mathrm{TNR}(p_\theta) \le 0.10$ on both $q_\delta(1, 0)$ and
+# $q_\delta(0.25, 0.5)$**.
 #
 # ## Why a flow can lose the perturbation in two opposite ways
 #
-# * **Under-fitted** (few training steps): a new RealNVP is the identity map, so p_theta starts as the
-#   standard Gaussian N(0, I) and learns p's correlations gradually. Until it has, it spreads density along
-#   directions in which p hardly varies. The perturbation adds noise alpha I in *every* direction, so it stands out most in
-#   exactly those thin directions of p; a model that is too wide there charges little log-likelihood for
-#   it, and the perturbed points stay inside [L, U].
+# * **Under-fitted** (few training steps): a new RealNVP is the identity map, so $p_\theta$ starts as the
+#   standard Gaussian $\mathcal{N}(0, I)$ and learns $p$'s correlations gradually. Until it has, it spreads density along
+#   directions in which $p$ hardly varies. The perturbation adds noise $\alpha I$ in *every* direction, so it stands out most in
+#   exactly those thin directions of $p$; a model that is too wide there charges little log-likelihood for
+#   it, and the perturbed points stay inside $[L, U]$.
 # * **Over-fitted** (many passes over a small fixed training set): the flow piles density onto its
-#   training points and takes it from the space between them. Fresh points of p then get scattered, often
-#   very low, log p_theta, so the bounds fitted on Q(p) become wide, and the perturbed points fall inside
+#   training points and takes it from the space between them. Fresh points of $p$ then get scattered, often
+#   very low, $\log p_\theta$, so the bounds fitted on $Q(p)$ become wide, and the perturbed points fall inside
 #   them as well.
 #
-# In both cases the gap on Q(p) is large: a low TNR(p_theta) alone does not say which kind of flow one
+# In both cases the gap on $Q(p)$ is large: a low $\mathrm{TNR}(p_\theta)$ alone does not say which kind of flow one
 # has, and neither kind meets C1. The thesis's claim needs the corner where both conditions hold.
 #
 # ## The pre-registered rule
 #
-# `minflow/thesis/experiments/regimes.py`, committed in `e13d8ba` before the full sweep ran, fixes the
+# `minflow/thesis/documents/regimes.py`, committed in `e13d8ba` before the full sweep ran, fixes the
 # question and its answer in advance: C10 counts as reproducible under the thesis's own fit if some
-# configuration (training data, model, checkpoint epoch) has, in at least 2 of the 3 seeds, gap <= 0.25
-# sd(log p) **and** TNR(p_theta) <= 0.10 on both perturbed sets; otherwise the sweep reports the smallest
-# gap at which a checkpoint had TNR(p_theta) <= 0.10 on both sets. The full sweep trains at D = 50, four
+# configuration (training data, model, checkpoint epoch) has, in at least 2 of the 3 seeds, gap $\le 0.25\,\mathrm{sd}(\log p)$
+# **and** $\mathrm{TNR}(p_\theta) \le 0.10$ on both perturbed sets; otherwise the sweep reports the smallest
+# gap at which a checkpoint had $\mathrm{TNR}(p_\theta) \le 0.10$ on both sets. The full sweep trains at $D = 50$, four
 # models, fresh data or fixed sets of 5,000-100,000 points, checkpoints up to 100 epochs (about an hour on
 # two cores). This lesson runs a small version with the same code (`regimes_run.run_task`, which trains
 # and calls `regimes_run.score` at every checkpoint) and applies the same rule (`regimes.decide`), with the
 # number of seeds it needs capped at the number this run has.
 #
-# Why D = 30 by default, not smaller: the rule's bar 0.10 is absolute. At D = 50 the true density flags far
-# more than that (0.38 and 0.91 in the thesis), so TNR(p_theta) <= 0.10 means the model lost what the truth
-# sees. In fewer dimensions the same perturbation is weaker against p's spread, and, depending on the seed
-# (each seed draws its own p), even the truth may flag not much more than 0.10 of q_delta(0.25, 0.5): the bar
+# Why $D = 30$ by default, not smaller: the rule's bar 0.10 is absolute. At $D = 50$ the true density flags far
+# more than that (0.38 and 0.91 in the thesis), so $\mathrm{TNR}(p_\theta) \le 0.10$ means the model lost what the truth
+# sees. In fewer dimensions the same perturbation is weaker against $p$'s spread, and, depending on the seed
+# (each seed draws its own $p$), even the truth may flag not much more than 0.10 of $q_\delta(0.25, 0.5)$: the bar
 # would then not separate a failing model from a hard test. The first claim below checks this run's seeds
 # (try `--dim 10`).
 
@@ -91,12 +91,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minflow
-from minflow.thesis.experiments import io as results_io
-from minflow.thesis.experiments import regimes_report
-from minflow.thesis.experiments.multiseed import fmt, fmt_pm
-from minflow.thesis.experiments.regimes import (GAP_BAR, MIN_SEEDS, PERTURBED, TNR_BAR, DataSpec, ModelSpec,
+from minflow.thesis.pipeline import run_files as results_io
+from minflow.thesis.documents import regimes_report
+from minflow.thesis.verdicts.multiseed import fmt, fmt_pm
+from minflow.thesis.documents.regimes import (GAP_BAR, MIN_SEEDS, PERTURBED, TNR_BAR, DataSpec, ModelSpec,
                                                 RegimeSweep, decide, meets, tnr_key)
-from minflow.thesis.experiments.regimes_run import points_csv, run_task, sweep_settings
+from minflow.thesis.documents.regimes_run import points_csv, run_task, sweep_settings
 
 # The models this lesson can train, all RealNVP(dim, n_layers, hidden, ...): (s_max, permutation).
 # "core" is the thesis's core model (bounded scale s = 2 tanh(s_raw / 2), halves alternating); the full
@@ -153,7 +153,7 @@ if [n for n in (cfg.small_set, cfg.large_set) if 0 < n < cfg.batch_size] or cfg.
 # ## The sweep
 # One `RegimeSweep` (the dataclass of the full sweep) from the settings above: per seed, every data regime
 # times every model is one training run, scored after each of its checkpoint epochs on the same three
-# evaluation sets (Q(p), Q(q_delta(1, 0)), Q(q_delta(0.25, 0.5))), drawn once per seed.
+# evaluation sets ($Q(p)$, $Q(q_\delta(1, 0))$, $Q(q_\delta(0.25, 0.5))$), drawn once per seed.
 
 # %%
 def set_name(n):
@@ -183,7 +183,7 @@ not_reached = [[seed, d.name, m.name, e] for seed in sweep.seeds for d in sweep.
 
 # %% [markdown]
 # ## Where each checkpoint stands
-# For every checkpoint: the fit as gap / sd(log p) on Q(p), and which side of the C1 standard it is on.
+# For every checkpoint: the fit as $\text{gap} / \mathrm{sd}(\log p)$ on $Q(p)$, and which side of the C1 standard it is on.
 # A checkpoint that fails the standard is called *under-fitted* if it comes at or before the best fit of its
 # own training run, *over-fitted* if it comes after it on a fixed training set (the fit on fresh points got
 # worse while training went on), and *past its best* if that happens with fresh data.
@@ -235,7 +235,7 @@ lesson.record("points", points)
 
 # %% [markdown]
 # ## The regime map
-# Every checkpoint of every seed as one point: the fit on Q(p) (x, log scale) against TNR(p_theta) (y), one
+# Every checkpoint of every seed as one point: the fit on $Q(p)$ ($x$, log scale) against $\mathrm{TNR}(p_\theta)$ ($y$), one
 # panel per perturbed set. The green corner is where both conditions hold. The figure is drawn by
 # `regimes_report.regime_map`, the code that draws the full sweep's map; the lesson also writes its
 # checkpoints and the rule's answer in the full sweep's format (`points.csv`, `decision.json`).
@@ -259,12 +259,12 @@ caption = (f"TNR(p_theta) at TPR {cfg.tpr:g} against the fit gap / sd(log p) on 
 map_path = lesson.folder / "regime_map.png"
 regimes_report.regime_map(points, decision, map_path)
 (lesson.folder / "regime_map.txt").write_text(caption + "\n")
-lesson.adopt_figure(map_path, drawn_by="minflow/thesis/experiments/regimes_report.py")
+lesson.adopt_figure(map_path, drawn_by="minflow/thesis/documents/regimes_report.py")
 
 # %% [markdown]
 # The same checkpoints along training: each line is one training run (one seed), so the map's points can be
-# followed epoch by epoch. With fresh data every step sees new points of p, so the gap can only drift up by
-# noise; on a fixed set it can turn and grow once the flow starts to memorise its points. Watch TNR(p_theta)
+# followed epoch by epoch. With fresh data every step sees new points of $p$, so the gap can only drift up by
+# noise; on a fixed set it can turn and grow once the flow starts to memorise its points. Watch $\mathrm{TNR}(p_\theta)$
 # at the same epochs.
 
 # %%
@@ -410,7 +410,7 @@ lesson.claim(f"both an under-fitted and an over-fitted checkpoint have TNR(p_the
 
 # %% [markdown]
 # ## The full sweep
-# The pre-registered sweep at the thesis's D = 50 (`make regimes`, about an hour on two cores) writes
+# The pre-registered sweep at the thesis's $D = 50$ (`make regimes`, about an hour on two cores) writes
 # `reproduction/regimes/`: every checkpoint in `points.csv`, the rule's answer in `decision.json`, and its
 # regime map, the same picture as above for 208 checkpoints of four models. If it has been committed, the cell
 # below shows that map and says what the sweep answered in three sentences, each written from the numbers of
@@ -482,19 +482,19 @@ else:
 # ## Try this
 # The sweep trains every configuration at every checkpoint, so each suggestion below runs one seed and leaves out
 # the training data it is not about (a large set of 0 points, one checkpoint of fresh data): seconds, not minutes.
-# - `--models core unbounded --n-seeds 1 --large-set 0 --fresh-checkpoints 1`: the unbounded scale (s = s_raw,
+# - `--models core unbounded --n-seeds 1 --large-set 0 --fresh-checkpoints 1`: the unbounded scale ($s = s_{\text{raw}}$,
 #   plain exp) on the small set of 300 points. Does it reach the green corner on the way? You should see no
 #   checkpoint of either model there (none meets the fit condition: the small set over-fits before it fits), and
-#   the unbounded model's training diverge: its lowest TNR(p_theta) comes "at an infinite gap" (log p_theta no
-#   longer finite on part of Q(p); NumPy warns of an overflow in exp as it happens), where the bounded core
+#   the unbounded model's training diverge: its lowest $\mathrm{TNR}(p_\theta)$ comes "at an infinite gap" ($\log p_\theta$ no
+#   longer finite on part of $Q(p)$; NumPy warns of an overflow in exp as it happens), where the bounded core
 #   model's gaps stay finite.
 # - `--small-set 1000 --small-checkpoints 1 3 10 30 100 --n-seeds 1 --large-set 0 --fresh-checkpoints 1`: a fixed
 #   set between the two of the default run. You should see none of its checkpoints meet the fit condition, and its
 #   last checkpoint over-fit far less (a smaller gap) than the 300-point set's last one in
 #   `--n-seeds 1 --large-set 0 --fresh-checkpoints 1`: more data, less over-fitting.
 # - `--dim 10 --n-seeds 1 --large-set 0 --fresh-checkpoints 1 --small-checkpoints 1` (the true density's TNR needs
-#   no trained model): the perturbation is weaker against p's spread. You should see the true density flag less of
-#   q_delta(1, 0) than with the same options at the default D = 30, but still more than the bar 0.10.
+#   no trained model): the perturbation is weaker against $p$'s spread. You should see the true density flag less of
+#   $q_\delta(1, 0)$ than with the same options at the default $D = 30$, but still more than the bar 0.10.
 # - `--n-seeds 3`: the full sweep's number of seeds, and its rule's 2 of 3 (minutes; `--n-seeds 3 --tiny` shows
 #   the rule in seconds): you should see the findings say "with 2 of 3 seeds required".
 # - At the full sweep's scale: `.venv/bin/python lessons/13_regime_map.py --thesis` (hours, not run by the tests;

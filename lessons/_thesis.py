@@ -1,5 +1,5 @@
 """What lessons 4-9 and 12 share: the thesis's core model, its training, and the adapters to
-``minflow.thesis.experiments`` (the code of ``make reproduce``).
+``minflow.thesis.pipeline`` (the code of ``make reproduce``).
 
     import _lesson                                   # first, as in every lesson
     from _thesis import CoreModelConfig, TINY, THESIS
@@ -39,12 +39,12 @@ class CoreModelConfig:
     lr: float = 3e-3
     batch_size: int = 256
     n_test: int = 20_000        # N of each test set Q_N(q) (thesis: 1,000,000)
-    # Not an option: minflow.thesis.experiments.train_model builds its flows with the default engine.
+    # Not an option: minflow.thesis.pipeline.train_model builds its flows with the default engine.
     train_engine: str = dataclasses.field(default_factory=_train_engine, init=False)
 
     def experiment_config(self, dims, **extra):
-        """The ``ExperimentConfig`` (minflow.thesis.experiments) with these settings; ``extra``: S, T, tpr, ..."""
-        from minflow.thesis.experiments import preset
+        """The ``ExperimentConfig`` (minflow.thesis.pipeline) with these settings; ``extra``: S, T, tpr, ..."""
+        from minflow.thesis.pipeline import preset
 
         return preset("quick", dims=tuple(dims), seed=self.seed, n_test=self.n_test,
                       model=dict(n_layers=self.n_layers, hidden=tuple(self.hidden)),
@@ -60,10 +60,10 @@ THESIS = dict(epochs=200, epoch_size=32768, lr=1e-3, n_test=1_000_000)
 
 def thesis_model(lesson, dim, config):
     """The core RealNVP trained on p = ThesisDistributions(dim, config.seed).p exactly as
-    ``minflow.thesis.experiments.train_model`` trains it (same seed stream as ``make reproduce``),
+    ``minflow.thesis.pipeline.train_model`` trains it (same seed stream as ``make reproduce``),
     cached so lessons 4-9 and 12 share it. Returns (flow, {"train_nll", "val_nll", "seconds"})."""
     import minflow
-    from minflow.thesis.experiments import rng_for, train_model
+    from minflow.thesis.pipeline import rng_for, train_model
 
     key = {"what": "thesis-core-model", "version": minflow.__version__, "dim": dim, "seed": config.seed,
            "dtype": config.dtype, "model": config.model, "training": config.training,
@@ -78,16 +78,16 @@ def thesis_model(lesson, dim, config):
 
 
 def evaluate_cells(lesson, config, cells, **dists_options):
-    """Score the test sets ``cells`` = [(D, family, s, t), ...] with minflow.thesis.experiments.
+    """Score the test sets ``cells`` = [(D, family, s, t), ...] with minflow.thesis.pipeline.
 
     Per D: the cached trained model, the reference set Q(p) (fixes the OOD bounds), then
     ``evaluate_cell`` for each test set, with the same random streams as ``make reproduce``.
     ``dists_options``: ``alpha=``, ``beta=`` ... of ``ThesisDistributions`` (lesson 7's perturbation strength).
     Returns (table: list of row dicts, kept: {kept_key: {"logp", "logp_theta"}}, models: {D: flow}).
     """
-    from minflow.thesis.experiments import evaluate_cell, evaluate_reference, rng_for
-    from minflow.thesis.experiments.cells import keep_values
-    from minflow.thesis.experiments.io import kept_key
+    from minflow.thesis.pipeline import evaluate_cell, evaluate_reference, rng_for
+    from minflow.thesis.pipeline.cells import keep_values
+    from minflow.thesis.pipeline.run_files import kept_key
     from minflow.thesis.gaussians import ThesisDistributions
 
     table, kept, models = [], {}, {}
@@ -110,15 +110,15 @@ def evaluate_cells(lesson, config, cells, **dists_options):
 
 
 def adopt_figure(lesson, path):
-    """Record a figure written by minflow.thesis.experiments.figures (PNG + caption .txt) as the lesson's own."""
-    lesson.adopt_figure(path, drawn_by="minflow/thesis/experiments/figures.py")
+    """Record a figure written by minflow.thesis.documents.figures (PNG + caption .txt) as the lesson's own."""
+    lesson.adopt_figure(path, drawn_by="minflow/thesis/documents/figures.py")
 
 
 def thesis_claims(lesson, table, ids):
-    """Decide findings (C1-C10 of the thesis's experiments) with minflow.thesis.experiments.claims and print
+    """Decide findings (C1-C10 of the thesis's experiments) with minflow.thesis.verdicts.claims and print
     them side by side with what the thesis says. These are reported, not asserted: a reproduction
     must be free to fail. The dicts are stored in results.json (``thesis_claims``)."""
-    from minflow.thesis.experiments import check_claims
+    from minflow.thesis.verdicts import check_claims
 
     decided = {r.id: r for r in check_claims(table)}
     out = []
@@ -199,9 +199,9 @@ def _facts_c1(table):
 
 
 def rule_checks(table, cid):
-    """The checks of finding ``cid`` as the fixed rule of ``minflow.thesis.experiments.claims`` decides them on
+    """The checks of finding ``cid`` as the fixed rule of ``minflow.thesis.verdicts.claims`` decides them on
     ``table`` (dicts: name, measured, passed, value): the lessons' sentences take their bars from here."""
-    from minflow.thesis.experiments import check_claims
+    from minflow.thesis.verdicts import check_claims
 
     return next(r for r in check_claims(table) if r.id == cid).as_dict()["checks"]
 
@@ -226,7 +226,7 @@ def _check_dim(check):
 
 
 def _facts_c3(table):
-    # The bar is the one the rule decides C3 (a) with (minflow.thesis.experiments.claims), read from its check.
+    # The bar is the one the rule decides C3 (a) with (minflow.thesis.verdicts.claims), read from its check.
     facts = []
     checks = {_check_dim(c): c for c in rule_checks(table, "C3") if "(a)" in c["name"]}
     for d in sorted(k for k in checks if k is not None):
@@ -293,7 +293,7 @@ def _facts_c5(table):
     r = next(iter(_rows(table, D=20, family="generalisation", s=0.75, t=0.25)), None)
     if r is None:
         return []
-    # The bars of the rule's checks (a) and (b), read from them (minflow.thesis.experiments.claims).
+    # The bars of the rule's checks (a) and (b), read from them (minflow.thesis.verdicts.claims).
     (sep_bar, _), (tnr_bar, _) = (rule_bar(c) for c in rule_checks(table, "C5"))
     return [compare_fact("D = 20, s = 0.75, t = 0.25: the separability |2 AUROC - 1| of log p_theta between Q(q) "
                          "and Q(p)", _sep(r["auroc_ptheta"]), sep_bar,
@@ -427,7 +427,7 @@ def versus_thesis(lesson, table, ids):
     """Print the cell "This run vs the thesis": for each finding, what the thesis found, what this run found
     (every sentence generated from this run's numbers), the verdict of the fixed rule, the verdict at the
     thesis's scale, and why they may differ. Stored in results.json (``versus_thesis``)."""
-    from minflow.thesis.experiments import check_claims
+    from minflow.thesis.verdicts import check_claims
 
     decided = {r.id: r.as_dict() for r in check_claims(table)}
     scale = thesis_scale_verdicts()
@@ -443,7 +443,7 @@ def versus_thesis(lesson, table, ids):
         lines.append(f"**{cid} (section {d['section']}).** The thesis found: {d['thesis'][0].lower() + d['thesis'][1:]}")
         if facts:
             lines.append("This run: " + "; ".join(f["text"] for f in facts) + ".")
-        lines.append(f"By the fixed rule of `minflow.thesis.experiments.claims`: **{d['verdict']}** on this run "
+        lines.append(f"By the fixed rule of `minflow.thesis.verdicts.claims`: **{d['verdict']}** on this run "
                      f"({d['passed']} of {d['total']} checks met)"
                      + (f"; at the thesis's scale (`make reproduce`): {scale[cid]}." if cid in scale else "."))
         lines.append("")

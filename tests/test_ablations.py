@@ -3,10 +3,10 @@ import os
 
 import pytest
 
-from minflow.thesis.experiments import ablations
-from minflow.thesis.experiments.ablations import VARIANTS, markdown, run_ablations
-from minflow.thesis.experiments.cells import build_model
-from minflow.thesis.experiments.config import preset
+from minflow.thesis.documents import ablations
+from minflow.thesis.documents.ablations import VARIANTS, markdown, run_ablations
+from minflow.thesis.pipeline.cells import build_model
+from minflow.thesis.pipeline.config import preset
 
 
 def test_every_variant_builds_the_model_it_names():

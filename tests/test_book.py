@@ -28,6 +28,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book"))
+import build  # noqa: E402  (book/build.py)
 import check  # noqa: E402  (book/check.py)
 import glossary  # noqa: E402  (book/glossary.py)
 import links  # noqa: E402  (book/links.py)
@@ -132,7 +133,7 @@ def _record(html_dir, **totals):
 def test_pages_present(book):
     html_dir, stems = book
     pages = {p.stem for p in check.pages_of(html_dir)}
-    missing = {"index", "REPRODUCTION", "lessons", "glossary", *stems} - pages
+    missing = {"index", "REPRODUCTION", "lessons", "glossary", "exercises", *stems} - pages
     assert not missing, f"pages missing from {html_dir}: {sorted(missing)}"
     index = (html_dir / "index.html").read_text()
     assert "repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91" in index
@@ -175,6 +176,29 @@ def test_glossary_anchors_resolve(book):
     # a term that every lesson writes only inside equations ($D^*$) is not linked: listed, not failed
     _record(html_dir, glossary_terms=len(anchors), glossary_terms_linked=len(used),
             glossary_terms_not_linked=sorted(set(anchors) - used))
+
+
+def test_every_lesson_is_one_click_from_its_exercises(book):
+    """Each lesson page links its own section of exercises.html (lesson-NN) in its navigation bar; that
+    anchor is there, and the section lists exactly the catalog's exercises of the lesson (or says it has none)."""
+    from minflow.classroom.catalog import EXERCISES
+
+    html_dir, stems = book
+    page = (html_dir / build.EXERCISES_PAGE).read_text()
+    ids = check.ids_of(page)
+    sections = dict(re.findall(r'<a id="lesson-(\d\d)"></a>(.*?)(?=<a id="lesson-\d\d"></a>|</body>)', page, re.S))
+    for stem in stems:
+        number = stem[:2]
+        text = (html_dir / f"{stem}.html").read_text()
+        assert f'href="{build.exercises_link(stem)}"' in text, f"{stem}.html does not link its exercises"
+        assert f"lesson-{number}" in ids and number in sections, f"{build.EXERCISES_PAGE} has no section lesson-{number}"
+        listed = re.findall(r"<code>([a-z_0-9]+)</code></td>", sections[number])
+        expected = [e.name for e in EXERCISES if e.lesson == number]
+        assert listed == expected, (stem, listed, expected)
+        if not expected:
+            assert "No exercise belongs to this lesson" in sections[number]
+        else:
+            assert f"--lesson {number}" in sections[number], f"{stem}: no self-check command"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from minflow.thesis.experiments.claims import VERDICTS, Check, check_claims, verdict
-from minflow.thesis.experiments.cells import COLUMNS
+from minflow.thesis.verdicts.claims import VERDICTS, Check, check_claims, verdict
+from minflow.thesis.pipeline.cells import COLUMNS
 
 DIMS, S, T = (10, 20, 50, 100), (0.25, 0.5, 0.75, 1.0, 1.25, 1.75), (0.0, 0.25, 0.5, 0.75, 1.0)
 LOG2PIE = math.log(2 * math.pi * math.e)

@@ -48,7 +48,7 @@ THESIS_FIGURES = [(n, f) for n in sorted(FIGURES) for f in FIGURES[n] if f.start
 
 @pytest.mark.parametrize("name,fig", THESIS_FIGURES)
 def test_thesis_room_figures_are_readable(name, fig):
-    # drawn by minflow/thesis/experiments/figures.py; tests/test_thesis_figures.py checks their labels,
+    # drawn by minflow/thesis/documents/figures.py; tests/test_thesis_figures.py checks their labels,
     # legends and KDE ranges on a tiny reproduction
     out = run_all_tiny()[name][1]
     size = _png_dpi(out / f"{fig}.png")

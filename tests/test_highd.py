@@ -1,9 +1,9 @@
 """The higher-dimension section: per-D numbers from the quick and the high seeds, trends worded from them."""
 import pytest
 
-from minflow.thesis.experiments import highd
-from minflow.thesis.experiments.config import preset
-from minflow.thesis.experiments.runner import run
+from minflow.thesis.documents import highd
+from minflow.thesis.pipeline.config import preset
+from minflow.thesis.pipeline.runner import run
 
 
 @pytest.fixture(scope="module")

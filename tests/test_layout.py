@@ -111,5 +111,42 @@ def test_the_rules_can_fail(tmp_path):
     wrong = [f"{m} -> {t}" for m, ts in bad.items() for t in ts if room(t) not in MAY_IMPORT[room(m)]]
     assert wrong == ["minflow.flow -> minflow.speed.kernels"]
     assert find_cycles(bad) == ["minflow.flow -> minflow.speed.kernels -> minflow.flow"]
-    assert resolve("minflow.thesis.experiments.cells", 3, "flow") == "minflow.flow"
+    assert resolve("minflow.thesis.pipeline.cells", 3, "flow") == "minflow.flow"
     assert resolve("minflow.speed", 1, "kernels") == "minflow.speed.kernels"
+
+
+# The thesis room in three floors (docs/ARCHITECTURE.md): the science at the ground (gaussians,
+# information, ood, plotting, checks), then pipeline/ (runs and stores cells), verdicts/ (rules and the
+# words of claims), documents/ (figures, reports, studies). A floor imports only the floors below it;
+# cli (the command line) sits on top of all of them.
+FLOORS = ("science", "pipeline", "verdicts", "documents", "cli")
+
+
+def floor(module):
+    parts = module.split(".")
+    if parts[:2] != ["minflow", "thesis"] or len(parts) == 2:
+        return None
+    return parts[2] if parts[2] in FLOORS else "science"
+
+
+def wrong_floor_imports(graph):
+    return [f"{m} -> {t}" for m, targets in sorted(graph.items()) if floor(m)
+            for t in sorted(targets) if floor(t) and FLOORS.index(floor(t)) > FLOORS.index(floor(m))]
+
+
+def test_the_thesis_floors_are_all_there(graph):
+    assert {floor(m) for m in graph} - {None} == set(FLOORS)
+    assert not (PACKAGE / "thesis" / "experiments").exists(), "the flat experiments/ folder is gone"
+
+
+def test_each_thesis_floor_imports_only_the_floors_below(graph):
+    bad = wrong_floor_imports(graph)
+    assert not bad, "imports that go up a floor of the thesis room:\n  " + "\n  ".join(bad)
+
+
+def test_the_floor_rule_can_fail():
+    bad = {"minflow.thesis.pipeline.runner": {"minflow.thesis.verdicts.claims"},
+           "minflow.thesis.verdicts.claims": {"minflow.thesis.pipeline.lookup"},
+           "minflow.thesis.ood": {"minflow.thesis.documents.figures"}}
+    assert wrong_floor_imports(bad) == ["minflow.thesis.ood -> minflow.thesis.documents.figures",
+                                        "minflow.thesis.pipeline.runner -> minflow.thesis.verdicts.claims"]

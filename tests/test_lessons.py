@@ -40,8 +40,8 @@ EXTRA_FILES = {"10_mapping_2d": ["consistency.json", "consistency.txt"],
 CORE_MODEL_LESSONS = ("04_information", "05_baseline", "06_generalisation", "07_perturbed", "08_outliers",
                       "09_ood_detection", "12_inside_the_model")
 # The engine each lesson that builds or trains a flow prints in its settings (field -> value): lessons
-# 4-9 and 12 train through minflow.thesis.experiments.train_model, lesson 13 through
-# minflow.thesis.experiments.regimes_run.run_task, i.e. with the default engine.
+# 4-9 and 12 train through minflow.thesis.pipeline.train_model, lesson 13 through
+# minflow.thesis.documents.regimes_run.run_task, i.e. with the default engine.
 ENGINES = {name: {"train_engine": minflow.engine.DEFAULT} for name in (*CORE_MODEL_LESSONS, "13_regime_map")}
 ENGINES["12_inside_the_model"]["engine"] = "reference"
 ENGINES.update({"03_training": {"engine": "reference"}, "10_mapping_2d": {"engine": "primitives"},

@@ -34,8 +34,8 @@ sys.path.insert(0, {lessons!r})
 import _thesis
 import numpy as np
 from minflow.tree import tree_map
-from minflow.thesis.experiments import rng_for
-from minflow.thesis.experiments.cells import build_model
+from minflow.thesis.pipeline import rng_for
+from minflow.thesis.pipeline.cells import build_model
 
 def untrained(lesson, dim, config):
     # the initial flow is the identity; small random parameters make every layer act (log-dets vary)

@@ -1,7 +1,7 @@
-"""The pre-registered decision rule of the C10 settling experiment (minflow/thesis/experiments/regimes.py)."""
+"""The pre-registered decision rule of the C10 settling experiment (minflow/thesis/documents/regimes.py)."""
 import pytest
 
-from minflow.thesis.experiments.regimes import GAP_BAR, SWEEP, TNR_BAR, decide, meets, tnr_key
+from minflow.thesis.documents.regimes import GAP_BAR, SWEEP, TNR_BAR, decide, meets, tnr_key
 
 
 def _pt(seed, gap, tnr1, tnr2, data="fresh", model="core", epoch=10, sd=7.0):

@@ -1,4 +1,4 @@
-"""The C10 settling sweep's runner and report (minflow/thesis/experiments/regimes_run.py, regimes_report.py),
+"""The C10 settling sweep's runner and report (minflow/thesis/documents/regimes_run.py, regimes_report.py),
 end to end on the tiny sweep."""
 import dataclasses
 import json
@@ -11,10 +11,10 @@ import pytest
 
 from minflow.flow import RealNVP
 from minflow.thesis.cli import main
-from minflow.thesis.experiments import io
-from minflow.thesis.experiments import regimes_run as R
-from minflow.thesis.experiments.regimes import PERTURBED, DataSpec, ModelSpec, decide, tnr_key
-from minflow.thesis.experiments.regimes_report import DECISION_COMMIT, load, read_points, regime_map, regimes_markdown
+from minflow.thesis.pipeline import run_files
+from minflow.thesis.documents import regimes_run as R
+from minflow.thesis.documents.regimes import PERTURBED, DataSpec, ModelSpec, decide, tnr_key
+from minflow.thesis.documents.regimes_report import DECISION_COMMIT, load, read_points, regime_map, regimes_markdown
 
 SWEEP = R.TINY_SWEEP
 
@@ -48,7 +48,7 @@ def test_the_tiny_sweep_writes_every_file_and_column(done):
         for s, t in PERTURBED:
             for key in (tnr_key(s, t), f"tnr_p_s{s:g}_t{t:g}", f"auroc_ptheta_s{s:g}_t{t:g}"):
                 assert 0.0 <= p[key] <= 1.0, key
-    run = io.read_json(done / "run.json", dict)
+    run = run_files.read_json(done / "run.json", dict)
     assert run["sweep"] == R.sweep_settings(SWEEP) and set(run["timing"]["task_seconds"]) == {
         R.task_name(*t) for t in R.all_tasks(SWEEP)}
 
@@ -111,10 +111,10 @@ def test_the_markdown_names_the_configurations_when_reproducible(done, tmp_path)
     for p in points:  # pretend: data "fresh", model "tiny" fits and flags nothing at epoch 2
         if (p["data"], p["model"], p["epoch"]) == ("fresh", "tiny", 2):
             p.update({"gap": 0.1 * p["sd_logp"], **{tnr_key(s, t): 0.01 for s, t in PERTURBED}})
-    io.write_text(str(tmp_path / "points.csv"), R.points_csv(points))
+    run_files.write_text(str(tmp_path / "points.csv"), R.points_csv(points))
     record = {**decide(points), "rule": {"gap_bar": 0.25, "tnr_bar": 0.1, "min_seeds": 2}, "not_reached": [],
               "sweep": R.sweep_settings(SWEEP)}
-    io.write_json(str(tmp_path / "decision.json"), record)
+    run_files.write_json(str(tmp_path / "decision.json"), record)
     text = "\n".join(regimes_markdown(str(tmp_path), lambda p: p))
     assert "**Reproducible.**" in text and "fresh data, model tiny, epoch 2: met in 2 of 2 seeds" in text
     assert not re.search(r"\bnan\b", text, re.IGNORECASE)

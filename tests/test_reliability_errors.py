@@ -8,8 +8,8 @@ import pytest
 from conftest import SMALL_RUN
 
 from minflow.thesis.cli import main
-from minflow.thesis.experiments import preset, read_table, run
-from minflow.thesis.experiments import workers as pools
+from minflow.thesis.pipeline import preset, read_table, run
+from minflow.thesis.pipeline import workers as pools
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = SMALL_RUN

@@ -11,7 +11,7 @@ import pytest
 from conftest import SMALL_RUN
 
 import minflow
-from minflow.thesis.experiments import io
+from minflow.thesis.pipeline import run_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOMB_BYTES = 1 << 30  # 1 GiB of zeros, compressed to ~1 MiB
@@ -81,7 +81,7 @@ SMALL = SMALL_RUN
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    from minflow.thesis.experiments import preset, run
+    from minflow.thesis.pipeline import preset, run
     out = tmp_path_factory.mktemp("limits") / "run"
     run(preset("tiny", **SMALL), out, progress=False)
     return out
@@ -89,8 +89,8 @@ def finished(tmp_path_factory):
 
 def test_nested_json_is_a_named_error(tmp_path):
     (tmp_path / "x.json").write_text(NESTED)
-    with pytest.raises(io.ResultFileError, match="x.json: cannot be read as JSON .nested too deeply"):
-        io.read_json(str(tmp_path / "x.json"))
+    with pytest.raises(run_files.ResultFileError, match="x.json: cannot be read as JSON .nested too deeply"):
+        run_files.read_json(str(tmp_path / "x.json"))
 
 
 @pytest.mark.parametrize("name, command", [("config.json", "reproduce"), ("run.json", "claims")])
@@ -106,8 +106,8 @@ def test_a_nested_record_is_one_line_naming_it(finished, tmp_path, name, command
 
 
 def test_a_nested_cell_file_is_recomputed(finished, tmp_path):
-    from minflow.thesis.experiments import preset, read_table, run
-    from minflow.thesis.experiments.store import ResultFileWarning
+    from minflow.thesis.pipeline import preset, read_table, run
+    from minflow.thesis.pipeline.store import ResultFileWarning
     out = tmp_path / "run"
     subprocess.run(["cp", "-a", str(finished), str(out)], check=True)
     cell = out / "cells" / "D4" / "outlier_s1_t0.json"
@@ -148,8 +148,8 @@ def test_flow_params_of_another_structure_are_named():
 
 
 def test_a_bomb_in_a_cell_file_is_refused_unread_and_recomputed(finished, tmp_path):
-    from minflow.thesis.experiments import preset, run
-    from minflow.thesis.experiments.store import ResultFileWarning
+    from minflow.thesis.pipeline import preset, run
+    from minflow.thesis.pipeline.store import ResultFileWarning
     out = tmp_path / "run"
     subprocess.run(["cp", "-a", str(finished), str(out)], check=True)
     cell = out / "cells" / "D4" / "perturbed_s1_t0.npz"

@@ -7,8 +7,8 @@ import shutil
 import pytest
 from conftest import SMALL_RUN
 
-from minflow.thesis.experiments import preset, read_table, run
-from minflow.thesis.experiments.store import ResultFileWarning
+from minflow.thesis.pipeline import preset, read_table, run
+from minflow.thesis.pipeline.store import ResultFileWarning
 
 SMALL = SMALL_RUN
 

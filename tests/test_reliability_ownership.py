@@ -10,8 +10,8 @@ import pytest
 from conftest import SMALL_RUN
 
 from minflow.thesis.cli import main
-from minflow.thesis.experiments import preset, read_table, run
-from minflow.thesis.experiments.ownership import LOCK, RunInUseError
+from minflow.thesis.pipeline import preset, read_table, run
+from minflow.thesis.pipeline.ownership import LOCK, RunInUseError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = SMALL_RUN
@@ -19,7 +19,7 @@ CLI_SMALL = ["reproduce", "--preset", "tiny", "--dims", "4", "--n-test", "500", 
              "--report", ""]
 HOLD = """
 import sys, time
-from minflow.thesis.experiments.ownership import session
+from minflow.thesis.pipeline.ownership import session
 with session(sys.argv[1]):
     print("locked", flush=True)
     time.sleep(60)
@@ -67,7 +67,7 @@ def test_a_second_run_and_a_fresh_are_refused_while_one_is_live(finished, capsys
 
 def test_two_concurrent_processes_one_runs_the_other_is_refused(tmp_path):
     out = tmp_path / "run"
-    code = ("import sys; from minflow.thesis.experiments import preset, run; run(preset('tiny', dims=(4,), "
+    code = ("import sys; from minflow.thesis.pipeline import preset, run; run(preset('tiny', dims=(4,), "
             "n_test=int(sys.argv[2]), n_reference=2000, kde_keep=50), sys.argv[1], progress=False)")
     first = subprocess.Popen([sys.executable, "-c", code, str(out), "200000"], cwd=ROOT, stderr=subprocess.PIPE)
     deadline = time.time() + 120
@@ -162,7 +162,7 @@ def test_ctrl_c_is_one_line_with_the_resume_command(tmp_path, workers):
 
 # --- file modes --------------------------------------------------------------------------------------------
 def test_files_are_written_with_the_users_umask(tmp_path):
-    code = ("import os, sys; os.umask(0o027); from minflow.thesis.experiments import preset, run; "
+    code = ("import os, sys; os.umask(0o027); from minflow.thesis.pipeline import preset, run; "
             "run(preset('tiny', dims=(4,), S=(1.0,), T=(0.0,), n_test=500, n_reference=500, kde_keep=50, "
             "training={'epochs': 2, 'epoch_size': 512, 'validation': 256}), sys.argv[1], progress=False)")
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "run")], cwd=ROOT, check=True)
@@ -173,7 +173,7 @@ def test_files_are_written_with_the_users_umask(tmp_path):
 
 STRESS = """
 import os, sys, time
-from minflow.thesis.experiments.ownership import RunInUseError, hold
+from minflow.thesis.pipeline.ownership import RunInUseError, hold
 out, inside, taken = sys.argv[1], os.path.join(sys.argv[1], "inside"), 0
 while taken < 30:
     try:

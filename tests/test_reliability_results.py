@@ -9,10 +9,10 @@ import shutil
 import pytest
 
 from minflow.thesis.cli import main
-from minflow.thesis.experiments import preset, read_table, run
-from minflow.thesis.experiments.cells import TABLE_COLUMNS
-from minflow.thesis.experiments.io import ResultFileError
-from minflow.thesis.experiments.report import load_run
+from minflow.thesis.pipeline import preset, read_table, run
+from minflow.thesis.pipeline.cells import TABLE_COLUMNS
+from minflow.thesis.pipeline.run_files import ResultFileError
+from minflow.thesis.documents.report import load_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = dict(dims=(4,), S=(1.0,), T=(0.0, 0.5), n_test=500, n_reference=500, kde_keep=50,

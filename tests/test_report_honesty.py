@@ -6,11 +6,13 @@ import re
 
 import pytest
 
-from minflow.thesis.experiments import ablations, highd, provenance, robustness
-from minflow.thesis.experiments.claims import BARS, Calibration, Check, ClaimResult, check_claims
-from minflow.thesis.experiments.document import load_preset
-from minflow.thesis.experiments.multiseed import summarize
-from minflow.thesis.experiments.notes import read_notes, render
+from minflow.thesis.documents import ablations, highd, provenance
+
+from minflow.thesis.verdicts import robustness
+from minflow.thesis.verdicts.claims import BARS, Calibration, Check, ClaimResult, check_claims
+from minflow.thesis.documents.document import load_preset
+from minflow.thesis.verdicts.multiseed import summarize
+from minflow.thesis.verdicts.notes import read_notes, render
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPRO = os.path.join(ROOT, "reproduction")
@@ -36,7 +38,7 @@ def recomputed():
 
 def test_the_committed_provenance_is_what_the_history_gives(recomputed):
     """Every results table's rows against every table.csv committed before the rules, and v1 against v2."""
-    assert provenance.read(REPRO) == recomputed, "run `python -m minflow.thesis.experiments.provenance`"
+    assert provenance.read(REPRO) == recomputed, "run `python -m minflow.thesis.documents.provenance`"
 
 
 def test_every_result_that_predates_the_rules_is_named_in_the_report(recomputed):
@@ -45,7 +47,7 @@ def test_every_result_that_predates_the_rules_is_named_in_the_report(recomputed)
         assert f"`{r['table']}` repeats {r['rows_seen']} of its {r['rows']} test sets" in report, r["table"]
     if recomputed["seen"]:
         for path in ("REPRODUCTION.md", "reproduction/RULES.md", "reproduction/NOTES.md",
-                     "minflow/thesis/experiments/claims.py", "minflow/thesis/experiments/document.py"):
+                     "minflow/thesis/verdicts/claims.py", "minflow/thesis/documents/document.py"):
             text = " ".join(_text(path).split())
             assert not re.search(r"before any (run|result)s? (they|it) decides?|rules v2 \S* ?(were|are) pre-registered",
                                  text, re.I), path

@@ -8,11 +8,11 @@ import pytest
 from scipy import stats
 
 from minflow.thesis.cli import main
-from minflow.thesis.experiments import preset, read_table, run
-from minflow.thesis.experiments.cells import TABLE_COLUMNS
-from minflow.thesis.experiments import io, store
-from minflow.thesis.experiments.figures import APPENDIX, FIGURES, appendix
-from minflow.thesis.experiments.report import finish_run
+from minflow.thesis.pipeline import preset, read_table, run
+from minflow.thesis.pipeline.cells import TABLE_COLUMNS
+from minflow.thesis.pipeline import run_files, store
+from minflow.thesis.documents.figures import APPENDIX, FIGURES, appendix
+from minflow.thesis.documents.report import finish_run
 
 TINY = dict(dims=(4, 6), S=(0.5, 1.0), T=(0.0,), n_test=2000)  # two (s, t) pairs x 3 families x 2 D = 12 sets
 
@@ -60,18 +60,18 @@ def test_entropy_column_matches_scipy(tiny_run):
 
 def test_run_json_records_settings_seeds_versions_and_timing(tiny_run):
     config, out, _ = tiny_run
-    rec = io.read_json(os.path.join(out, "run.json"))
+    rec = run_files.read_json(os.path.join(out, "run.json"))
     assert rec["settings"] == config.to_dict()
     assert rec["seeds"]["seed"] == 0 and {"numpy", "scipy", "minflow"} <= set(rec["versions"])
     assert set(rec["timing"]["train_s"]) == {"4", "6"}
-    from minflow.thesis.experiments.timing import STAGES
+    from minflow.thesis.pipeline.timing import STAGES
     assert set(rec["timing"]["stage_seconds"]) == set(STAGES) and rec["timing"]["threads_per_worker"] >= 1
-    assert len(io.read_json(os.path.join(out, "models", "D4.json"))["history"]["train_nll"]) == config.training.epochs
+    assert len(run_files.read_json(os.path.join(out, "models", "D4.json"))["history"]["train_nll"]) == config.training.epochs
 
 
 def test_every_figure_is_written_with_a_caption(tiny_run, tmp_path):
     _, out, table = tiny_run
-    kept = io.load_kept(os.path.join(out, "kept.npz"))
+    kept = run_files.load_kept(os.path.join(out, "kept.npz"))
     paths = [fn(table, kept, tmp_path) for fn in FIGURES] + appendix("C", table, kept, tmp_path)
     assert len(paths) == 13 + 2
     for i, p in enumerate(paths):
@@ -105,7 +105,7 @@ def test_resume_with_other_settings_is_refused_and_loses_nothing(tiny_run):
     with pytest.raises(ValueError, match="other settings.*n_test"):
         run(preset("tiny", **{**TINY, "n_test": 3000}), out, progress=False)
     assert open(os.path.join(out, "table.csv")).read() == before
-    assert io.read_json(os.path.join(out, "config.json")) == config.to_dict()
+    assert run_files.read_json(os.path.join(out, "config.json")) == config.to_dict()
 
 
 def test_a_run_recorded_before_the_ablation_knobs_resumes_without_recomputing(tiny_run, tmp_path):
@@ -116,7 +116,7 @@ def test_a_run_recorded_before_the_ablation_knobs_resumes_without_recomputing(ti
     config, out, table = tiny_run
     shutil.copytree(out, tmp_path / "old", ignore=shutil.ignore_patterns("figures"))
     old = tmp_path / "old"
-    cfg = io.read_json(old / "config.json")
+    cfg = run_files.read_json(old / "config.json")
     for key in ("coupling", "permutation", "actnorm", "lu"):
         del cfg["model"][key]
     digest = store.config_digest(cfg)
@@ -159,15 +159,15 @@ def test_finish_run_writes_claims(tiny_run):
     _, out, _ = tiny_run
     run_ = finish_run(out, figures=False)
     assert [c.id for c in run_["claims"]] == [f"C{i}" for i in range(1, 11)]
-    claims = io.read_json(os.path.join(out, "claims.json"))
+    claims = run_files.read_json(os.path.join(out, "claims.json"))
     assert claims[1]["id"] == "C2" and claims[1]["verdict"] == "reproduced"   # H*(q,p) vs H(q,p) always holds
 
 
 def test_kept_values_are_a_subsample_of_the_cell(tiny_run):
     config, out, _ = tiny_run
-    kept = io.load_kept(os.path.join(out, "kept.npz"))
+    kept = run_files.load_kept(os.path.join(out, "kept.npz"))
     assert len(kept) == 12 + 2                  # every set and Q(p) of each D
-    v = kept[io.kept_key(4, "outlier", 0.5, 0.0)]
+    v = kept[run_files.kept_key(4, "outlier", 0.5, 0.0)]
     assert v["logp"].shape == v["logp_theta"].shape == (config.kde_keep,)
     assert np.all(np.isfinite(v["logp"]))
 
@@ -180,7 +180,7 @@ def test_two_worker_processes_give_the_same_table(tiny_run, tmp_path):
 def test_resume_after_the_gaussians_changed_is_refused(tiny_run, tmp_path, monkeypatch):
     config, _, _ = tiny_run
     run(config, tmp_path, progress=False, stop_after=2)
-    from minflow.thesis.experiments import cells
+    from minflow.thesis.pipeline import cells
     from minflow.thesis.gaussians import ThesisDistributions
     monkeypatch.setattr(cells, "distributions", lambda d, cfg: ThesisDistributions(d, seed=cfg.seed, alpha=0.5))
     with pytest.raises(ValueError, match="other test distributions"):
@@ -197,7 +197,7 @@ def test_python_m_minflow_is_the_thesis_command_line(capsys):
 
 
 def test_read_notes_pastes_only_claim_and_capacity_sections(tmp_path):
-    from minflow.thesis.experiments.notes import read_notes
+    from minflow.thesis.verdicts.notes import read_notes
     path = tmp_path / "NOTES.md"
     path.write_text("# Title\n> a remark\nThe intro.\n\n## C4\nReading of C4.\n\n## Capacity\nCapacity reading.\n\n"
                     "## Calibration of the perturbation and outlier families\nA long log.\n")

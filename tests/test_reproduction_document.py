@@ -8,10 +8,10 @@ import subprocess
 
 import pytest
 
-from minflow.thesis.experiments.claims import Calibration, Check, ClaimResult
-from minflow.thesis.experiments.document import RULES_COMMIT, write_report
-from minflow.thesis.experiments.multiseed import fmt_pm, mean_sd, seed_dirs, summarize
-from minflow.thesis.experiments.notes import hand_written_numbers, read_notes, render
+from minflow.thesis.verdicts.claims import Calibration, Check, ClaimResult
+from minflow.thesis.documents.document import RULES_COMMIT, write_report
+from minflow.thesis.verdicts.multiseed import fmt_pm, mean_sd, seed_dirs, summarize
+from minflow.thesis.verdicts.notes import hand_written_numbers, read_notes, render
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPRO = os.path.join(ROOT, "reproduction")
@@ -48,7 +48,7 @@ def test_the_rules_commit_precedes_every_seed_folder():
     if _git("cat-file", "-e", RULES_COMMIT + "^{commit}").returncode != 0:
         pytest.skip("shallow clone: the rules commit is not in this history")
     touched = _git("show", "--name-only", "--format=", RULES_COMMIT).stdout.split()
-    assert "minflow/thesis/experiments/claims.py" in touched
+    assert "minflow/thesis/experiments/claims.py" in touched  # where rules v2 lived then (now verdicts/)
     assert not [f for f in touched if "/seed" in f or f.endswith("table.csv")], "the rules commit holds results"
     for d in _committed_seeds():
         table = os.path.relpath(os.path.join(d, "table.csv"), ROOT)

@@ -55,8 +55,8 @@ def test_spec_round_trips_through_json_and_checkpoints(tmp_path):
 
 
 def test_the_thesis_runs_hold_the_spec():
-    from minflow.thesis.experiments import preset
-    from minflow.thesis.experiments.config import ExperimentConfig
+    from minflow.thesis.pipeline import preset
+    from minflow.thesis.pipeline.config import ExperimentConfig
 
     cfg = preset("quick")
     assert cfg.model == RealNVPSpec()

@@ -13,8 +13,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from minflow.thesis.experiments import figures, io, preset, run  # noqa: E402
-from minflow.thesis.experiments.report import finish_run  # noqa: E402
+from minflow.thesis.documents import figures
+
+from minflow.thesis.pipeline import run_files, preset, run  # noqa: E402
+from minflow.thesis.documents.report import finish_run  # noqa: E402
 from minflow.thesis.plotting import QUANTILES, clipped_counts, kde_range, plot_kde_panel, range_note  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lessons"))
@@ -119,9 +121,9 @@ def test_legends_are_outside_the_data_and_readable(tiny_figures):
 
 def test_kde_x_range_is_the_central_values_not_the_outliers(tiny_figures):
     out, records = tiny_figures
-    kept, config = io.load_kept(os.path.join(out, "kept.npz")), preset("tiny")
+    kept, config = run_files.load_kept(os.path.join(out, "kept.npz")), preset("tiny")
     for d in config.dims:
-        test, ref = kept[io.kept_key(d, "outlier", 1.0, 0.0)], kept[io.kept_key(d, "reference")]
+        test, ref = kept[run_files.kept_key(d, "outlier", 1.0, 0.0)], kept[run_files.kept_key(d, "reference")]
         pooled = np.concatenate([test["logp"], test["logp_theta"], ref["logp"], ref["logp_theta"]])
         lo, hi = records["fig11_outlier_kde"]["xlims"][f"D={d}, s=1, t=0"]
         assert (lo, hi) == pytest.approx(kde_range(pooled))

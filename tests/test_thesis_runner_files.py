@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from minflow.thesis.cli import main
-from minflow.thesis.experiments import io, preset, read_table, run
-from minflow.thesis.experiments.store import MARKER, ResultFileWarning
+from minflow.thesis.pipeline import run_files, preset, read_table, run
+from minflow.thesis.pipeline.store import MARKER, ResultFileWarning
 
 SMALL = dict(dims=(4,), S=(1.0,), T=(0.0,), n_test=500, n_reference=500, kde_keep=50,
              training={"epochs": 2, "epoch_size": 512, "validation": 256})
@@ -196,7 +196,7 @@ def test_kill_9_of_a_two_worker_run_leaves_no_worker_and_resumes(tmp_path):
 
 RACE = """
 import sys
-from minflow.thesis.experiments import preset, run
+from minflow.thesis.pipeline import preset, run
 run(preset("tiny", dims=(4,), S=(1.0,), T=(0.0,), n_test=500, n_reference=500, kde_keep=50,
            training={"epochs": 2, "epoch_size": 512, "validation": 256}), sys.argv[1], progress=False)
 """
@@ -220,7 +220,7 @@ def test_atomic_writes_leave_no_temporary_file_on_failure(tmp_path):
         def __float__(self):
             raise RuntimeError("disk full")
     with pytest.raises(TypeError):
-        io.write_json(str(tmp_path / "x.json"), {"a": Boom()})
+        run_files.write_json(str(tmp_path / "x.json"), {"a": Boom()})
     with pytest.raises(ValueError):
-        io.write_npz(str(tmp_path / "x.npz"), {"a": [[1.0], [1.0, 2.0]]})
+        run_files.write_npz(str(tmp_path / "x.npz"), {"a": [[1.0], [1.0, 2.0]]})
     assert os.listdir(tmp_path) == []

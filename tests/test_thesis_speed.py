@@ -7,10 +7,10 @@ import pytest
 
 import minflow
 from minflow.thesis import ood
-from minflow.thesis.experiments import cells as C
-from minflow.thesis.experiments import io, preset, run, workers
-from minflow.thesis.experiments.report import finish_run
-from minflow.thesis.experiments.timing import STAGES, StageClock
+from minflow.thesis.pipeline import cells as C
+from minflow.thesis.pipeline import run_files, preset, run, workers
+from minflow.thesis.documents.report import finish_run
+from minflow.thesis.pipeline.timing import STAGES, StageClock
 
 TINY = dict(dims=(4,), S=(0.5, 1.0), T=(0.0,), n_test=1000)  # 2 (s, t) x 3 families = 6 sets
 
@@ -64,7 +64,7 @@ def test_run_json_has_every_stage_and_the_threads(tmp_path):
     config = preset("tiny", **TINY)
     run(config, tmp_path, workers=2, progress=False)
     finish_run(tmp_path, figures=False)
-    timing = io.read_json(os.path.join(tmp_path, "run.json"))["timing"]
+    timing = run_files.read_json(os.path.join(tmp_path, "run.json"))["timing"]
     stages = timing["stage_seconds"]
     assert set(stages) == set(STAGES)
     assert all(v >= 0 for v in stages.values())

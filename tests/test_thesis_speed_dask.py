@@ -3,7 +3,7 @@ the table of a one-process run. Skipped when dask.distributed is not installed (
 import pytest
 
 from minflow.thesis.cli import main
-from minflow.thesis.experiments import io, preset, read_table, run
+from minflow.thesis.pipeline import run_files, preset, read_table, run
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -31,7 +31,7 @@ def test_a_dask_cluster_gives_the_table_of_one_process(executor, tmp_path):
     alone = read_table(run(config, tmp_path / "one", progress=False))
     on_dask = read_table(run(config, tmp_path / "dask", progress=False, executor=executor))
     assert _strip(on_dask) == _strip(alone)
-    timing = io.read_json(str(tmp_path / "dask" / "run.json"))["timing"]
+    timing = run_files.read_json(str(tmp_path / "dask" / "run.json"))["timing"]
     assert timing["executor"] == "ClientExecutor" and timing["threads_per_worker"] is None
     assert timing["stage_seconds"]["logp_theta"] > 0   # the workers' stage seconds came back
 

@@ -242,9 +242,9 @@ def probe_gaussians():
 # --- corrupt result files ----------------------------------------------------------------------
 def probe_result_files(tmp):
     from minflow.thesis.cli import main
-    from minflow.thesis.experiments import preset, read_table, run
+    from minflow.thesis.pipeline import preset, read_table, run
     try:
-        from minflow.thesis.experiments.store import ResultFileWarning
+        from minflow.thesis.pipeline.store import ResultFileWarning
     except ImportError:  # a version without the checked store (to compare before and after)
         ResultFileWarning = Warning
 
@@ -311,7 +311,7 @@ def _damages(cell, ref, model, other):
 def _resume(run, read_table, config, out, table, strip, warning, rel):
     """Resume. The table and the kept values must equal the clean run's (else NaN: silent wrong), and a
     damaged file that was recomputed must have been named in a warning."""
-    from minflow.thesis.experiments.io import load_kept
+    from minflow.thesis.pipeline.run_files import load_kept
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -5,8 +5,11 @@
     ood            likelihood bounds, TNR, AUROC, typicality (sections 3.2.4, 8)
     plotting       KDE panels
     checks         input checks shared by the above: reject (never coerce), name the argument
-    experiments/   the reproduction runner, figures, claims C1-C10, REPRODUCTION.md
+    pipeline/      what runs and stores the cells of a reproduction (config, runner, run files)
+    verdicts/      the rules of claims C1-C10, their bars and words, counting over seeds
+    documents/     figures, REPRODUCTION.md, provenance, and the studies (capacity, ablations, regimes)
     cli            ``python -m minflow reproduce | claims | figures | report | capacity``
 
+Each floor imports only those listed above it (and the science: gaussians ... checks).
 It imports the model (``minflow.flow``, ``minflow.train``, ...), never the other way round.
 """

@@ -14,7 +14,7 @@
     python -m minflow ablations [--seeds N] [--variants ...] [--workers N]   the core model plus one component
         at a time (ActNorm, LU, random permutations, additive, depth x 2, width x 4) -> reproduction/ablations/
     python -m minflow regimes [--out DIR] [--workers N] [--tiny]
-        the C10 settling experiment, pre-registered (experiments/regimes.py): train the sweep's flows
+        the C10 settling experiment, pre-registered (documents/regimes.py): train the sweep's flows
         (resumable), decide the rule -> DIR/points.csv, decision.json, regime_map.png, regimes.md
         (default DIR reproduction/regimes; --tiny: a seconds-long smoke sweep into results/regimes-tiny)
 """
@@ -29,8 +29,8 @@ import matplotlib
 
 
 def _reproduce(args):
-    from .experiments import preset
-    from .experiments.document import write_report, write_runs_report
+    from .pipeline import preset
+    from .documents.document import write_report, write_runs_report
 
     overrides = {}
     if args.n_test is not None:
@@ -66,11 +66,11 @@ def _seeds(args):
 
 
 def _reproduce_one(args, config, out, figures):
-    from .experiments import run
-    from .experiments.report import finish_run
-    from .experiments.timing import breakdown_lines
-    from .experiments.ownership import session
-    from .experiments.workers import dask_executor
+    from .pipeline import run
+    from .documents.report import finish_run
+    from .pipeline.timing import breakdown_lines
+    from .pipeline.ownership import session
+    from .pipeline.workers import dask_executor
 
     if not args.quiet:
         print(f"reproduce: seed {config.seed} -> {out}", file=sys.stderr)
@@ -83,7 +83,7 @@ def _reproduce_one(args, config, out, figures):
 
 
 def _claims(args):
-    from .experiments.report import claims_markdown, load_run
+    from .documents.report import claims_markdown, load_run
 
     run = load_run(args.dir)
     print(claims_markdown(run["claims"]))
@@ -91,21 +91,21 @@ def _claims(args):
 
 
 def _figures(args):
-    from .experiments.report import finish_run
+    from .documents.report import finish_run
 
     finish_run(args.dir, figures=True, workers=args.workers)
     return 0
 
 
 def _report(args):
-    from .experiments.document import write_report
+    from .documents.document import write_report
 
     print(write_report(args.path))
     return 0
 
 
 def _ablations(args):
-    from .experiments.ablations import run_ablations
+    from .documents.ablations import run_ablations
 
     seeds = _seeds(args)
     run_ablations(args.out, seeds=seeds, workers=args.workers, base=args.preset, variants=args.variants,
@@ -114,17 +114,17 @@ def _ablations(args):
 
 
 def _capacity(args):
-    from .experiments.capacity import run_capacity
+    from .documents.capacity import run_capacity
 
     print(run_capacity(args.out, workers=args.workers, base=args.preset, progress=not args.quiet))
     return 0
 
 
 def _regimes(args):
-    from .experiments import io
-    from .experiments.regimes import SWEEP
-    from .experiments.regimes_report import load, regime_map, regimes_markdown
-    from .experiments.regimes_run import TINY_SWEEP, run_regimes
+    from .pipeline import run_files
+    from .documents.regimes import SWEEP
+    from .documents.regimes_report import load, regime_map, regimes_markdown
+    from .documents.regimes_run import TINY_SWEEP, run_regimes
 
     out = args.out if args.out is not None else os.path.join(*(("results", "regimes-tiny") if args.tiny
                                                                else ("reproduction", "regimes")))
@@ -133,7 +133,7 @@ def _regimes(args):
     figure = regime_map(points, decision, os.path.join(out, "regime_map.png"))
     base = os.path.abspath(out)
     lines = regimes_markdown(out, lambda p: os.path.relpath(os.path.abspath(p), base))
-    io.write_text(os.path.join(out, "regimes.md"), "\n".join(lines).rstrip() + "\n")
+    run_files.write_text(os.path.join(out, "regimes.md"), "\n".join(lines).rstrip() + "\n")
     print(f"points: {table}\nfigure: {figure}\nreport: {os.path.join(out, 'regimes.md')}")
     print(f"reproducible (pre-registered rule): {'yes' if decision['reproducible'] else 'no'}")
     return 0

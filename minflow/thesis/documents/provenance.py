@@ -10,7 +10,7 @@ reads the history and records, in reproduction/provenance.json (committed, so th
   before ``RULES_COMMIT``) and rules v2, with its direction (towards or against the thesis);
 * ``v1_seen``: the v1 verdicts of the single-seed tables that were committed before the rules.
 
-    python -m minflow.thesis.experiments.provenance      # rewrite reproduction/provenance.json (needs git)
+    python -m minflow.thesis.documents.provenance      # rewrite reproduction/provenance.json (needs git)
 """
 import csv
 import io as _io
@@ -20,8 +20,8 @@ import sys
 import tempfile
 import types
 
-from . import io
-from .claims import check_claims
+from ..pipeline import run_files
+from ..verdicts.claims import check_claims
 
 RULES_COMMIT = "e53d849"   # rules v2: claims.py and reproduction/RULES.md
 RANK = {"reproduced": 0, "partly": 1, "not reproduced": 2}   # towards the thesis = a smaller rank
@@ -80,7 +80,7 @@ def seen_record(repo, path, earlier):
     hits = [earlier[k] for k in keys if k in earlier]
     if not hits:
         return None
-    full = io.read_table(os.path.join(repo, path))
+    full = run_files.read_table(os.path.join(repo, path))
     part = [r for r, k in zip(full, keys) if k in earlier]
     same = _same_checks(full, part)
     totals = {c.id: len(c.checks) for c in check_claims(full)}
@@ -90,11 +90,11 @@ def seen_record(repo, path, earlier):
 
 
 def rules_v1(repo, commit=RULES_COMMIT):
-    """The module claims.py of the commit before ``commit`` (rules v1), loaded beside the package."""
-    name = __package__ + "._claims_v1"
+    """The module claims.py of the commit before ``commit`` (rules v1; then in minflow/thesis/experiments/), loaded."""
+    name = "minflow.thesis.pipeline._claims_v1"  # v1 lived beside lookup.py: its `from .lookup import` must resolve
     if name not in sys.modules:
         module = types.ModuleType(name)
-        module.__package__ = __package__
+        module.__package__ = "minflow.thesis.pipeline"
         src = git("show", f"{commit}^:minflow/thesis/experiments/claims.py", cwd=repo)
         exec(compile(src, f"claims.py@{commit}^", "exec"), module.__dict__)
         sys.modules[name] = module
@@ -120,8 +120,8 @@ def v1_seen(repo, v1, commit=RULES_COMMIT):
         last = git("log", "-1", "--format=%h", commit + "^", "--", path, cwd=repo).strip()
         text = git("show", f"{last}:{path}", cwd=repo)
         with tempfile.TemporaryDirectory() as tmp:
-            io.write_text(os.path.join(tmp, "table.csv"), text)
-            out[f"{path}@{last}"] = {c.id: c.verdict for c in v1.check_claims(io.read_table(os.path.join(tmp, "table.csv")))}
+            run_files.write_text(os.path.join(tmp, "table.csv"), text)
+            out[f"{path}@{last}"] = {c.id: c.verdict for c in v1.check_claims(run_files.read_table(os.path.join(tmp, "table.csv")))}
     return out
 
 
@@ -130,7 +130,7 @@ def compute(repo="."):
     earlier, v1 = earlier_tables(repo), rules_v1(repo)
     tables = current_tables(repo)
     seen = [r for p in tables if (r := seen_record(repo, p, earlier)) is not None]
-    changes = {p: ch for p in tables if (ch := verdict_changes(io.read_table(os.path.join(repo, p)), v1))}
+    changes = {p: ch for p in tables if (ch := verdict_changes(run_files.read_table(os.path.join(repo, p)), v1))}
     return {"rules_commit": RULES_COMMIT, "v1": f"{RULES_COMMIT}^", "seen": seen, "v1_vs_v2": changes,
             "v1_seen": v1_seen(repo, v1)}
 
@@ -179,7 +179,7 @@ def markdown(record):
             "pre-registration, and some results they decide are older than they are: " + "; ".join(_seen_text(r) for r in record["seen"]) + ". Every other result under "
             f"`reproduction/` was first committed after `{record['rules_commit']}`.", "",
             "Rules v2 changed these verdicts of the committed runs against rules v1 (computed from git into "
-            "`reproduction/provenance.json` by `python -m minflow.thesis.experiments.provenance`): "
+            "`reproduction/provenance.json` by `python -m minflow.thesis.documents.provenance`): "
             + " | ".join(_change_text(g, c) for g, c in groups.items())
             + f". Changes against the thesis, per group: {tally}.", ""]
 
@@ -187,9 +187,9 @@ def markdown(record):
 def read(root="reproduction"):
     """The committed record, or None where there is none."""
     path = os.path.join(root, "provenance.json")
-    return io.read_json(path, dict) if os.path.exists(path) else None
+    return run_files.read_json(path, dict) if os.path.exists(path) else None
 
 
 if __name__ == "__main__":
-    io.write_json(PATH, compute("."))
+    run_files.write_json(PATH, compute("."))
     print(PATH)

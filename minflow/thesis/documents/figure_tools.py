@@ -10,8 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np  # noqa: E402
 
 from ..plotting import plot_kde_panel, range_note  # noqa: E402
-from .io import kept_key  # noqa: E402
-from .lookup import dims, rows  # noqa: E402
+from ..pipeline.run_files import kept_key  # noqa: E402
+from ..pipeline.lookup import dims, rows  # noqa: E402
 
 FAMILY_LABEL = {"generalisation": "q", "perturbed": "q_delta", "outlier": "q_out"}
 FIGURE_DPI = 150  # tests/test_thesis_figures.py checks it in the PNG

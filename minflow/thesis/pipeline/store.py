@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from . import io
+from . import run_files
 from .cells import COLUMNS
 from .config import ExperimentConfig, ModelConfig
 from .model_files import check_model
@@ -51,8 +51,10 @@ class ResultFileWarning(UserWarning):
 # --- the owner mark ------------------------------------------------------------------------------
 def claim(out_dir):
     """Write the owner mark (the runner made, and may delete, ``models/`` and ``cells/`` here)."""
-    io.write_json(os.path.join(out_dir, MARKER), {"generator": "minflow.thesis.experiments.runner",
-                                                  "owns": ["models/", "cells/"]})
+    # the mark's name for its writer, kept when runner.py moved from experiments/ to pipeline/ so that
+    # rerunning a committed run leaves its mark byte for byte as it was
+    run_files.write_json(os.path.join(out_dir, MARKER), {"generator": "minflow.thesis.experiments.runner",
+                                                         "owns": ["models/", "cells/"]})
 
 
 def is_run(out_dir):
@@ -64,8 +66,8 @@ def is_run(out_dir):
 
 def _legacy_run(out_dir):
     try:
-        ExperimentConfig.from_dict(io.read_json(os.path.join(out_dir, "config.json"), dict))
-        io.read_json(os.path.join(out_dir, "distributions.json"), dict)
+        ExperimentConfig.from_dict(run_files.read_json(os.path.join(out_dir, "config.json"), dict))
+        run_files.read_json(os.path.join(out_dir, "distributions.json"), dict)
     except (TypeError, ValueError):
         return False
     return True
@@ -130,25 +132,25 @@ def _record_digest(record):
 def write_cell(base, row, kept, cfg_digest):
     """base.npz (the kept values), then base.json (the record; its presence marks the cell finished)."""
     kept = {k: np.asarray(v, dtype=np.float64) for k, v in kept.items()}
-    io.write_npz(base + ".npz", kept)
+    run_files.write_npz(base + ".npz", kept)
     record = {"format": CELL_FORMAT, "config_sha256": cfg_digest, "row": row, "kept_sha256": _kept_digest(kept)}
     record["sha256"] = _record_digest(record)
-    io.write_json(base + ".json", record)
+    run_files.write_json(base + ".json", record)
 
 
 def read_cell(config, out_dir, cell):
     """The table row of a finished cell (D, family, s, t), every check passed; else ``ResultFileError``."""
-    base = io.cell_path(out_dir, *cell)
-    record = io.read_json(base + ".json", dict)
+    base = run_files.cell_path(out_dir, *cell)
+    record = run_files.read_json(base + ".json", dict)
     if record.get("format") != CELL_FORMAT or record.get("sha256") != _digest_or_none(record):
-        raise io.ResultFileError(f"{base}.json: not a cell record of this minflow, or edited after it was written")
+        raise run_files.ResultFileError(f"{base}.json: not a cell record of this minflow, or edited after it was written")
     if record["config_sha256"] != config_digest(config.to_dict()):
-        raise io.ResultFileError(f"{base}.json: computed with other settings than this run's config.json")
+        raise run_files.ResultFileError(f"{base}.json: computed with other settings than this run's config.json")
     row = record["row"]
     _check_row(base + ".json", row, cell, config)
-    kept = io.read_npz(base + ".npz", KEPT, min(config.kde_keep, config.n_test))
+    kept = run_files.read_npz(base + ".npz", KEPT, min(config.kde_keep, config.n_test))
     if _kept_digest(kept) != record["kept_sha256"]:
-        raise io.ResultFileError(f"{base}.npz: not the arrays its record {base}.json was written with")
+        raise run_files.ResultFileError(f"{base}.npz: not the arrays its record {base}.json was written with")
     return row
 
 
@@ -161,25 +163,25 @@ def _digest_or_none(record):
 
 def _check_row(path, row, cell, config):
     if not isinstance(row, dict) or list(row) != list(COLUMNS):
-        raise io.ResultFileError(f"{path}: the row does not have the columns of the table")
+        raise run_files.ResultFileError(f"{path}: the row does not have the columns of the table")
     d, family, s, t = cell
     same = (row["D"] == d and row["family"] == family and row["n_test"] == config.n_test
             and row["s"] == float(s) and row["t"] == float(t))
     if not same:
-        raise io.ResultFileError(f"{path}: the row is for another cell or test size "
+        raise run_files.ResultFileError(f"{path}: the row is for another cell or test size "
                                  f"(D={row['D']!r} {row['family']!r} s={row['s']!r} t={row['t']!r} n={row['n_test']!r})")
     bad = [k for k, v in row.items() if k != "family" and not (isinstance(v, (int, float)) and np.isfinite(v))]
     if bad:
-        raise io.ResultFileError(f"{path}: non-finite or non-numeric values in {bad}")
+        raise run_files.ResultFileError(f"{path}: non-finite or non-numeric values in {bad}")
 
 
 def collect(config, out_dir):
     """Every finished cell's row, checked, in the canonical order (D, family, s, t ascending)."""
     cells = [(d, f, s, t) for d in sorted(config.dims) for f in config.families for s in config.S for t in config.T]
     for cell in cells:
-        if not os.path.exists(io.cell_path(out_dir, *cell) + ".json"):
+        if not os.path.exists(run_files.cell_path(out_dir, *cell) + ".json"):
             raise FileNotFoundError(f"cell D={cell[0]} {cell[1]} s={cell[2]} t={cell[3]} is not finished: "
-                                    f"{io.cell_path(out_dir, *cell)}.json")
+                                    f"{run_files.cell_path(out_dir, *cell)}.json")
     return [read_cell(config, out_dir, cell) for cell in cells]
 
 
@@ -191,14 +193,14 @@ def audit(config, out_dir):
     by the run (a model takes its D's cells with it: they were computed from it)."""
     _remove_stale_temps(out_dir)
     for d in sorted(config.dims):
-        if os.path.exists(io.model_path(out_dir, d) + ".json"):
+        if os.path.exists(run_files.model_path(out_dir, d) + ".json"):
             _distrust_if_bad(lambda: check_model(out_dir, d, config), f"model D={d} and its test sets",
-                             [io.model_path(out_dir, d) + ext for ext in (".json", ".npz")], io.cell_dir(out_dir, d))
-        ref = os.path.join(io.cell_dir(out_dir, d), "reference.npz")
+                             [run_files.model_path(out_dir, d) + ext for ext in (".json", ".npz")], run_files.cell_dir(out_dir, d))
+        ref = os.path.join(run_files.cell_dir(out_dir, d), "reference.npz")
         if os.path.exists(ref):
-            _distrust_if_bad(lambda: io.read_npz(ref, KEPT, min(config.kde_keep, config.n_ref)), f"Q(p) of D={d}", [ref])
+            _distrust_if_bad(lambda: run_files.read_npz(ref, KEPT, min(config.kde_keep, config.n_ref)), f"Q(p) of D={d}", [ref])
     for cell in config.cells():
-        base = io.cell_path(out_dir, *cell)
+        base = run_files.cell_path(out_dir, *cell)
         if os.path.exists(base + ".json"):
             _distrust_if_bad(lambda: read_cell(config, out_dir, cell), "this test set", [base + ".json", base + ".npz"])
 
@@ -206,7 +208,7 @@ def audit(config, out_dir):
 def _distrust_if_bad(check, what, files, folder=None):
     try:
         check()
-    except io.ResultFileError as err:
+    except run_files.ResultFileError as err:
         warnings.warn(f"{err}; recomputing {what}", ResultFileWarning, 3)
         for path in files:
             if os.path.isdir(path) and not os.path.islink(path):
@@ -224,7 +226,7 @@ def _remove_stale_temps(out_dir):
     only the temporary names of files the runner writes, in the folders it writes them, never through a link."""
     temps = _OURS["temp"]
     folders = [(out_dir, temps["top"]), (os.path.join(out_dir, "models"), temps["models"])] + \
-        [(io.cell_dir(out_dir, d), temps["cell"]) for d in _dims_on_disk(out_dir)]
+        [(run_files.cell_dir(out_dir, d), temps["cell"]) for d in _dims_on_disk(out_dir)]
     now = time.time()
     for folder, pattern in folders:
         if os.path.islink(folder) or not os.path.isdir(folder):

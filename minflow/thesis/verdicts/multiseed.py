@@ -19,7 +19,7 @@ _SEED_DIR = re.compile(r"seed(\d+)$")
 def seed_dirs(preset_dir):
     """The finished seed runs under ``preset_dir`` (seed<k>/ with a table.csv and a run.json), by k.
 
-    run.json is written after table.csv (``io.write_outputs``): a run writing its outputs is not finished."""
+    run.json is written after table.csv (``run_files.write_outputs``): a run writing its outputs is not finished."""
     if not os.path.isdir(preset_dir):
         return []
     found = [(int(m.group(1)), os.path.join(preset_dir, name)) for name in os.listdir(preset_dir)

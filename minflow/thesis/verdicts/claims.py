@@ -16,7 +16,7 @@ import math
 from typing import NamedTuple
 
 from .claim_texts import RULES, THESIS
-from .lookup import cell, cell_per_dim, close, dims, rows
+from ..pipeline.lookup import cell, cell_per_dim, close, dims, rows
 
 RULES_VERSION = 2
 Z = 3.0

@@ -11,9 +11,9 @@ from collections import defaultdict
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 
-from . import io  # noqa: E402
+from ..pipeline import run_files  # noqa: E402
 from .figure_tools import FIGURE_DPI  # noqa: E402
-from .multiseed import fmt, fmt_pm  # noqa: E402
+from ..verdicts.multiseed import fmt, fmt_pm  # noqa: E402
 from .regimes import PERTURBED, tnr_key  # noqa: E402
 
 DECISION_COMMIT = "e13d8ba"   # regimes.py (the sweep and its decision rule) committed here, before the run
@@ -24,13 +24,13 @@ MARKERS = "os^DvPX*"
 
 
 def read_points(path):
-    """points.csv -> [point dict] with ints, floats and the names (a bad file: ``io.ResultFileError``)."""
-    return io.read_csv(path, "points", TEXT_COLUMNS, INT_COLUMNS)
+    """points.csv -> [point dict] with ints, floats and the names (a bad file: ``run_files.ResultFileError``)."""
+    return run_files.read_csv(path, "points", TEXT_COLUMNS, INT_COLUMNS)
 
 
 def load(out_dir):
     """(points, decision record) of a finished sweep folder (``regimes_run.run_regimes``)."""
-    return read_points(os.path.join(out_dir, "points.csv")), io.read_json(os.path.join(out_dir, "decision.json"), dict)
+    return read_points(os.path.join(out_dir, "points.csv")), run_files.read_json(os.path.join(out_dir, "decision.json"), dict)
 
 
 def ratio(p):
@@ -189,7 +189,7 @@ def regimes_markdown(out_dir, rel):
     lines = ["## Is C10 reproducible under the thesis's own fit? (pre-registered)", "",
              "C10 (section 8.2, D = 50): a flow trained on p flags almost none of the perturbed sets, while the thesis "
              "also says its flow fitted p closely (C1). The sweep and its decision rule "
-             f"(`minflow/thesis/experiments/regimes.py`) were committed in `{DECISION_COMMIT}`, before the run: C10 "
+             f"(`minflow/thesis/documents/regimes.py`) were committed in `{DECISION_COMMIT}`, before the run: C10 "
              "counts as reproducible under the thesis's own fit if some configuration (training data, model, "
              f"checkpoint epoch) has, in at least {rule['min_seeds']} of {n_seeds} seeds, a gap <= {rule['gap_bar']:g} "
              f"sd(log p) on Q(p) (the C1 standard) and TNR(p_theta) <= {rule['tnr_bar']:g} on both perturbed sets. "

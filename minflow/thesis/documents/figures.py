@@ -12,9 +12,9 @@ import numpy as np
 
 from .figure_tools import (FONT, available, figure_grid, figure_legend, heatmap, kde_panels, kde_row, kde_series,
                            n_caption, pick_dim, save_figure)
-from .io import kept_key
-from .lookup import dims, rows
-from .workers import useful_workers
+from ..pipeline.run_files import kept_key
+from ..pipeline.lookup import dims, rows
+from ..pipeline.workers import useful_workers
 
 # (s, t) of the variant panels of figures 10 and 12: s and t changed separately, then together
 VARIANTS = ((1.0, 0.0), (0.5, 0.0), (1.75, 0.0), (1.0, 0.25), (1.0, 0.5), (0.75, 0.25), (0.5, 0.5), (1.25, 0.75))

@@ -12,14 +12,14 @@ import os
 
 import matplotlib.pyplot as plt
 
-from . import io  # noqa: E402
-from .cells import distribution_fingerprint  # noqa: E402
-from .claims import check_claims, sep  # noqa: E402
-from .config import ExperimentConfig, preset  # noqa: E402
+from ..pipeline import run_files  # noqa: E402
+from ..pipeline.cells import distribution_fingerprint  # noqa: E402
+from ..verdicts.claims import check_claims, sep  # noqa: E402
+from ..pipeline.config import ExperimentConfig, preset  # noqa: E402
 from .figure_tools import FIGURE_DPI  # noqa: E402
-from .lookup import cell, dims, train_kl  # noqa: E402
-from .runner import run  # noqa: E402
-from .verify import checked_table  # noqa: E402
+from ..pipeline.lookup import cell, dims, train_kl  # noqa: E402
+from ..pipeline.runner import run  # noqa: E402
+from ..pipeline.verify import checked_table  # noqa: E402
 
 # (name, model fields, training fields): from a clearly under-fitted flow to a longer-trained one,
 # and the quick model trained 200 epochs on one fixed set of 2,000 points (over-fitted).
@@ -44,8 +44,8 @@ def reusable(config, path):
     if not (os.path.exists(table) and os.path.exists(cfg_file) and os.path.exists(fp_file)):
         return False
     try:
-        return (ExperimentConfig.from_dict(io.read_json(cfg_file, dict)).to_dict() == config.to_dict()
-                and io.read_json(fp_file) == distribution_fingerprint(config))
+        return (ExperimentConfig.from_dict(run_files.read_json(cfg_file, dict)).to_dict() == config.to_dict()
+                and run_files.read_json(fp_file) == distribution_fingerprint(config))
     except (TypeError, ValueError):  # unreadable records: not reusable
         return False
 
@@ -79,7 +79,7 @@ def run_capacity(out_dir, workers=1, base="quick", reuse=None, progress=True):
             print(f"capacity: level {name!r} -> {path}", flush=True)
         table_path = (os.path.join(path, "table.csv") if path == reuse.get(name)
                       else run(config, path, workers=workers, progress=progress))
-        rec = io.read_json(os.path.join(path, "run.json"), dict)
+        rec = run_files.read_json(os.path.join(path, "run.json"), dict)
         table = checked_table(config, os.path.dirname(table_path), rec)  # every row, finite, as recorded
         claims = {c.id: c for c in check_claims(table)}
         results.append({"level": name, "dir": path, "model": config.to_dict()["model"],
@@ -90,7 +90,7 @@ def run_capacity(out_dir, workers=1, base="quick", reuse=None, progress=True):
                                        "total": len(claims[k].checks)} for k in claims},
                         "numbers": {str(d): v for d, v in key_numbers(table).items()}})
     os.makedirs(out_dir, exist_ok=True)
-    io.write_json(os.path.join(out_dir, "capacity.json"), {"base": base, "levels": results})
+    run_files.write_json(os.path.join(out_dir, "capacity.json"), {"base": base, "levels": results})
     fig = plot_capacity(results, os.path.join(out_dir, "capacity.png"))
     return write_markdown(results, base, out_dir, fig)
 
@@ -135,7 +135,7 @@ def write_markdown(results, base, out_dir, fig_path):
     cfg = preset(base)
     lines = ["## Capacity study (beyond the thesis)", "",
              f"The {base} preset's grid ({cfg.n_cells} test sets, N = {cfg.n_test:,}, seed 0), rerun for {len(results)} model sizes / training budgets "
-             "(`python -m minflow capacity --workers 2`; `minflow/thesis/experiments/capacity.py`, LEVELS). "
+             "(`python -m minflow capacity --workers 2`; `minflow/thesis/documents/capacity.py`, LEVELS). "
              "Fit is measured as train KL = H*(p, p_theta) - H(p) on Q(p), in nats.", "",
              "| level | couplings x hidden | training | params (largest D) | train KL per D | " + " | ".join(FOCUS) + " |",
              "| --- | --- | --- | --- | --- | " + " | ".join("---" for _ in FOCUS) + " |"]
@@ -160,5 +160,5 @@ def write_markdown(results, base, out_dir, fig_path):
     rel = os.path.relpath(fig_path, ".")
     lines += ["", f"![capacity study]({rel})", ""]
     path = os.path.join(out_dir, "capacity.md")
-    io.write_text(path, "\n".join(lines) + "\n")
+    run_files.write_text(path, "\n".join(lines) + "\n")
     return path

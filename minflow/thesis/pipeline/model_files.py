@@ -1,6 +1,6 @@
 """The trained models of a run (models/D{D}.npz and .json), checked before a resume reuses them.
 
-    check_model(out_dir, dim, config)   # else io.ResultFileError naming the file and what differs
+    check_model(out_dir, dim, config)   # else run_files.ResultFileError naming the file and what differs
 
 A model is trusted only if its record is whole (dimension, parameter count, a finite learning
 curve), its .npz loads (``minflow.load``: every array checked) and agrees with the record, and it
@@ -11,7 +11,7 @@ was trained with ``config``'s settings: the architecture and dtype of the model 
 import numpy as np
 
 from ...checkpoint import load
-from . import cells as C, io
+from . import cells as C, run_files
 from .config import ExperimentConfig
 
 
@@ -21,21 +21,21 @@ HISTORY_KEYS = ("train_nll", "val_nll", "lr", "best_epoch", "best_val_nll")
 def check_model(out_dir, dim, config=None):
     """models/D{dim}.json (the training record) and .npz (the flow) agree, are whole, and (with ``config``)
     were trained with its settings (``check_model_settings``); else ResultFileError naming the file."""
-    path = io.model_path(out_dir, dim)
-    record = io.read_json(path + ".json", dict)
+    path = run_files.model_path(out_dir, dim)
+    record = run_files.read_json(path + ".json", dict)
     hist = record.get("history")
     curve = hist.get("train_nll") if isinstance(hist, dict) else None
     whole = (record.get("dim") == dim and isinstance(record.get("n_params"), int) and isinstance(record.get("seconds"), float)
              and all(k in hist for k in HISTORY_KEYS) and isinstance(curve, list) and curve
              and all(isinstance(v, (int, float)) and np.isfinite(v) for v in curve))
     if not whole:
-        raise io.ResultFileError(f"{path}.json: not a whole training record of D={dim}")
+        raise run_files.ResultFileError(f"{path}.json: not a whole training record of D={dim}")
     try:
         flow = load(path + ".npz")
     except ValueError as err:
-        raise io.ResultFileError(str(err)) from None  # names the file
+        raise run_files.ResultFileError(str(err)) from None  # names the file
     if flow.dim != dim or flow.n_params != record["n_params"]:
-        raise io.ResultFileError(f"{path}.npz: a flow of dimension {flow.dim} with {flow.n_params} parameters, "
+        raise run_files.ResultFileError(f"{path}.npz: a flow of dimension {flow.dim} with {flow.n_params} parameters, "
                                  f"but its record {path}.json says D={dim} with {record['n_params']}")
     if config is not None:
         check_model_settings(path, record, flow, config)
@@ -57,11 +57,11 @@ def check_model_settings(path, record, flow, config):
     built = C.build_model(flow.dim, config, C.rng_for(config.seed, "train", flow.dim))
     arch = lambda f: {k: f.config()[k] for k in ("dim", "dtype", "layers")}  # noqa: E731
     if arch(flow) != arch(built):
-        raise io.ResultFileError(f"{path}.npz: a model of another architecture than this run's settings "
+        raise run_files.ResultFileError(f"{path}.npz: a model of another architecture than this run's settings "
                                  f"(model: {config.to_dict()['model']}, dtype {config.dtype})")
     diff = _settings_diff(record, config)
     if diff:
-        raise io.ResultFileError(f"{path}.json: a model trained with other settings than this run's "
+        raise run_files.ResultFileError(f"{path}.json: a model trained with other settings than this run's "
                                  f"({'; '.join(diff[:4])})")
 
 
@@ -71,7 +71,7 @@ def _settings_diff(record, config):
             old = ExperimentConfig.from_dict({**config.to_dict(), **record["settings"]})
         except (TypeError, ValueError, KeyError, AttributeError):
             return ["its settings record is not readable"]
-        return io.dict_diff(model_settings(old), model_settings(config))
+        return run_files.dict_diff(model_settings(old), model_settings(config))
     tr, kept = config.training, record["history"].get("settings")
     n_train = tr.epoch_size if tr.fixed_train is None else tr.fixed_train
     want = {"epochs": tr.epochs, "batch_size": tr.batch_size, "lr": tr.lr, "schedule": tr.schedule,

@@ -17,7 +17,7 @@
 import os
 from contextlib import contextmanager
 
-from . import io, store
+from . import run_files, store
 
 try:
     import fcntl
@@ -38,7 +38,7 @@ def session(out_dir):
     out_dir = os.fspath(out_dir)
     if os.path.isdir(out_dir):
         check_not_foreign(out_dir)  # before anything (even the lock file) is written into it
-    io.check_writable(out_dir)
+    run_files.check_writable(out_dir)
     with hold(out_dir):
         check_not_foreign(out_dir)  # again, now that no other run can change it
         check_links(out_dir)

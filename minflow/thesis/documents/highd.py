@@ -11,9 +11,9 @@ import os
 
 import math
 
-from .claims import BARS, THESIS_T, sep
-from .lookup import cell, close, rows, train_kl
-from .multiseed import fmt_pm, mean_sd, seed_dirs
+from ..verdicts.claims import BARS, THESIS_T, sep
+from ..pipeline.lookup import cell, close, rows, train_kl
+from ..verdicts.multiseed import fmt_pm, mean_sd, seed_dirs
 from .report import load_run
 
 THESIS_TREND = {   # (the model's quantity, the direction the thesis reports with growing D, where)

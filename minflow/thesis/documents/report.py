@@ -8,13 +8,13 @@ import json
 import os
 import time
 
-from . import io, ownership
-from .cells import distributions
-from .claims import check_claims
-from .config import ExperimentConfig
+from ..pipeline import run_files, ownership
+from ..pipeline.cells import distributions
+from ..verdicts.claims import check_claims
+from ..pipeline.config import ExperimentConfig
 from .figures import learning_curves, make_figures
-from .timing import StageClock, breakdown_markdown
-from .verify import checked_table
+from ..pipeline.timing import StageClock, breakdown_markdown
+from ..pipeline.verify import checked_table
 
 ROOT = "reproduction"
 
@@ -27,10 +27,10 @@ def load_run(out_dir):
         raise FileNotFoundError(f"{out_dir}: no table.csv; run `python -m minflow reproduce` first")
     cfg_file = os.path.join(out_dir, "config.json")
     try:
-        config = ExperimentConfig.from_dict(io.read_json(cfg_file, dict))
+        config = ExperimentConfig.from_dict(run_files.read_json(cfg_file, dict))
     except TypeError as err:
-        raise io.ResultFileError(f"{cfg_file}: not a settings file of this version ({err})") from None
-    record = io.read_json(os.path.join(out_dir, "run.json"), dict)
+        raise run_files.ResultFileError(f"{cfg_file}: not a settings file of this version ({err})") from None
+    record = run_files.read_json(os.path.join(out_dir, "run.json"), dict)
     table = checked_table(config, out_dir, record)  # all rows, finite, as recorded and as the cells say
     return {"config": config, "table": table, "claims": check_claims(table), "record": record, "dir": out_dir}
 
@@ -51,14 +51,14 @@ def _finish(out_dir, figures, workers):
     run = load_run(out_dir)
     if figures:
         with clock("figures"):
-            kept = io.load_kept(os.path.join(out_dir, "kept.npz"))
+            kept = run_files.load_kept(os.path.join(out_dir, "kept.npz"))
             fig_dir = os.path.join(out_dir, "figures")
             make_figures(run["table"], kept, fig_dir, workers=workers)
-            hist = io.load_histories(run["config"], out_dir)
+            hist = run_files.load_histories(run["config"], out_dir)
             learning_curves(hist, {d: float(distributions(d, run["config"]).p.entropy()) for d in hist}, fig_dir)
     with clock("report"):
-        io.write_json(os.path.join(out_dir, "claims.json"), [c.as_dict() for c in run["claims"]])
-        io.write_text(os.path.join(out_dir, "claims.md"), "\n".join([claims_markdown(run["claims"]), ""]
+        run_files.write_json(os.path.join(out_dir, "claims.json"), [c.as_dict() for c in run["claims"]])
+        run_files.write_text(os.path.join(out_dir, "claims.md"), "\n".join([claims_markdown(run["claims"]), ""]
                                                                    + claims_details(run["claims"])) + "\n")
     _record_finish(run, clock, time.perf_counter() - start)
     return run
@@ -71,7 +71,7 @@ def _record_finish(run, clock, wall):
         return
     timing["stage_seconds"].update({k: clock.seconds[k] for k in ("figures", "report")})
     timing["finish_wall_s"] = wall
-    io.write_json(os.path.join(run["dir"], "run.json"), run["record"])
+    run_files.write_json(os.path.join(run["dir"], "run.json"), run["record"])
 
 
 def cell_text(text):

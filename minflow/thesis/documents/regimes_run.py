@@ -27,10 +27,10 @@ from ...flow import RealNVP
 from ...train import fit
 from .. import ood
 from ..gaussians import ThesisDistributions
-from . import io
-from . import workers as pools
-from .cells import rng_for
-from .runner import Progress
+from ..pipeline import run_files
+from ..pipeline import workers as pools
+from ..pipeline.cells import rng_for
+from ..pipeline.runner import Progress
 from .regimes import GAP_BAR, MIN_SEEDS, PERTURBED, TNR_BAR, DataSpec, ModelSpec, RegimeSweep, decide
 
 # a smoke test of the whole pipeline (``python -m minflow regimes --tiny``): seconds, not hours
@@ -144,7 +144,7 @@ def run_task(sweep, seed, data, model):
 def _task(sweep, out_dir, *task):
     """One task unless done: its points file, written last."""
     if not os.path.exists(task_path(out_dir, *task)):
-        io.write_json(task_path(out_dir, *task), run_task(sweep, *task))
+        run_files.write_json(task_path(out_dir, *task), run_task(sweep, *task))
 
 
 def run_regimes(sweep, out_dir, workers=1, progress=True):
@@ -185,15 +185,15 @@ def run_regimes(sweep, out_dir, workers=1, progress=True):
 
 
 def _prepare(sweep, out_dir):
-    io.check_writable(out_dir)
+    run_files.check_writable(out_dir)
     path, want, points = os.path.join(out_dir, "sweep.json"), sweep_settings(sweep), os.path.join(out_dir, "points")
     if os.path.exists(path):
         try:
-            old = io.read_json(path, dict)
-        except io.ResultFileError as err:
+            old = run_files.read_json(path, dict)
+        except run_files.ResultFileError as err:
             raise ValueError(f"out_dir: {out_dir}: {err}; choose another folder or delete this one") from None
         if old != want:
-            diff = "; ".join(io.dict_diff(old, want)[:4])
+            diff = "; ".join(run_files.dict_diff(old, want)[:4])
             raise ValueError(f"out_dir: {out_dir} holds a regimes sweep of other settings ({diff:.600}); "
                              "resume it with its own settings, or choose another folder")
     elif os.path.isdir(points) and os.listdir(points):
@@ -208,7 +208,7 @@ def _write_if_changed(path, text):
         with open(path, encoding="utf-8") as fh:
             if fh.read() == text:
                 return
-    io.write_text(path, text)
+    run_files.write_text(path, text)
 
 
 def points_csv(points):
@@ -222,7 +222,7 @@ def points_csv(points):
 def write_outputs(sweep, out_dir, wall, workers, n_threads, computed=True):
     """points.csv, decision.json (the rule's answer, its constants, the checkpoints never reached, the
     settings) and run.json, each only when its content changed -> path of points.csv."""
-    by_task = {task_name(*task): io.read_json(task_path(out_dir, *task), list) for task in all_tasks(sweep)}
+    by_task = {task_name(*task): run_files.read_json(task_path(out_dir, *task), list) for task in all_tasks(sweep)}
     d, m = {x.name: i for i, x in enumerate(sweep.data)}, {x.name: i for i, x in enumerate(sweep.models)}
     points = sorted((p for pts in by_task.values() for p in pts), key=lambda p: (d[p["data"]], m[p["model"]],
                                                                                    p["seed"], p["epoch"]))
@@ -236,7 +236,7 @@ def write_outputs(sweep, out_dir, wall, workers, n_threads, computed=True):
     run_file = os.path.join(out_dir, "run.json")
     if computed or not os.path.exists(run_file):  # nothing computed: the timing of the run that did it stays
         seconds = {name: (pts[-1]["seconds"] if pts else None) for name, pts in by_task.items()}
-        io.write_json(run_file, {"sweep": sweep_settings(sweep), "versions": io.versions(),
+        run_files.write_json(run_file, {"sweep": sweep_settings(sweep), "versions": run_files.versions(),
                                  "timing": {"last_invocation_wall_s": wall, "workers": workers,
                                             "threads_per_worker": n_threads, "task_seconds": seconds,
                                             "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})

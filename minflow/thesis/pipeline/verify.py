@@ -15,15 +15,15 @@ this. A table is trusted only if
 import math
 import os
 
-from . import io, store
+from . import run_files, store
 from .cells import TABLE_COLUMNS
-from .io import TEXT_COLUMNS
+from .run_files import TEXT_COLUMNS
 
 
 def checked_table(config, out_dir, record=None):
     """table.csv of the run in ``out_dir`` (made with ``config``; ``record``: its run.json), every check passed."""
     path = os.path.join(out_dir, "table.csv")
-    table = io.read_table(path)
+    table = run_files.read_table(path)
     _check_rows(path, table, config)
     _check_digest(path, record)
     _check_cells(path, table, config, out_dir)
@@ -31,7 +31,7 @@ def checked_table(config, out_dir, record=None):
 
 
 def _refuse(path, why):
-    return io.ResultFileError(f"{path}: {why}; not trusting it: restore it, or rerun `python -m minflow "
+    return run_files.ResultFileError(f"{path}: {why}; not trusting it: restore it, or rerun `python -m minflow "
                               "reproduce` on its folder with its settings to rebuild it from the checked cells")
 
 
@@ -58,17 +58,17 @@ def _check_rows(path, table, config):
 
 def _check_digest(path, record):
     want = record.get("table_sha256") if isinstance(record, dict) else None
-    if want is not None and io.table_digest(path) != want:
+    if want is not None and run_files.table_digest(path) != want:
         raise _refuse(path, "not the table its run.json recorded (edited after the run)")
 
 
 def _check_cells(path, table, config, out_dir):
     for row in table:
         cell = (row["D"], row["family"], row["s"], row["t"])
-        if not os.path.exists(io.cell_path(out_dir, *cell) + ".json"):
+        if not os.path.exists(run_files.cell_path(out_dir, *cell) + ".json"):
             continue  # a committed run keeps no cells/: its rows are checked above
         stored = store.read_cell(config, out_dir, cell)  # a bad cell file: ResultFileError naming it
         diff = [k for k in TABLE_COLUMNS if stored[k] != row[k]]
         if diff:
             raise _refuse(path, f"the row D={cell[0]} {cell[1]} s={cell[2]:g} t={cell[3]:g} differs from its cell "
-                                f"file {io.cell_path(out_dir, *cell)}.json in {diff[:5]}")
+                                f"file {run_files.cell_path(out_dir, *cell)}.json in {diff[:5]}")

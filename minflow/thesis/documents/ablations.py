@@ -14,12 +14,12 @@ import os
 from scipy import stats
 
 from .capacity import reusable
-from .config import preset
-from .lookup import cell, train_kl
-from .multiseed import fmt_pm, seed_dirs, summarize
-from .notes import LEVEL
+from ..pipeline.config import preset
+from ..pipeline.lookup import cell, train_kl
+from ..verdicts.multiseed import fmt_pm, seed_dirs, summarize
+from ..verdicts.notes import LEVEL
 from .report import finish_run, load_run
-from .runner import run
+from ..pipeline.runner import run
 
 # (name, what it adds, ModelConfig fields changed); every other setting is the base preset's
 VARIANTS = (
@@ -123,7 +123,7 @@ def markdown(root="reproduction", base="quick"):
     dims = runs["core"][0]["config"].dims
     lines = ["## Adding components one at a time (the thesis's future work, beyond the thesis)", "",
              f"The {base} preset's grid for the core model and for the core model plus one component "
-             "(`python -m minflow ablations`; `minflow/thesis/experiments/ablations.py`), seeds "
+             "(`python -m minflow ablations`; `minflow/thesis/documents/ablations.py`), seeds "
              f"{', '.join(map(str, seeds))}: the seeds every variant has finished. A cell is the number of seeds "
              "in which the claim was reproduced by rules v2 (and, in parentheses, partly).", "",
              "| variant | what | train KL per D (nats, mean +- sd over seeds) |", "| --- | --- | --- |"]

@@ -29,7 +29,7 @@ from contextlib import nullcontext
 from ...checkpoint import load, save
 from ...validation import check_memory
 from . import cells as C
-from . import io, model_files, ownership, store, workers as pools
+from . import run_files, model_files, ownership, store, workers as pools
 from .config import ExperimentConfig
 from .timing import StageClock
 
@@ -40,7 +40,7 @@ _CACHE = {}  # per process: (run folder, settings, D) -> (flow, dists, prepared 
 def _train_task(cfg_dict, out_dir, dim):
     """Train and save the model of D = dim (unless saved already) -> its stage seconds."""
     config, clock = ExperimentConfig.from_dict(cfg_dict), StageClock()
-    path = io.model_path(out_dir, dim)
+    path = run_files.model_path(out_dir, dim)
     if os.path.exists(path + ".json"):
         return clock.seconds
     start = time.perf_counter()
@@ -50,13 +50,13 @@ def _train_task(cfg_dict, out_dir, dim):
         save(flow, path + ".npz")  # atomic, under a temporary name unique to this process and call
         record = {"dim": dim, "seed_key": ["train", dim], "settings": model_files.model_settings(config), "history": hist.as_dict(),
                   "n_params": flow.n_params, "seconds": time.perf_counter() - start}
-        io.write_json(path + ".json", record)  # last: its presence marks the model as finished
+        run_files.write_json(path + ".json", record)  # last: its presence marks the model as finished
     return clock.seconds
 
 
 def _context(config, out_dir, dim, clock):
     """(flow, dists, Q(p) prepared: sorted, bounds) of D = dim, computed once per process and D."""
-    model = io.model_path(out_dir, dim) + ".npz"  # its time stamp: a model retrained (--fresh) is reloaded
+    model = run_files.model_path(out_dir, dim) + ".npz"  # its time stamp: a model retrained (--fresh) is reloaded
     key = (os.path.abspath(out_dir), store.config_digest(config.to_dict()), dim, os.path.getmtime(model))
     cached = _CACHE.get(key)
     if cached is None:
@@ -65,13 +65,13 @@ def _context(config, out_dir, dim, clock):
         ref = C.evaluate_reference(flow, dists, config, C.rng_for(config.seed, "reference", dim), clock)
         with clock("auroc_tnr"):
             ref = C.prepare_reference(ref, config.tpr)
-        ref_file = os.path.join(io.cell_dir(out_dir, dim), "reference.npz")
+        ref_file = os.path.join(run_files.cell_dir(out_dir, dim), "reference.npz")
         if not os.path.exists(ref_file):
             with clock("kde_keep"):
                 kept = C.keep_values({"logp": ref.logp, "logp_theta": ref.logp_theta}, config.kde_keep,
                                      C.rng_for(config.seed, "keep", dim, "reference"))
             with clock("write"):
-                io.write_npz(ref_file, kept)
+                run_files.write_npz(ref_file, kept)
         _CACHE.clear()  # hold one D at a time: a reference of 10^6 points is not small
         cached = _CACHE[key] = (flow, dists, ref)  # the local: another thread (Dask) may clear the cache
     return cached
@@ -80,7 +80,7 @@ def _context(config, out_dir, dim, clock):
 def _cell_task(cfg_dict, out_dir, dim, family, s, t):
     """Evaluate and store one test set (unless stored already) -> its stage seconds."""
     config, clock = ExperimentConfig.from_dict(cfg_dict), StageClock()
-    base = io.cell_path(out_dir, dim, family, s, t)
+    base = run_files.cell_path(out_dir, dim, family, s, t)
     if os.path.exists(base + ".json"):
         return clock.seconds
     flow, dists, ref = _context(config, out_dir, dim, clock)
@@ -130,19 +130,19 @@ def _prepare(config, out_dir, resume, fresh):
         _check_resumable(config, out_dir, resume)
     # the records first, the folders last: whoever sees models/ (another runner, a resume) finds them
     store.claim(out_dir)
-    io.write_json(os.path.join(out_dir, "distributions.json"), C.distribution_fingerprint(config))
+    run_files.write_json(os.path.join(out_dir, "distributions.json"), C.distribution_fingerprint(config))
     if not _records(config, os.path.join(out_dir, "config.json")):  # a committed record stays as written
-        io.write_json(os.path.join(out_dir, "config.json"), config.to_dict())
+        run_files.write_json(os.path.join(out_dir, "config.json"), config.to_dict())
     for d in config.dims:
-        os.makedirs(io.cell_dir(out_dir, d), exist_ok=True)
+        os.makedirs(run_files.cell_dir(out_dir, d), exist_ok=True)
     os.makedirs(os.path.join(out_dir, "models"), exist_ok=True)
 
 
 def _records(config, cfg_file):
     """Whether ``cfg_file`` already records ``config`` (settings added since take their defaults)."""
     try:
-        return ExperimentConfig.from_dict(io.read_json(cfg_file, dict)) == config
-    except (OSError, TypeError, ValueError, io.ResultFileError):
+        return ExperimentConfig.from_dict(run_files.read_json(cfg_file, dict)) == config
+    except (OSError, TypeError, ValueError, run_files.ResultFileError):
         return False
 
 
@@ -155,10 +155,10 @@ def _check_resumable(config, out_dir, resume):
             raise ValueError(f"out_dir: {out_dir} holds results but no {what} ({path}), so they cannot be "
                              f"matched to these settings; {start_over}")
     try:  # settings added since that run take their defaults
-        old = ExperimentConfig.from_dict(io.read_json(cfg_file, dict)).to_dict()
+        old = ExperimentConfig.from_dict(run_files.read_json(cfg_file, dict)).to_dict()
     except (TypeError, ValueError) as err:
         raise ValueError(f"out_dir: {cfg_file} is not a settings file of this version ({err}); {start_over}") from None
-    diff = io.dict_diff(old, config.to_dict())
+    diff = run_files.dict_diff(old, config.to_dict())
     if diff:
         raise ValueError(f"out_dir: {out_dir} holds results of other settings ({'; '.join(diff[:6])}); "
                          f"resume with the same settings, {start_over}")
@@ -166,8 +166,8 @@ def _check_resumable(config, out_dir, resume):
         raise ValueError(f"out_dir: {out_dir} already holds results; pass resume=True to continue them "
                          "or fresh=True to delete them and start over")
     try:
-        same = io.read_json(fp_file) == C.distribution_fingerprint(config)
-    except io.ResultFileError as err:
+        same = run_files.read_json(fp_file) == C.distribution_fingerprint(config)
+    except run_files.ResultFileError as err:
         raise ValueError(f"out_dir: {err}; {start_over}") from None
     if not same:
         raise ValueError(f"out_dir: {out_dir} holds results for other test distributions (minflow.thesis.gaussians "
@@ -200,8 +200,8 @@ def _run(config, out_dir, workers, resume, fresh, progress, stop_after, executor
     _prepare(config, out_dir, resume, fresh)
     store.audit(config, out_dir)  # untrusted result files are deleted (and recomputed), with a warning
     cfg = config.to_dict()
-    todo_models = [d for d in sorted(config.dims, reverse=True) if not os.path.exists(io.model_path(out_dir, d) + ".json")]
-    todo = [c for c in config.cells() if not os.path.exists(io.cell_path(out_dir, *c) + ".json")]
+    todo_models = [d for d in sorted(config.dims, reverse=True) if not os.path.exists(run_files.model_path(out_dir, d) + ".json")]
+    todo = [c for c in config.cells() if not os.path.exists(run_files.cell_path(out_dir, *c) + ".json")]
     tr = config.training  # one training step ~ a few forward passes of a batch; a cell ~ 2 n_test forward passes
     bar = Progress(len(todo_models) + len(todo), "reproduce", progress,
                    train_weight=12.0 * tr.epochs * tr.epoch_size / (config.n_test + config.n_ref), n_train=len(todo_models))
@@ -223,14 +223,14 @@ def _run(config, out_dir, workers, resume, fresh, progress, stop_after, executor
     computed = bool(todo_models or todo)  # a run with nothing left to do keeps the timing of the one that did it
     timing = {"threads_per_worker": n_threads, "executor": "processes" if executor is None else type(executor).__name__,
               "stage_seconds": clock.seconds}
-    return io.write_outputs(config, out_dir, table, time.perf_counter() - start, workers, keep_timing=not computed,
+    return run_files.write_outputs(config, out_dir, table, time.perf_counter() - start, workers, keep_timing=not computed,
                             timing=timing)
 
 
 def _ensure_references(config, out_dir, clock):
     """Q(p)'s kept values of every D (an untrusted reference.npz was deleted after its cells were done)."""
     for d in config.dims:
-        if not os.path.exists(os.path.join(io.cell_dir(out_dir, d), "reference.npz")):
+        if not os.path.exists(os.path.join(run_files.cell_dir(out_dir, d), "reference.npz")):
             _context(config, out_dir, d, clock)
     _CACHE.clear()
 
