@@ -13,7 +13,9 @@ book: the notebooks (executed first unless --reuse), exported by nbconvert's HTM
     template: prose, code, printed output and figures inline) to <out>/html/, with a contents page
     (index.html, the thesis's sections per lesson), REPRODUCTION.md and lessons/README.md as pages,
     a glossary (glossary.html, book/glossary.py: each lesson's first use of a term in its prose links
-    there), and navigation between lessons. Equations ($...$, $$...$$) are typeset by MathJax 2.7, copied from
+    there), the exercises (exercises.html: one section per lesson, read from the classroom's catalog,
+    with how to start and check them; every lesson page's navigation links its own section, so a student
+    is one click from a lesson to its exercises), and navigation between lessons. Equations ($...$, $$...$$) are typeset by MathJax 2.7, copied from
     the PyPI package jupyter-server-mathjax into <out>/html/_static/mathjax, so the book needs no
     network. Open <out>/html/index.html (or serve it: python -m http.server -d book/_build/html).
 
@@ -116,6 +118,10 @@ def _title(nb, fallback):
 
 def _nav(pages, k):
     links = ['<a href="index.html">Contents</a>', f'<a href="{glossary.PAGE}">Glossary</a>']
+    if k is None:
+        links.append(f'<a href="{EXERCISES_PAGE}">Exercises</a>')
+    else:  # the lesson's own section of the exercises page: one click from the lesson to its exercises
+        links.append(f'<a class="book-exercises" href="{exercises_link(pages[k])}">Exercises for this lesson</a>')
     if k is not None and k > 0:
         links.append(f'<a href="{pages[k - 1]}.html">&larr; previous</a>')
     if k is not None and k + 1 < len(pages):
@@ -169,6 +175,42 @@ def _copy_mathjax(html_dir):
         shutil.copytree(src, dst, dirs_exist_ok=True)
 
 
+EXERCISES_PAGE = "exercises.html"
+
+
+def exercises_link(stem):
+    """The link from lesson ``stem`` ("02_affine_coupling") to its section of the exercises page."""
+    return f"{EXERCISES_PAGE}#lesson-{stem[:2]}"
+
+
+def exercises_markdown(stems, titles):
+    """The exercises page (Markdown): for each lesson of the book, an anchor (lesson-NN) and the exercises
+    of the classroom's catalog that belong to it, with the commands that start and check them: the same
+    catalog and commands that the lesson prints at its end (lessons/_lesson.py), never a second list."""
+    sys.path.insert(0, str(LESSONS))
+    import _lesson  # lessons/_lesson.py: START_EXERCISES, self_check_command, lesson_exercises
+
+    with_exercises = sorted({e.lesson for e in _lesson._catalog().EXERCISES})
+    lines = ["# Exercises", "",
+             "The exercises of the classroom (`minflow/classroom/catalog.py`; the teachers' table is "
+             "[docs/TEACHERS.md](docs/TEACHERS.md)), lesson by lesson. Each lesson prints the same list at its end, "
+             "and its page links its section here (the navigation bar: *Exercises for this lesson*). "
+             "[Contents](index.html)", "",
+             f"Start: `{_lesson.START_EXERCISES}`. Check one lesson's: `{_lesson.self_check_command('NN')}`, "
+             "with NN the lesson's number.", ""]
+    for stem in stems:
+        number = stem[:2]
+        lines += [f'<a id="lesson-{number}"></a>', "", f"## Lesson {number}: [{html.escape(titles[stem])}]({stem}.html)", ""]
+        mine = _lesson.lesson_exercises(number)
+        if not mine:
+            lines += [f"No exercise belongs to this lesson (the lessons with exercises: {', '.join(with_exercises)}).", ""]
+            continue
+        lines += ["| exercise | what you write | thesis section | where |", "| --- | --- | --- | --- |"]
+        lines += [f"| `{e.name}` | {e.title} | {e.section} | `{e.where}` |" for e in mine]
+        lines += ["", f"Start: `{_lesson.START_EXERCISES}`; self-check: `{_lesson.self_check_command(number)}`.", ""]
+    return "\n".join(lines)
+
+
 MARKDOWN_PAGES = (("REPRODUCTION", ROOT / "REPRODUCTION.md", "Reproducing the thesis"),
                   ("lessons", LESSONS / "README.md", "Lessons: the thesis, section by section"))
 
@@ -185,7 +227,7 @@ def _site(out, html_dir, stems):
     pages = {LESSONS / f"{stem}.py": f"{stem}.html" for stem in stems}
     pages.update({source: f"{name}.html" for name, source, _ in MARKDOWN_PAGES if source.exists()})
     linker = links.Linker(ROOT, html_dir, pages, {k: v for k, v in folders.items() if k != ROOT})
-    linker.names.add(glossary.PAGE)  # a page of the book written by build.py, not from a source file
+    linker.names.update({glossary.PAGE, EXERCISES_PAGE})  # pages of the book written by build.py, not from a source file
     return argparse.Namespace(linker=linker, folders=folders)
 
 
@@ -224,6 +266,8 @@ def build_book(files, out, args, reuse=False):
             (html_dir / f"{name}.html").write_text(page)
     body = _markdown_page(exporter, glossary.glossary_markdown(), "Glossary")
     (html_dir / glossary.PAGE).write_text(_finish_page(body, _nav(stems, None), site, ROOT, glossary.PAGE))
+    body = _markdown_page(exporter, exercises_markdown(stems, titles), "Exercises")
+    (html_dir / EXERCISES_PAGE).write_text(_finish_page(body, _nav(stems, None), site, ROOT, EXERCISES_PAGE))
     contents = _contents(exporter, stems, titles, args)
     (html_dir / "index.html").write_text(_finish_page(contents, _nav(stems, None), site, ROOT, "index.html"))
     print(f"book: {len(stems)} lessons -> {html_dir / 'index.html'}; "
@@ -249,7 +293,7 @@ def _contents(exporter, stems, titles, args):
     rows = []
     for stem in stems:
         sec, what = SECTIONS.get(stem[:2], ("", ""))
-        rows.append(f"| [{html.escape(titles[stem])}]({stem}.html) | {sec} | {what} |")
+        rows.append(f"| [{html.escape(titles[stem])}]({stem}.html) | {sec} | {what} | [exercises]({exercises_link(stem)}) |")
     settings = f"`{args}`" if args else "the lessons' default settings"
     md = "\n".join([
         "# minflow: normalizing flows and their likelihood, lesson by lesson",
@@ -268,8 +312,8 @@ def _contents(exporter, stems, titles, args):
         "",
         "$$\\log p_\\theta(x) = \\log p_Z(f(x)) + \\log\\left|\\det J_f(x)\\right| \\qquad \\text{(eq. 2)}$$",
         "",
-        "| lesson | thesis section | what it covers |",
-        "| --- | --- | --- |",
+        "| lesson | thesis section | what it covers | practice |",
+        "| --- | --- | --- | --- |",
         *rows,
         "",
         f"Built {time.strftime('%Y-%m-%d %H:%M')} by `make book` (`book/build.py`).",

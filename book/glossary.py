@@ -1,11 +1,13 @@
-"""The book's glossary page, and the links from each lesson's first use of a term to it.
+r"""The book's glossary page, and the links from each lesson's first use of a term to it.
 
 TERMS: (anchor, name, definition in Markdown with its formula in $...$, the thesis section, the pattern of the
 term in the lessons' prose). `glossary_markdown()` is the page (glossary.html, one anchor per term);
 `link_terms(nb)` links, on one lesson page, the first occurrence of each term in the prose to
 glossary.html#<anchor>: markdown cells only (never code or printed output), and never inside an equation,
-a code span (except one that is exactly the term, as `sep`), a link, an HTML tag or a heading. The lesson
-files are not changed: the notebook is changed after it ran, before it becomes HTML.
+a code span (except one that is exactly the term, as `sep`), a link, an HTML tag or a heading. The prose
+typesets its math, so a term is often written only as inline math ($\Delta_{HC}$, $\mathrm{KL}(p \| q)$):
+an inline equation that contains the term's symbol (MATH) is linked whole. The lesson files are not
+changed: the notebook is changed after it ran, before it becomes HTML.
 """
 import re
 
@@ -79,6 +81,18 @@ PROTECTED = re.compile(r"```.*?```|\$\$.*?\$\$|\$[^$\n]+\$|`[^`\n]+`|!?\[[^\]]*\
                        r"|https?://\S+|^#[^\n]*", re.S | re.M)
 
 
+# The symbol of each term inside inline math ($...$), as the lessons typeset it.
+MATH = {"h-star": r"H\^\{?(?:\\ast|\*)\}?", "d-star": r"D\^\{?(?:\\ast|\*)\}?", "delta-hc": r"\\Delta_\{?HC\}?",
+        "sep": r"\\mathrm\{sep\}", "ovl": r"\\mathrm\{OVL\}", "tnr": r"\\mathrm\{TNR\}", "kl": r"\\mathrm\{KL\}"}
+
+
+def _math_term(span, anchor):
+    """True when span is an inline equation ($...$, not $$...$$) that writes the term's symbol; one with a
+    bracket is left alone (it would end the link's text early)."""
+    return (anchor in MATH and span.startswith("$") and not span.startswith("$$") and not re.search(r"[\[\]]", span)
+            and re.search(MATH[anchor], span) is not None)
+
+
 def _link_first(source, pattern, anchor):
     """source with the first free match of pattern linked to the glossary; None if there is none."""
     pos = 0
@@ -88,8 +102,9 @@ def _link_first(source, pattern, anchor):
         if m:
             a, b = pos + m.start(), pos + m.end()
             return source[:a] + f"[{source[a:b]}]({PAGE}#{anchor})" + source[b:]
-        if start < end and re.fullmatch(pattern, source[start:end]) and source[start] == "`":
-            return source[:start] + f"[{source[start:end]}]({PAGE}#{anchor})" + source[end:]
+        span = source[start:end]
+        if start < end and ((re.fullmatch(pattern, span) and span[0] == "`") or _math_term(span, anchor)):
+            return source[:start] + f"[{span}]({PAGE}#{anchor})" + source[end:]
         pos = end
     return None
 
