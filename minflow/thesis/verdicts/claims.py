@@ -1,4 +1,6 @@
-"""Decide the findings C1-C10 of thesis-experiments.md from the tidy table of one run (rules v2).
+"""Decide the findings C1-C10 of the thesis (N. de Bruin, TU Delft 2024,
+https://repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91: sections 3.2, 4 and 5.2-8.2; each
+finding's section is in ``claim_texts.THESIS``) from the tidy table of one run (rules v2).
 
 Rules v2 (commit e53d849) were written after the v1 results had been seen; reproduction/RULES.md says what
 changed from v1 and why, and REPRODUCTION.md which results predate them and which verdicts they moved. Each
