@@ -19,6 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from minflow import RealNVPSpec
+# Every bar, and every sentence on a finding, comes from the rules themselves (minflow.thesis.verdicts); the
+# lessons use fit_standard, fit_standard_sentence and trend_word through this module.
+from minflow.thesis.verdicts import (check_claims, claim_facts, fit_standard,  # noqa: F401
+                                     fit_standard_sentence, trend_word)
 
 
 def _train_engine():
@@ -85,10 +89,8 @@ def evaluate_cells(lesson, config, cells, **dists_options):
     ``dists_options``: ``alpha=``, ``beta=`` ... of ``ThesisDistributions`` (lesson 7's perturbation strength).
     Returns (table: list of row dicts, kept: {kept_key: {"logp", "logp_theta"}}, models: {D: flow}).
     """
-    from minflow.thesis.pipeline import evaluate_cell, evaluate_reference, rng_for
-    from minflow.thesis.pipeline.cells import keep_values
-    from minflow.thesis.pipeline.run_files import kept_key
     from minflow.thesis.gaussians import ThesisDistributions
+    from minflow.thesis.pipeline import evaluate_cell, evaluate_reference, keep_values, kept_key, rng_for
 
     table, kept, models = [], {}, {}
     for dim in sorted({c[0] for c in cells}):
@@ -118,8 +120,6 @@ def thesis_claims(lesson, table, ids):
     """Decide findings (C1-C10 of the thesis's experiments) with minflow.thesis.verdicts.claims and print
     them side by side with what the thesis says. These are reported, not asserted: a reproduction
     must be free to fail. The dicts are stored in results.json (``thesis_claims``)."""
-    from minflow.thesis.verdicts import check_claims
-
     decided = {r.id: r for r in check_claims(table)}
     out = []
     for cid in ids:
@@ -136,257 +136,6 @@ def thesis_claims(lesson, table, ids):
 REPRODUCTION = "../REPRODUCTION.md"  # relative to lessons/ (the book links its own copy)
 LESSONS_SETTINGS_NOTE = ("This run's model trains for far fewer steps than the thesis's and is scored on "
                          "N = {n:,} points instead of 1,000,000")
-
-
-def _sep(auroc):
-    return abs(2 * auroc - 1)
-
-
-def trend_word(values, tol=0.0):
-    """'rises' / 'falls' (strictly, step by step) or 'neither rises nor falls throughout'."""
-    pairs = list(zip(values, values[1:]))
-    if pairs and all(b > a + tol for a, b in pairs):
-        return "rises"
-    if pairs and all(b < a - tol for a, b in pairs):
-        return "falls"
-    return "neither rises nor falls throughout"
-
-
-def _nums(values, fmt=".3f"):
-    return ", ".join(format(v, fmt) for v in values)
-
-
-def trend_fact(about, xs, x_name, values, fmt=".3f"):
-    """A sentence on how ``values`` change along ``xs``, with the numbers; kind 'trend' (checked by the tests)."""
-    word = trend_word(values)
-    text = f"{about} {word} with {x_name} ({x_name} = {_nums(xs, 'g')}: {_nums(values, fmt)})"
-    return {"kind": "trend", "about": about, "values": list(values), "says": word, "text": text}
-
-
-def count_fact(about, values, positive, negative, where="cells"):
-    """How many of ``values`` are positive; kind 'count' (checked by the tests)."""
-    k, n = sum(v > 0 for v in values), len(values)
-    if n == 1:
-        text = f"{about} is {'positive' if k else 'negative'} ({positive if k else negative})"
-    elif k == n:
-        text = f"{about} is positive in all {n} {where} ({positive})"
-    elif k == 0:
-        text = f"{about} is negative in all {n} {where} ({negative})"
-    else:
-        text = f"{about} is positive ({positive}) in {k} of {n} {where} and negative ({negative}) in {n - k}"
-    return {"kind": "count", "about": about, "values": list(values), "says": [k, n], "text": text}
-
-
-def compare_fact(about, value, bound, above, below, fmt=".3f"):
-    """``value`` against ``bound``; kind 'compare' (checked by the tests). ``above``/``below``: what each side means."""
-    side, meaning = ("above", above) if value > bound else ("not above", below)
-    return {"kind": "compare", "about": about, "values": [value, bound], "says": "above" if value > bound else "below",
-            "text": f"{about} is {format(value, fmt)}, {side} {format(bound, fmt)} ({meaning})"}
-
-
-def _rows(table, **match):
-    return [r for r in table if all(r[k] == v for k, v in match.items())]
-
-
-def _facts_c1(table):
-    rs = sorted(_rows(table, family="generalisation", s=1.0, t=0.0), key=lambda r: r["D"])
-    gaps = [r["mean_logp"] - r["mean_logp_theta"] for r in rs]
-    facts = [count_fact("E_p[log p] - E_p[log p_theta] on Q(p)", gaps, "the model gives Q(p) less likelihood than the "
-                        "truth, as eq. 18 requires of its expectation", "a sampling fluctuation: eq. 18 bounds only "
-                        "the expectation", where="dimensions")]
-    facts[0]["text"] += f"; the gaps are {_nums(gaps)} nats at D = {_nums([r['D'] for r in rs], 'd')}, " +         "i.e. " + _nums([g / r["var_logp"] ** 0.5 for g, r in zip(gaps, rs)], ".2f") + " standard deviations of log p"
-    return facts
-
-
-def rule_checks(table, cid):
-    """The checks of finding ``cid`` as the fixed rule of ``minflow.thesis.verdicts.claims`` decides them on
-    ``table`` (dicts: name, measured, passed, value): the lessons' sentences take their bars from here."""
-    from minflow.thesis.verdicts import check_claims
-
-    return next(r for r in check_claims(table) if r.id == cid).as_dict()["checks"]
-
-
-def rule_bar(check):
-    """(bar, how the rule states it) of one check, read from what the rule printed: "bar 0.25 sd = 1.764 (ours)"
-    -> (1.764, "0.25 sd"); "(bar 0.2, ours)" -> (0.2, "0.2"). The lessons never restate a rule's threshold."""
-    measured = check["measured"]
-    if "bar " not in measured:
-        raise ValueError(f"the check {check['name']!r} prints no bar: {measured!r}")
-    tail = measured[measured.index("bar ") + 4:]
-    how, _, number = tail.rpartition("=") if "=" in tail else ("", "", tail)
-    m = re.match(r"\s*([-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?)", number)
-    if m is None:
-        raise ValueError(f"cannot read the bar of {check['name']!r} from {measured!r}")
-    return float(m.group(1)), (how.strip() or m.group(1))
-
-
-def _check_dim(check):
-    m = re.match(r"D=(\d+) ", check["name"])
-    return int(m.group(1)) if m else None
-
-
-def _facts_c3(table):
-    # The bar is the one the rule decides C3 (a) with (minflow.thesis.verdicts.claims), read from its check.
-    facts = []
-    checks = {_check_dim(c): c for c in rule_checks(table, "C3") if "(a)" in c["name"]}
-    for d in sorted(k for k in checks if k is not None):
-        rs = sorted(_rows(table, D=d, family="generalisation", t=0.0), key=lambda r: r["s"])
-        gaps = [r["gap"] for r in rs]
-        bar, how = rule_bar(checks[d])
-        facts.append(compare_fact(f"D = {d}, t = 0: the range of Delta_HC over s ({_nums(gaps, '.2f')} nats)",
-                                  max(gaps) - min(gaps), bar,
-                                  f"the rule's bar {how} for 'roughly constant': the gap changes with s",
-                                  f"within the rule's bar {how}: roughly constant in s, as in the thesis"))
-    return facts
-
-
-def fit_standard(table):
-    """The thesis's own fit standard per D, as the rule of C1 (check (b), "small gap") decides it on ``table``:
-    [{"D", "gap" (Delta_HC on Q(p), nats), "gap_sd" (in sd of log p), "bar", "how" (the rule's wording), "met"}]."""
-    out = []
-    for c in rule_checks(table, "C1"):
-        if "(b)" not in c["name"]:
-            continue
-        d = _check_dim(c)
-        bar, how = rule_bar(c)
-        r = _rows(table, D=d, family="generalisation", s=1.0, t=0.0)[0]
-        out.append({"D": d, "gap": c["value"], "gap_sd": c["value"] / r["var_logp"] ** 0.5, "bar": bar, "how": how,
-                    "met": bool(c["passed"])})
-    return out
-
-
-def fit_standard_sentence(fits):
-    """One sentence, from ``fit_standard``: at which D this run's model meets the thesis's fit standard, and by how
-    much it misses it elsewhere."""
-    if not fits:
-        return ""
-    how = fits[0]["how"]
-    met = [f["D"] for f in fits if f["met"]]
-    missed = [f for f in fits if not f["met"]]
-    head = (f"By the fit standard of the thesis's finding C1 (its 'small gap', as check (b) of the rule decides it: "
-            f"Delta_HC on Q(p) at most {how} of log p)")
-    if not missed:
-        return (f"{head}, this run's model fits p at every D here (" +
-                ", ".join(f"D = {f['D']}: {f['gap']:.3f} nats, bar {f['bar']:.3f}" for f in fits) + ").")
-    where = f"meets it at D = {_nums(met, 'd')} and " if met else ""
-    return (f"{head}, this run's model {where}does not at D = {_nums([f['D'] for f in missed], 'd')} (" +
-            "; ".join(f"D = {f['D']}: gap {f['gap']:.3f} nats = {f['gap_sd']:.2f} sd(log p), bar {f['bar']:.3f}, "
-                      f"{f['gap'] / f['bar']:.2f} times the bar" for f in missed) +
-            "): findings there rest on a model the thesis would not call fitted.")
-
-
-def _facts_c4(table):
-    shifted = sorted((r for r in _rows(table, family="generalisation", s=1.0) if r["t"] > 0),
-                     key=lambda r: (r["D"], r["t"]))
-    if not shifted:
-        return []
-    facts = [count_fact("at s = 1, t > 0, H*(q, p) - H*(q, p_theta)", [r["Hs_qp"] - r["Hs_qptheta"] for r in shifted],
-                        "the model over-estimates the likelihood of the shifted set",
-                        "the model under-estimates it")]
-    for d in sorted({r["D"] for r in shifted}):
-        rs = sorted(_rows(table, D=d, family="generalisation", s=1.0), key=lambda r: r["t"])
-        facts.append(trend_fact(f"D = {d}: Delta_HC", [r["t"] for r in rs], "t", [r["gap"] for r in rs]))
-    return facts
-
-
-def _facts_c5(table):
-    r = next(iter(_rows(table, D=20, family="generalisation", s=0.75, t=0.25)), None)
-    if r is None:
-        return []
-    # The bars of the rule's checks (a) and (b), read from them (minflow.thesis.verdicts.claims).
-    (sep_bar, _), (tnr_bar, _) = (rule_bar(c) for c in rule_checks(table, "C5"))
-    return [compare_fact("D = 20, s = 0.75, t = 0.25: the separability |2 AUROC - 1| of log p_theta between Q(q) "
-                         "and Q(p)", _sep(r["auroc_ptheta"]), sep_bar,
-                         "the rule's bar: more separable than the thesis's 'overlap almost fully'",
-                         "the rule's bar: the KDEs overlap almost fully, as in the thesis"),
-            compare_fact("the TNR of the model's bounds on that set", r["tnr_ptheta"], tnr_bar,
-                         "the rule's bar: some of it is caught", "the rule's bar: it is hardly caught, as in the thesis")]
-
-
-def _facts_c6(table):
-    rs = sorted(_rows(table, family="perturbed", s=1.0, t=0.0), key=lambda r: r["D"])
-    if not rs:
-        return []
-    ds = [r["D"] for r in rs]
-    facts = [trend_fact("the model's separability sep(log p_theta) of Q(q_delta(1, 0)) from Q(p)", ds, "D",
-                        [_sep(r["auroc_ptheta"]) for r in rs]),
-             count_fact("sep(log p) - sep(log p_theta)", [_sep(r["auroc_p"]) - _sep(r["auroc_ptheta"]) for r in rs],
-                        "the truth separates better than the model", "the model separates at least as well",
-                        where="dimensions")]
-    return facts
-
-
-def _facts_c7(table):
-    facts = []
-    for d in sorted({r["D"] for r in _rows(table, family="perturbed")}):
-        diffs = []
-        for q in _rows(table, D=d, family="generalisation"):
-            qd = next(iter(_rows(table, D=d, family="perturbed", s=q["s"], t=q["t"])), None)
-            if qd is not None:
-                diffs.append(abs(qd["Hs_qp"] - q["Hs_qp"]) - abs(qd["Hs_qptheta"] - q["Hs_qptheta"]))
-        if len(diffs) >= 2:
-            facts.append(count_fact(f"D = {d}: (true change) - (model's change) of the cross-entropy under the "
-                                    "perturbation", diffs, "the model registers less of it than the truth",
-                                    "the model registers at least as much", where="(s, t)"))
-    return facts
-
-
-def _facts_c8(table):
-    rs = sorted(_rows(table, family="outlier", s=1.0, t=0.0), key=lambda r: r["D"])
-    if not rs:
-        return []
-    facts = [count_fact("for the outliers q_out(1, 0), H*(q_out, p) - H*(q_out, p_theta)",
-                        [r["Hs_qp"] - r["Hs_qptheta"] for r in rs], "the model over-estimates their density",
-                        "the model under-estimates it", where="dimensions"),
-             trend_fact("the model's separability sep(log p_theta) of the outliers from Q(p)", [r["D"] for r in rs], "D",
-                        [_sep(r["auroc_ptheta"]) for r in rs])]
-    big = [r for r in rs if r["D"] == 100]
-    if big:
-        r = big[0]
-        facts.append(compare_fact("at D = 100, mean log p_theta over the outliers minus over Q(p)",
-                                  r["mean_logp_theta"] - r["ref_mean_logp_theta"], 0.0,
-                                  "the outliers get the higher mean, as in the thesis",
-                                  "the outliers get the lower mean", fmt=".2f"))
-    return facts
-
-
-def _facts_c9(table):
-    facts = []
-    for d in sorted({r["D"] for r in _rows(table, family="outlier")}):
-        out = _rows(table, D=d, family="outlier")
-        t0 = min(r["t"] for r in out)
-        by_s = sorted(_rows(table, D=d, family="outlier", t=t0), key=lambda r: r["s"])
-        if len(by_s) >= 2:
-            facts.append(trend_fact(f"D = {d}, t = {t0:g}: the mean log p_theta over the outliers", [r["s"] for r in by_s],
-                                    "s", [r["mean_logp_theta"] for r in by_s], ".1f"))
-        by_t = sorted(_rows(table, D=d, family="outlier", s=1.0), key=lambda r: r["t"])
-        if len(by_t) >= 2:
-            facts.append(trend_fact(f"D = {d}, s = 1: the mean log p_theta over the outliers", [r["t"] for r in by_t],
-                                    "t", [r["mean_logp_theta"] for r in by_t], ".1f"))
-    return facts
-
-
-def _facts_c10(table):
-    facts = []
-    for d in sorted({r["D"] for r in table}):
-        outl = _rows(table, D=d, family="outlier")
-        if outl:
-            facts.append(compare_fact(f"D = {d}: the mean TNR of the model's bounds over the outlier grid",
-                                      sum(r["tnr_ptheta"] for r in outl) / len(outl), 0.5,
-                                      "most outliers are caught", "most are missed, as in the thesis"))
-            facts.append(compare_fact(f"D = {d}: the mean TNR of the true density's bounds over the outlier grid",
-                                      sum(r["tnr_p"] for r in outl) / len(outl), 0.9, "the truth catches them",
-                                      "even the truth misses many"))
-        r = next(iter(_rows(table, D=d, family="perturbed", s=1.0, t=0.0)), None)
-        if r is not None:
-            facts.append(compare_fact(f"D = {d}, perturbed (s = 1, t = 0): TNR of the model (thesis 0.02)",
-                                      r["tnr_ptheta"], 0.10, "the model catches some of them",
-                                      "the model hardly catches them, as in the thesis"))
-    return facts
-
-
-FACTS = {"C1": _facts_c1, "C3": _facts_c3, "C4": _facts_c4, "C5": _facts_c5, "C6": _facts_c6, "C7": _facts_c7,
-         "C8": _facts_c8, "C9": _facts_c9, "C10": _facts_c10}
 
 
 def thesis_scale_verdicts(path=None):
@@ -427,8 +176,6 @@ def versus_thesis(lesson, table, ids):
     """Print the cell "This run vs the thesis": for each finding, what the thesis found, what this run found
     (every sentence generated from this run's numbers), the verdict of the fixed rule, the verdict at the
     thesis's scale, and why they may differ. Stored in results.json (``versus_thesis``)."""
-    from minflow.thesis.verdicts import check_claims
-
     decided = {r.id: r.as_dict() for r in check_claims(table)}
     scale = thesis_scale_verdicts()
     cfg = lesson.config
@@ -436,7 +183,7 @@ def versus_thesis(lesson, table, ids):
     entries, lines = [], ["## This run vs the thesis", ""]
     for cid in ids:
         d = decided[cid]
-        facts = FACTS[cid](table) if cid in FACTS else []
+        facts = claim_facts(table, cid)
         entry = {"id": cid, "section": d["section"], "thesis": d["thesis"], "facts": facts, "verdict": d["verdict"],
                  "checks_met": [d["passed"], d["total"]], "thesis_scale_verdict": scale.get(cid)}
         entries.append(entry)

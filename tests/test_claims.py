@@ -180,3 +180,39 @@ def test_every_check_carries_a_number_and_the_dict_is_plain_json():
     for c in check_claims(make_table(True)):
         assert all(math.isfinite(x.value) for x in c.checks), c.id
         json.dumps(c.as_dict())
+
+
+def _printed_bar(measured):
+    """The number a check prints as its bar: "bar 0.25 sd = 0.785 (ours)" -> 0.785, "(bar 0.2, ours)" -> 0.2."""
+    tail = measured[measured.index("bar ") + 4:]
+    number = tail.rpartition("=")[2] if "=" in tail else tail
+    return float(number.strip().split(",")[0].split(")")[0].split(" ")[0])
+
+
+@pytest.mark.parametrize("holds", [True, False])
+def test_every_bar_is_a_number_of_its_check_not_text(holds):
+    """Each check that prints a bar carries it as ``Check.bar`` (what the lessons read; verdicts/facts.py),
+    equal to the printed one up to its rounding, and says how the rule states it (``bar_text``)."""
+    for c in check_claims(make_table(holds)):
+        for x in c.checks:
+            if "bar " not in x.measured:
+                continue
+            assert isinstance(x.bar, float) and x.bar_text, (c.id, x.name)
+            printed = _printed_bar(x.measured)
+            assert abs(printed - x.bar) <= 0.5e-2 * max(1.0, abs(x.bar)), (c.id, x.name, x.measured, x.bar)
+
+
+def test_the_lessons_sentences_take_the_rules_bars():
+    """The facts a lesson prints compare against BARS (moved here, moved there); C2 has no facts; an unknown claim
+    is an error."""
+    from minflow.thesis.verdicts import BARS, claim_facts, fit_standard
+
+    table = make_table(True)
+    c5 = claim_facts(table, "C5")
+    assert [f["values"][1] for f in c5] == [BARS["C5"]["sep"], BARS["C5"]["tnr"]]
+    assert BARS["C10"]["tnr"] in [f["values"][1] for f in claim_facts(table, "C10")]
+    fits = fit_standard(table)
+    assert fits and all(f["how"] == f"{BARS['C1']['gap_sd']:g} sd" for f in fits)
+    assert claim_facts(table, "C2") == []
+    with pytest.raises(ValueError, match="C11"):
+        claim_facts(table, "C11")
