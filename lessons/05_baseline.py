@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minflow.thesis.documents import figures
+from minflow.thesis.documents import fig_1, learning_curves
 from minflow.thesis.gaussians import ThesisDistributions
 
 
@@ -71,7 +71,7 @@ for d in cfg.dims:
     val = hist["val_nll"][-1]
     note = "  (below H(p): a finite-sample mean can be; only its expectation cannot)" if val < entropies[d] else ""
     print(f"  D = {d:3d}: H(p) = {entropies[d]:8.3f} nats, final validation NLL = {val:8.3f}{note}")
-_thesis.adopt_figure(lesson, figures.learning_curves(histories, entropies, lesson.folder))
+_thesis.adopt_figure(lesson, learning_curves(histories, entropies, lesson.folder))
 
 # %% [markdown]
 # ## Section 4 — Scoring $Q(p)$ with $\log p$ and $\log p_\theta$
@@ -80,7 +80,7 @@ _thesis.adopt_figure(lesson, figures.learning_curves(histories, entropies, lesso
 # %%
 cells = [(d, "generalisation", 1.0, 0.0) for d in cfg.dims]
 table, kept, _ = _thesis.evaluate_cells(lesson, exp_cfg, cells)
-_thesis.adopt_figure(lesson, figures.fig_1(table, kept, lesson.folder))
+_thesis.adopt_figure(lesson, fig_1(table, kept, lesson.folder))
 
 rows = {r["D"]: r for r in table}
 for d, r in rows.items():

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minflow.thesis.documents import figures
+from minflow.thesis.documents import fig_2, fig_3, fig_4, fig_5, fig_6
 from minflow.thesis.gaussians import S_DEFAULT, T_DEFAULT, ThesisDistributions
 
 
@@ -76,7 +76,7 @@ d_focus = 20 if 20 in cfg.dims else cfg.dims[-1]
 # Figures 3, 4, 5: KDEs when $s$ changes, when $t$ changes, and for the combined case.
 
 # %%
-for fig_n in (figures.fig_2, figures.fig_3, figures.fig_4, figures.fig_5, figures.fig_6):
+for fig_n in (fig_2, fig_3, fig_4, fig_5, fig_6):
     _thesis.adopt_figure(lesson, fig_n(table, kept, lesson.folder))
 
 # The gap Delta_HC over the whole grid at one D, as a table you can read at a glance.

@@ -38,8 +38,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import norm, spearmanr as spearman
 
-from minflow.thesis.documents import figures
-from minflow.thesis.pipeline.run_files import kept_key
+from minflow.thesis.documents import VARIANTS, fig_7, fig_8, fig_9, fig_10
+from minflow.thesis.pipeline import kept_key
 from minflow.thesis.gaussians import ALPHA_DEFAULT, BETA_DEFAULT, S_DEFAULT, T_DEFAULT, ThesisDistributions
 
 
@@ -81,7 +81,7 @@ lesson.record("beta", d0.beta)
 # %%
 cells = {(d, fam, 1.0, 0.0) for d in all_dims for fam in ("generalisation", "perturbed")}
 cells |= {(cfg.grid_dim, fam, s, t) for fam in ("generalisation", "perturbed") for s in cfg.S for t in cfg.T}
-cells |= {(cfg.variants_dim, "perturbed", s, t) for s, t in figures.VARIANTS if s in cfg.S and t in cfg.T}
+cells |= {(cfg.variants_dim, "perturbed", s, t) for s, t in VARIANTS if s in cfg.S and t in cfg.T}
 table, kept, _ = _thesis.evaluate_cells(lesson, exp_cfg, sorted(cells), alpha=cfg.alpha, beta=cfg.beta)
 lesson.record("table", table)
 
@@ -90,7 +90,7 @@ lesson.record("table", table)
 
 # %%
 fig7_table = [r for r in table if r["D"] in cfg.dims]
-_thesis.adopt_figure(lesson, figures.fig_7(fig7_table, kept, lesson.folder))
+_thesis.adopt_figure(lesson, fig_7(fig7_table, kept, lesson.folder))
 
 
 def sep(auroc):
@@ -204,10 +204,10 @@ lesson.savefig(fig, "perturbed_separability",
 
 # %%
 grid_table = [r for r in table if r["D"] == cfg.grid_dim]
-_thesis.adopt_figure(lesson, figures.fig_8(grid_table, kept, lesson.folder))
-_thesis.adopt_figure(lesson, figures.fig_9(grid_table, kept, lesson.folder))
+_thesis.adopt_figure(lesson, fig_8(grid_table, kept, lesson.folder))
+_thesis.adopt_figure(lesson, fig_9(grid_table, kept, lesson.folder))
 var_table = [r for r in table if r["D"] == cfg.variants_dim]
-_thesis.adopt_figure(lesson, figures.fig_10(var_table, kept, lesson.folder))
+_thesis.adopt_figure(lesson, fig_10(var_table, kept, lesson.folder))
 
 # %% [markdown]
 # ## What this run showed

@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
 
-from minflow.thesis.verdicts import claims
+from minflow.thesis.verdicts import sep
 
-from minflow.thesis.documents import figures
+from minflow.thesis.documents import VARIANTS, fig_11, fig_12
 from minflow.thesis.gaussians import S_DEFAULT, T_DEFAULT, correlation_summary, ThesisDistributions
 
 
@@ -83,14 +83,14 @@ cells = {(d, fam, 1.0, 0.0) for d in all_dims for fam in ("generalisation", "out
 # section 7.1.1: s varied at the smallest t, t varied at s = 1, and the thesis's combined variants
 cells |= {(cfg.variants_dim, "outlier", s, min(cfg.T)) for s in cfg.S}
 cells |= {(cfg.variants_dim, "outlier", 1.0, t) for t in cfg.T if 1.0 in cfg.S}
-cells |= {(cfg.variants_dim, "outlier", s, t) for s, t in figures.VARIANTS if s in cfg.S and t in cfg.T}
+cells |= {(cfg.variants_dim, "outlier", s, t) for s, t in VARIANTS if s in cfg.S and t in cfg.T}
 table, kept, _ = _thesis.evaluate_cells(lesson, exp_cfg, sorted(cells))
 lesson.record("table", table)
 
 fig11_table = [r for r in table if r["D"] in cfg.dims]
-_thesis.adopt_figure(lesson, figures.fig_11(fig11_table, kept, lesson.folder))
+_thesis.adopt_figure(lesson, fig_11(fig11_table, kept, lesson.folder))
 var_table = [r for r in table if r["D"] == cfg.variants_dim]
-_thesis.adopt_figure(lesson, figures.fig_12(var_table, kept, lesson.folder))
+_thesis.adopt_figure(lesson, fig_12(var_table, kept, lesson.folder))
 
 rows = sorted((r for r in table if r["family"] == "outlier" and r["s"] == 1.0 and r["t"] == 0.0),
               key=lambda r: r["D"])
@@ -128,7 +128,7 @@ z = [abs(r["Hs_qp"] - r["H_qp"]) / r["Hs_qp_se"] for r in table]
 lesson.claim(f"H*(q, p) matches H(q, p) within 4.5 s.e. on all {len(table)} test sets (C2)", max(z) < 4.5,
              f"max |z| = {max(z):.2f}")
 for r in rows:
-    sep_p = claims.sep(r["auroc_p"])
+    sep_p = sep(r["auroc_p"])
     lesson.claim(f"D = {r['D']}: the true log p ranks outliers apart from Q(p) (sep(log p) >= 0.9)", sep_p >= 0.9,
                  f"sep = {sep_p:.3f}")
     if r["D"] >= cfg.calibrated_dim:

@@ -37,7 +37,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minflow.thesis import ood
-from minflow.thesis.documents import figures
+from minflow.thesis.documents import fig_13
 from minflow.thesis.gaussians import S_DEFAULT, T_DEFAULT, ThesisDistributions
 
 
@@ -66,7 +66,7 @@ exp_cfg = cfg.experiment_config(dims=(cfg.dim,), S=cfg.S, T=cfg.T, tpr=cfg.tpr)
 cells = [(cfg.dim, fam, s, t) for fam in ("perturbed", "outlier") for s in cfg.S for t in cfg.T]
 table, kept, models = _thesis.evaluate_cells(lesson, exp_cfg, cells)
 lesson.record("table", table)
-_thesis.adopt_figure(lesson, figures.fig_13(table, kept, lesson.folder))
+_thesis.adopt_figure(lesson, fig_13(table, kept, lesson.folder))
 
 # %% [markdown]
 # ## Beyond the thesis: other scores on a few test sets

@@ -91,12 +91,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minflow
-from minflow.thesis.pipeline import run_files as results_io
-from minflow.thesis.documents import regimes_report
-from minflow.thesis.verdicts.multiseed import fmt, fmt_pm
-from minflow.thesis.documents.regimes import (GAP_BAR, MIN_SEEDS, PERTURBED, TNR_BAR, DataSpec, ModelSpec,
-                                                RegimeSweep, decide, meets, tnr_key)
-from minflow.thesis.documents.regimes_run import points_csv, run_task, sweep_settings
+from minflow.thesis.documents import (DECISION_COMMIT, GAP_BAR, MIN_SEEDS, PERTURBED, THESIS_TNR, THESIS_TNR_P,
+                                      TNR_BAR, DataSpec, ModelSpec, RegimeSweep, decide, meets, points_csv,
+                                      regime_map, run_task, sweep_settings, tnr_key)
+from minflow.thesis.pipeline import read_json
+from minflow.thesis.verdicts import fmt, fmt_pm
 
 # The models this lesson can train, all RealNVP(dim, n_layers, hidden, ...): (s_max, permutation).
 # "core" is the thesis's core model (bounded scale s = 2 tanh(s_raw / 2), halves alternating); the full
@@ -257,7 +256,7 @@ caption = (f"TNR(p_theta) at TPR {cfg.tpr:g} against the fit gap / sd(log p) on 
            "density's TNR (mean over seeds); dotted: the thesis's TNR(p_theta) at D = 50; red ring: the checkpoint "
            f"with the smallest gap among those with TNR(p_theta) <= {TNR_BAR:g} on both sets.")
 map_path = lesson.folder / "regime_map.png"
-regimes_report.regime_map(points, decision, map_path)
+regime_map(points, decision, map_path)
 (lesson.folder / "regime_map.txt").write_text(caption + "\n")
 lesson.adopt_figure(map_path, drawn_by="minflow/thesis/documents/regimes_report.py")
 
@@ -364,7 +363,7 @@ if fitted:
                     + " and ".join(f"[{min(v):+.3f}, {max(v):+.3f}] on {name}" for name, v in diffs.items())
                     + f": they differ from the true density's TNR by at most {far:.3f} (in the thesis, TNR(p_theta) "
                     "fell short of TNR(p) by " + " and ".join(
-                        f"{regimes_report.THESIS_TNR_P[(s, t)] - regimes_report.THESIS_TNR[(s, t)]:.2f} on {name}"
+                        f"{THESIS_TNR_P[(s, t)] - THESIS_TNR[(s, t)]:.2f} on {name}"
                         for s, t, name in SETS) + ").")
 for label in ("under-fitted", "over-fitted", "past its best"):
     sel = by_regime.get(label, [])
@@ -457,15 +456,15 @@ def full_sweep_sentences(d):
 full = cfg.full_sweep if os.path.isabs(cfg.full_sweep) else os.path.join(_lesson.LESSONS_DIR.parent, cfg.full_sweep)
 if os.path.isfile(os.path.join(full, "decision.json")):
     try:
-        committed = results_io.read_json(os.path.join(full, "decision.json"), dict)
+        committed = read_json(os.path.join(full, "decision.json"), dict)
         sentences = full_sweep_sentences(committed)
-    except (OSError, ValueError, KeyError, TypeError) as err:  # results_io.ResultFileError is a ValueError
+    except (OSError, ValueError, KeyError, TypeError) as err:  # read_json's ResultFileError is a ValueError
         print(f"The full sweep in {cfg.full_sweep} could not be read ({type(err).__name__}: {err}).")
         lesson.record("full_sweep", {"found": True, "readable": False})
     else:
         for sentence in sentences:
             print(sentence)
-        print(f"The rule was committed in {regimes_report.DECISION_COMMIT} before the sweep ran; the whole section, "
+        print(f"The rule was committed in {DECISION_COMMIT} before the sweep ran; the whole section, "
               "\"Is C10 reproducible under the thesis's own fit? (pre-registered)\", is in REPRODUCTION.md.")
         fig = os.path.join(full, "regime_map.png")
         if os.path.isfile(fig):

@@ -150,3 +150,122 @@ def test_the_floor_rule_can_fail():
            "minflow.thesis.ood": {"minflow.thesis.documents.figures"}}
     assert wrong_floor_imports(bad) == ["minflow.thesis.ood -> minflow.thesis.documents.figures",
                                         "minflow.thesis.pipeline.runner -> minflow.thesis.verdicts.claims"]
+
+
+# Lessons use the thesis room's public face only (docs/ARCHITECTURE.md, "The thesis room's public face"):
+# ``minflow``, a science module (``minflow.thesis.ood``, ...) and the names in ``__all__`` of
+# ``minflow.thesis.pipeline``, ``.verdicts`` and ``.documents`` -- never a floor's own modules
+# (``minflow.thesis.pipeline.cells``, ``from minflow.thesis.verdicts import multiseed``). Read with ``ast``:
+# every import of every lessons/*.py, and every ``minflow.thesis.<...>`` written out as attributes.
+LESSONS = PACKAGE.parent / "lessons"
+THESIS = PACKAGE / "thesis"
+PUBLIC_FLOORS = ("pipeline", "verdicts", "documents")
+SCIENCE = tuple(sorted(p.stem for p in THESIS.glob("*.py") if p.stem not in ("__init__", *FLOORS)))
+
+
+def public_names(floor_name):
+    """The ``__all__`` of ``minflow/thesis/<floor_name>/__init__.py``, read with ``ast`` (nothing imported)."""
+    tree = ast.parse((THESIS / floor_name / "__init__.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+            return set(ast.literal_eval(node.value))
+    return set()
+
+
+def _bound_names(path):
+    """The names a module's top level binds (imports, definitions, assignments)."""
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _thesis_name_breaks(parts, public):
+    """Why ``minflow.thesis.<parts>`` is not public ("" when it is)."""
+    dotted = ".".join(["minflow", "thesis", *parts])
+    if not parts:
+        return f"{dotted}: the whole room; import a science module or a floor's public names"
+    if parts[0] in SCIENCE:
+        return ""
+    if parts[0] in PUBLIC_FLOORS:
+        if len(parts) == 1:
+            return f"{dotted}: the floor as a module; import its public names (its __all__) instead"
+        if parts[1] not in public[parts[0]]:
+            return f"{dotted}: {parts[1]} is not in the __all__ of minflow.thesis.{parts[0]}"
+        return ""
+    return f"{dotted}: not a science module ({', '.join(SCIENCE)}) nor a public floor"
+
+
+def lesson_import_breaks(source, public=None):
+    """Every import (and ``minflow.thesis....`` attribute chain) in ``source`` that leaves the thesis room's
+    public face, as "line N: <what> (<why>)"."""
+    public = public or {f: public_names(f) for f in PUBLIC_FLOORS}
+    tree, found = ast.parse(source), []
+
+    def check(node, what, full):
+        parts = full.split(".")
+        if parts[:2] == ["minflow", "thesis"]:
+            why = _thesis_name_breaks(parts[2:], public)
+            if why:
+                found.append(f"line {node.lineno}: {what} ({why})")
+
+    inner = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                check(node, f"import {a.name}", a.name)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for a in node.names:
+                check(node, f"from {node.module} import {a.name}", f"{node.module}.{a.name}")
+        elif isinstance(node, ast.Attribute) and id(node) not in inner:
+            chain, n = [], node
+            while isinstance(n, ast.Attribute):
+                chain.append(n.attr)
+                n = n.value
+            if isinstance(n, ast.Name) and n.id == "minflow":
+                full = ".".join(["minflow", *reversed(chain)])
+                check(node, full, full)
+    return sorted(set(found), key=lambda s: (int(s.split(":")[0].split()[1]), s))
+
+
+def test_the_public_names_exist():
+    for f in PUBLIC_FLOORS:
+        names = public_names(f)
+        assert names, f"minflow.thesis.{f} has no __all__"
+        missing = names - _bound_names(THESIS / f / "__init__.py")
+        assert not missing, f"minflow.thesis.{f}.__all__ names what its __init__ does not bind: {sorted(missing)}"
+
+
+def test_lessons_use_the_thesis_rooms_public_face_only():
+    lessons = sorted(LESSONS.glob("*.py"))
+    assert len(lessons) >= 13
+    public = {f: public_names(f) for f in PUBLIC_FLOORS}
+    bad = [f"lessons/{p.name} {b}" for p in lessons for b in lesson_import_breaks(p.read_text(), public)]
+    assert not bad, "lessons reaching past the thesis room's public face:\n  " + "\n  ".join(bad)
+
+
+def test_the_lesson_rule_can_fail():
+    public = {"pipeline": {"preset", "kept_key"}, "verdicts": {"check_claims", "fmt"}, "documents": {"fig_1"}}
+    source = "\n".join([
+        "import minflow",
+        "from minflow.thesis import ood",
+        "from minflow.thesis.gaussians import ThesisDistributions",
+        "from minflow.thesis.pipeline import preset, kept_key",
+        "from minflow.thesis.documents import fig_1",
+        "x = minflow.thesis.ood.auroc",
+        "from minflow.thesis.pipeline.cells import keep_values",      # line 7: a floor's own module
+        "from minflow.thesis.verdicts import multiseed",              # line 8: a module, not in __all__
+        "import minflow.thesis.documents.regimes_run as rr",          # line 9
+        "from minflow.thesis import pipeline",                        # line 10: the floor as a module
+        "y = minflow.thesis.verdicts.claims.BARS",                    # line 11: reached through attributes
+        "from minflow import thesis",                                 # line 12: the whole room
+    ])
+    breaks = lesson_import_breaks(source, public)
+    assert [b.split(":")[0] for b in breaks] == [f"line {k}" for k in (7, 8, 9, 10, 11, 12)], breaks
+    assert "cells is not in the __all__ of minflow.thesis.pipeline" in breaks[0]
+    assert "the floor as a module" in breaks[3]
