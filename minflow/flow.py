@@ -17,6 +17,7 @@ from . import bijectors
 from . import engine as engines
 from .backend import default_backend, namespace, to_backend, to_numpy
 from .prior import standard_normal_log_prob, standard_normal_sample
+from .replaceable import replaceable
 from .spec import RealNVPSpec, make_spec
 from .tree import tree_leaves, tree_map
 from .validation import (check_batch, check_bool, check_dtype, check_int, check_memory, check_params, check_rng,
@@ -43,6 +44,7 @@ def inverse_pass(layers, params, z):
     return z, log_det
 
 
+@replaceable  # the grader may check mean_nll with a stand-in for it (replaceable.py)
 def flow_log_prob(layers, params, x):
     """log p_theta(x) = log p_Z(f(x)) + log|det J_f(x)| (eq. 2): x: (N, D) -> (N,) nats."""
     # BEGIN EXERCISE flow_log_prob: thesis eq. 2 (section 2.1): change of variables through forward_pass and the prior

@@ -4,7 +4,8 @@ Loaded by ``zygote.py`` in the sandbox, from the read-only harness folder. A tas
 (``inputs``) and JSON ``params`` and returns {output name: value}; ``record_line`` encodes the
 values as raw numbers (arrays keep their dtype; tuples, lists and None are kept as such) for the
 grader, which decodes them with limits and judges them in its own process. The stand-ins replace the student's *other* exercises
-where a task needs them (a conditioner, a log-density, a KL); none of them is a solution.
+where a task needs them (a conditioner, a log-density, a KL), through the clean copy's
+``minflow.replaceable`` table (no module's names are reassigned); none of them is a solution.
 """
 import base64
 import importlib
@@ -108,20 +109,10 @@ def _grader_layers(inputs):
     return layers, params
 
 
-class _Patched:
-    """Replace attributes of modules for the duration of a task: [(module name, attr, value)]."""
-
-    def __init__(self, patches):
-        self.patches = [(importlib.import_module(m), a, v) for m, a, v in patches]
-
-    def __enter__(self):
-        self.old = [(m, a, getattr(m, a)) for m, a, _ in self.patches]
-        for m, a, v in self.patches:
-            setattr(m, a, v)
-
-    def __exit__(self, *exc):
-        for m, a, v in self.old:
-            setattr(m, a, v)
+def _standing_in(standins):
+    """The clean copy's ``minflow.replaceable.standing_in``: while it lasts, each function named
+    ("module:function", an entry of its TABLE) is the stand-in. No module's names are reassigned."""
+    return importlib.import_module("minflow.replaceable").standing_in(standins)
 
 
 # --- the tasks ------------------------------------------------------------------------------
@@ -139,18 +130,18 @@ def task_grad(inputs, params):
 def task_gaussians(inputs, params):
     gaussian = importlib.import_module("minflow.thesis.gaussians").Gaussian
     args = [gaussian(inputs[m], inputs[c]) for m, c in params["gaussians"]]
-    patches = [("minflow.thesis.information", "kl_gaussian", standin_kl)] if params.get("standin_kl") else []
-    with _Patched(patches):
+    standins = {"minflow.thesis.information:kl_gaussian": standin_kl} if params.get("standin_kl") else {}
+    with _standing_in(standins):
         return {"value": _fn(params["fn"])(*args)}
 
 
 def task_coupling_layer(inputs, params):
     """A coupling layer (hidden=(), the stand-in conditioner) of the student's module, forward or inverse."""
     module = params["module"]
-    patches = [(module, "mlp", standin_conditioner)]
-    patches += [(module, name, STANDINS[name]) for name in params.get("standins", [])]
+    standins = {"minflow.conditioner:mlp": standin_conditioner}
+    standins.update({f"minflow.bijectors.coupling:{name}": STANDINS[name] for name in params.get("standins", [])})
     layer = getattr(importlib.import_module(module), params["cls"])(params["dim"], hidden=(), mask=params["mask"])
-    with _Patched(patches):
+    with _standing_in(standins):
         y, log_det = getattr(layer, params["direction"])([(inputs["W"], inputs["b"])], inputs["x"])
     return {"y": y, "log_det": log_det}
 
@@ -167,7 +158,7 @@ def task_flow_log_prob(inputs, params):
 def task_mean_nll(inputs, params):
     flow = importlib.import_module("minflow.flow")
     p = [(inputs["W"], inputs["b"])]
-    with _Patched([("minflow.flow", "flow_log_prob", standin_log_prob)]):
+    with _standing_in({"minflow.flow:flow_log_prob": standin_log_prob}):
         value = flow.mean_nll(p, [], inputs["x"])
         grad = autograd.grad(flow.mean_nll)(p, [], inputs["x"]) if params.get("grad") else None
     return {"value": value, "grad": grad}
