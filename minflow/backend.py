@@ -75,6 +75,9 @@ def default_backend():
     return name
 
 
+DEFAULT_BACKEND = default_backend()  # read once, when minflow is imported: where every new Flow lives
+
+
 def to_backend(a, backend):
     """Move array ``a`` to ``backend`` ("numpy" or "cupy")."""
     if backend == "numpy":

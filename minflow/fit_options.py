@@ -10,7 +10,7 @@ import numpy as np
 
 from . import engine as engines
 from .flow import Flow
-from .validation import check_int, check_positive, check_rng
+from .validation import check_bool, check_int, check_positive, check_rng
 
 SCHEDULES = ("constant", "cosine")
 
@@ -74,14 +74,8 @@ def check_options(flow, data, rng, args):
         n_validation=_check_validation(args["validation"], sampler, epoch_size), epoch_size=epoch_size,
         patience=None if args["patience"] is None else check_int(args["patience"], "patience", minimum=1),
         clip_norm=None if args["clip_norm"] is None else check_positive(args["clip_norm"], "clip_norm"),
-        engine=engine, progress=_check_bool(args["progress"], "progress"), callback=args["callback"],
+        engine=engine, progress=check_bool(args["progress"], "progress"), callback=args["callback"],
         sampler=sampler)
-
-
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected True or False, got {value!r}")
-    return bool(value)
 
 
 def _check_epoch_size(epoch_size, sampler, batch_size):

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import bijectors
 from . import engine as engines
-from .backend import default_backend, namespace, to_backend, to_numpy
+from .backend import DEFAULT_BACKEND, namespace, to_backend, to_numpy
 from .prior import standard_normal_log_prob, standard_normal_sample
 from .replaceable import replaceable
 from .spec import RealNVPSpec, make_spec
@@ -107,7 +107,7 @@ class Flow:
         self.engine = engine
         self.backend = "numpy"
         self.spec = None  # a RealNVP's RealNVPSpec (spec.py); a Flow of hand-picked layers has none
-        if default_backend() == "cupy":  # $MINFLOW_BACKEND=cupy: every new flow lives on the GPU
+        if DEFAULT_BACKEND == "cupy":  # $MINFLOW_BACKEND=cupy (read once, backend.py): every new flow on the GPU
             self.to("cupy")
 
     @property

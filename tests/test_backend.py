@@ -5,6 +5,10 @@ functions, implicit conversions, in-place tricks), so a pass through it proves t
 bijectors are written against ``xp`` and not against NumPy. The GPU tests skip
 themselves where CuPy (or a GPU) is absent.
 """
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from conftest import randomize
@@ -38,6 +42,14 @@ def test_forward_and_inverse_through_array_api_strict_equal_numpy(kw, rng):
     np.testing.assert_allclose(np.asarray(x_back), x_np, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(np.asarray(ld_inv), ld_inv_np, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(np.asarray(x_back), x, atol=1e-10)
+
+
+def test_backend_setting_is_read_once_at_import():
+    """$MINFLOW_BACKEND is read when minflow is imported (backend.DEFAULT_BACKEND), not by each Flow."""
+    assert backend.DEFAULT_BACKEND == backend.default_backend()
+    env = {**os.environ, backend.BACKEND_ENV: "tpu"}
+    done = subprocess.run([sys.executable, "-c", "import minflow"], env=env, capture_output=True, text=True)
+    assert done.returncode != 0 and "MINFLOW_BACKEND: expected 'numpy' or 'cupy', got 'tpu'" in done.stderr
 
 
 def test_backend_option_is_checked(monkeypatch):
@@ -95,14 +107,23 @@ def test_cupy_manual_gradient_equals_numpy(rng):
         np.testing.assert_allclose(cupy.asnumpy(a), b, rtol=1e-4, atol=1e-5 * np.max(np.abs(b)))
 
 
+CUPY_TRAINING = """
+import numpy as np, pytest, minflow
+rng = np.random.default_rng(1234)
+flow = minflow.RealNVP(3, 2, (16,), rng=rng, dtype="float32")
+assert flow.backend == "cupy"
+with pytest.raises(ValueError, match="engine"):
+    minflow.fit(flow, rng.standard_normal((512, 3)), rng=rng, epochs=1, engine="primitives")
+hist = minflow.fit(flow, rng.standard_normal((2048, 3)) * 3, rng=rng, epochs=3, batch_size=128,
+                   lr=1e-2, engine="manual")
+assert hist.val_nll[-1] < hist.initial_val_nll
+"""
+
+
 @pytest.mark.gpu
-def test_cupy_training_with_the_manual_engine(rng, monkeypatch):
+def test_cupy_training_with_the_manual_engine():
+    """$MINFLOW_BACKEND=cupy (read once, when minflow is imported): every new flow lives on the GPU."""
     _cupy()
-    monkeypatch.setenv(backend.BACKEND_ENV, "cupy")
-    flow = minflow.RealNVP(3, 2, (16,), rng=rng, dtype="float32")
-    assert flow.backend == "cupy"
-    with pytest.raises(ValueError, match="engine"):
-        minflow.fit(flow, rng.standard_normal((512, 3)), rng=rng, epochs=1, engine="primitives")
-    hist = minflow.fit(flow, rng.standard_normal((2048, 3)) * 3, rng=rng, epochs=3, batch_size=128,
-                       lr=1e-2, engine="manual")
-    assert hist.val_nll[-1] < hist.initial_val_nll
+    env = {**os.environ, backend.BACKEND_ENV: "cupy"}
+    done = subprocess.run([sys.executable, "-c", CUPY_TRAINING], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]

@@ -29,7 +29,7 @@ from .. import ood
 from ..gaussians import ThesisDistributions
 from ..pipeline import run_files
 from ..pipeline import workers as pools
-from ..pipeline.cells import rng_for
+from ..pipeline.cells import measured_train_kl, rng_for
 from ..pipeline.runner import Progress
 from .regimes import GAP_BAR, MIN_SEEDS, PERTURBED, TNR_BAR, DataSpec, ModelSpec, RegimeSweep, decide
 
@@ -100,7 +100,7 @@ def score(flow, evals, dists, tpr):
     lt = _log_prob(flow, x)
     num = lambda v: float(np.nan_to_num(v, nan=np.inf, posinf=np.inf, neginf=-np.inf))  # noqa: E731 (+-inf mixed)
     row = {"gap": num(abs(np.mean(lp) - np.mean(lt))), "sd_logp": float(np.std(lp, ddof=1)),
-           "train_kl": num(-np.mean(lt) - dists.p.entropy()), "mean_logp": float(np.mean(lp)),
+           "train_kl": num(measured_train_kl(lt, dists.p)), "mean_logp": float(np.mean(lp)),
            "mean_logp_theta": num(np.mean(lt)), "n_nonfinite": int(np.sum(~np.isfinite(lt)))}
     b_theta, b_p, sorted_theta = _bounds(lt, tpr), ood.tpr_bounds(lp, tpr=tpr), np.sort(lt)
     for s, t in PERTURBED:

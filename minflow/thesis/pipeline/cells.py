@@ -164,6 +164,11 @@ def evaluate_cell(flow, dists, family, s, t, config, rng, reference=None, clock=
     return row, kept
 
 
+def measured_train_kl(logp_theta, p):
+    """The model's fit, the column train_kl: H*(p, p_theta) - H(p) = -mean log p_theta(x) - H(p), x ~ p (nats)."""
+    return -np.mean(logp_theta) - p.entropy()
+
+
 def _estimates(q, p, logp, logpt, ref):
     """The information columns of a row (sections 3.2, 5.2.1) and Q(p)'s baseline (section 4)."""
     h_q = float(q.entropy())
@@ -179,7 +184,7 @@ def _estimates(q, p, logp, logpt, ref):
         "mean_logp_theta": float(logpt.mean()), "var_logp_theta": float(logpt.var(ddof=1)),
         "ref_mean_logp": float(ref.logp.mean()), "ref_mean_logp_theta": float(ref.logp_theta.mean()),
         "ref_var_logp": float(ref.logp.var(ddof=1)), "ref_var_logp_theta": float(ref.logp_theta.var(ddof=1)),
-        "train_kl": float(-ref.logp_theta.mean() - p.entropy()),
+        "train_kl": float(measured_train_kl(ref.logp_theta, p)),
     }
 
 

@@ -14,6 +14,7 @@ import numbers
 from dataclasses import dataclass, field
 
 from ...spec import RealNVPSpec
+from ...validation import check_int
 from ..gaussians import FAMILIES, S_DEFAULT, T_DEFAULT
 
 
@@ -78,7 +79,7 @@ class ExperimentConfig:
                 raise ValueError(f"{name}: repeated values in {value}")
             object.__setattr__(self, name, value)
         for d in self.dims:
-            _int(d, "dims", 2)
+            check_int(d, "dims", 2)
         for name in ("S", "T"):
             for v in getattr(self, name):
                 if isinstance(v, bool) or not isinstance(v, numbers.Real):
@@ -88,12 +89,12 @@ class ExperimentConfig:
         for f in self.families:
             if f not in FAMILIES:
                 raise ValueError(f"families: unknown family {f!r}; expected some of {FAMILIES}")
-        _int(self.n_test, "n_test", 2)
+        check_int(self.n_test, "n_test", 2)
         if self.n_reference is not None:
-            _int(self.n_reference, "n_reference", 2)
-        _int(self.seed, "seed", 0)
-        _int(self.kde_keep, "kde_keep", 2)
-        _int(self.chunk_size, "chunk_size", 1)
+            check_int(self.n_reference, "n_reference", 2)
+        check_int(self.seed, "seed", 0)
+        check_int(self.kde_keep, "kde_keep", 2)
+        check_int(self.chunk_size, "chunk_size", 1)
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype: expected 'float32' or 'float64', got {self.dtype!r}")
         if not 0 < self.tpr < 1:
@@ -101,10 +102,10 @@ class ExperimentConfig:
         object.__setattr__(self, "model", _spec(self.model))
         if isinstance(self.training, dict):
             object.__setattr__(self, "training", TrainingConfig(**self.training))
-        _int(self.training.epochs, "training.epochs", 1)
-        _int(self.training.epoch_size, "training.epoch_size", self.training.batch_size)
+        check_int(self.training.epochs, "training.epochs", 1)
+        check_int(self.training.epoch_size, "training.epoch_size", self.training.batch_size)
         if self.training.fixed_train is not None:
-            _int(self.training.fixed_train, "training.fixed_train", self.training.batch_size)
+            check_int(self.training.fixed_train, "training.fixed_train", self.training.batch_size)
 
     @property
     def n_ref(self):
@@ -141,13 +142,6 @@ def _spec(model):
     except (TypeError, ValueError) as e:
         message = str(e)
         raise type(e)(message if message.startswith("model") else f"model.{message}") from None
-
-
-def _int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
 
 
 PRESETS = {
