@@ -216,3 +216,12 @@ def test_the_lessons_sentences_take_the_rules_bars():
     assert claim_facts(table, "C2") == []
     with pytest.raises(ValueError, match="C11"):
         claim_facts(table, "C11")
+
+
+def test_the_regime_sweeps_bars_are_the_rules():
+    """The pre-registered C10 sweep (documents/regimes.py) fixed its bars as numbers before it ran; they are the
+    rules' C1 (b) standard and C10 (c)/(e) bar, and must stay so (BARS is the one source)."""
+    from minflow.thesis.documents import GAP_BAR, TNR_BAR
+    from minflow.thesis.verdicts import BARS
+
+    assert GAP_BAR == BARS["C1"]["gap_sd"] and TNR_BAR == BARS["C10"]["tnr"]
