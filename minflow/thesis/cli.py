@@ -17,6 +17,10 @@
         the C10 settling experiment, pre-registered (documents/regimes.py): train the sweep's flows
         (resumable), decide the rule -> DIR/points.csv, decision.json, regime_map.png, regimes.md
         (default DIR reproduction/regimes; --tiny: a seconds-long smoke sweep into results/regimes-tiny)
+    python -m minflow testsets [--out DIR] [--tiny]
+        the test-set construction sweep, pre-registered (documents/testsets.py): calibrate, train and score
+        its 24 flows in one process, one thread (resumable), decide the rule -> DIR/points.csv, decision.json,
+        testsets.png, testsets.md (default DIR reproduction/testsets; --tiny: seconds, into results/testsets-tiny)
 """
 import argparse
 import os
@@ -207,6 +211,32 @@ def _other_parsers(sub):
     g.add_argument("--tiny", action="store_true", help="a small sweep for smoke tests (D = 4, 2 seeds, seconds)")
     g.add_argument("--quiet", action="store_true", help="no progress line")
     g.set_defaults(fn=_regimes)
+    ts = sub.add_parser("testsets", help="the test-set construction sweep, pre-registered (resumable)")
+    ts.add_argument("--out", default=None, help="output directory (default reproduction/testsets; "
+                                                "with --tiny results/testsets-tiny)")
+    ts.add_argument("--tiny", action="store_true", help="a small sweep for smoke tests (D = 4, 2 seeds, seconds)")
+    ts.add_argument("--quiet", action="store_true", help="no progress line")
+    ts.set_defaults(fn=_testsets)
+
+
+def _testsets(args):
+    from .pipeline import run_files
+    from .pipeline.workers import thread_budget
+    from .documents.testsets import SWEEP, figure, testsets_markdown
+    from .documents.testsets_run import TINY_SWEEP, run_testsets
+
+    out = args.out if args.out is not None else os.path.join(*(("results", "testsets-tiny") if args.tiny
+                                                               else ("reproduction", "testsets")))
+    with thread_budget(1):  # one process, one thread: the study's pre-registered budget
+        table = run_testsets(TINY_SWEEP if args.tiny else SWEEP, out, progress=not args.quiet)
+    fig = figure(out, os.path.join(out, "testsets.png"))
+    base = os.path.abspath(out)
+    lines = testsets_markdown(out, lambda p: os.path.relpath(os.path.abspath(p), base))
+    run_files.write_text(os.path.join(out, "testsets.md"), "\n".join(lines).rstrip() + "\n")
+    decision = run_files.read_json(os.path.join(out, "decision.json"), dict)
+    print(f"points: {table}\nfigure: {fig}\nreport: {os.path.join(out, 'testsets.md')}")
+    print(f"a construction loses the perturbation (pre-registered rule): {'yes' if decision['loses'] else 'no'}")
+    return 0
 
 
 def _show_warning(message, category, *_, **__):

@@ -191,3 +191,175 @@ def fit_strength(p, u, s, t, target, bounds, z, tol=FIT_TOL):
     best = min(cache, key=lambda c: (abs(cache[c] - target), c))
     return {"c": float(best), "tnr_cal": float(cache[best]), "fit_ok": bool(abs(cache[best] - target) <= tol),
             "steps": steps}
+
+
+# ---- the analysis and the report section (from a finished sweep folder; every number from its files) ----
+
+PREREGISTERED = "68bec71"   # this module's docstring, grid and rule committed here, before any run of the study
+THESIS_TNR = {(1.0, 0.0): 0.02, (0.25, 0.5): 0.0}   # C10, TNR(p_theta), section 8.2, D = 50
+TEXT_COLUMNS, INT_COLUMNS = ("basis",), ("seed", "best_epoch", "n_nonfinite", "fit_ok_s1_t0", "fit_ok_s0.25_t0.5")
+_set = "q_delta({:g}, {:g})".format
+
+
+def _sfx(s, t):
+    return f"s{s:g}_t{t:g}"
+
+
+def load(out_dir):
+    """(points, decision) of a sweep folder (``testsets_run.run_testsets``): points.csv, decision.json."""
+    import os
+    from ..pipeline import run_files
+    points = run_files.read_csv(os.path.join(out_dir, "points.csv"), "points", TEXT_COLUMNS, INT_COLUMNS)
+    return points, run_files.read_json(os.path.join(out_dir, "decision.json"), dict)
+
+
+def ratio(p):
+    """gap / sd(log p): the fit in the units of the C1 standard."""
+    return p["gap"] / p["sd_logp"]
+
+
+def figure(out_dir, path):
+    """Two panels (one per perturbed set): TNR(p_theta) and TNR(p) against the condition number, per basis."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from .figure_tools import FIGURE_DPI
+    points, dec = load(out_dir)
+    colour = {"random": "tab:blue", "correlated": "tab:orange"}
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained", sharey=True)
+    for ax, (s, t) in zip(axes, PERTURBED):
+        ax.axhspan(-0.03, dec["rule"]["tnr_bar"], color="tab:green", alpha=0.12, lw=0)
+        for basis in dict.fromkeys(p["basis"] for p in points):
+            sel = [p for p in points if p["basis"] == basis]
+            kappas = sorted({p["condition_number"] for p in sel})
+            for key, ls in ((regimes.tnr_key(s, t), "-"), (f"tnr_p_{_sfx(s, t)}", "--")):
+                ax.plot(kappas, [np.mean([p[key] for p in sel if p["condition_number"] == k]) for k in kappas],
+                        ls=ls, color=colour.get(basis, "grey"), lw=1.4)
+            for p in sel:
+                fitted = meets_c1(p)
+                ax.scatter([p["condition_number"]], [p[regimes.tnr_key(s, t)]], s=26, linewidths=1.1,
+                           facecolors=colour.get(basis, "grey") if fitted else "none",
+                           edgecolors=colour.get(basis, "grey"), alpha=0.8)
+                ax.scatter([p["condition_number"]], [p[f"tnr_p_{_sfx(s, t)}"]], s=14, marker="x",
+                           color=colour.get(basis, "grey"), alpha=0.6, linewidths=0.9)
+        ax.axhline(THESIS_TNR[(s, t)], ls=":", color="black", lw=1.4)
+        ax.axhline(TARGET_TNR_P[(s, t)], ls="-.", color="dimgrey", lw=1.2)
+        ax.set(xscale="log", ylim=(-0.03, 1.03), xlabel="condition number of Sigma_p",
+               ylabel="TNR at TPR 0.975" if (s, t) == PERTURBED[0] else None)
+        ax.set_title(f"{_set(s, t)}, strength re-fitted", fontsize=10)
+    handles = [Line2D([], [], color=c, lw=1.4, label=f"basis {b}") for b, c in colour.items()]
+    handles += [Line2D([], [], color="grey", ls="-", marker="o", label="TNR(p_theta), mean and seeds"),
+                Line2D([], [], color="grey", ls="", marker="o", markerfacecolor="none",
+                       label="flow missing the C1 bar (hollow)"),
+                Line2D([], [], color="grey", ls="--", marker="x", label="TNR(p) (true density), mean and seeds"),
+                Line2D([], [], color="black", ls=":", label="the thesis's TNR(p_theta): 0.02 / ~0"),
+                Line2D([], [], color="dimgrey", ls="-.", label="the thesis's TNR(p): 0.38 / 0.91 (the fit's target)"),
+                plt.Rectangle((0, 0), 1, 1, color="tab:green", alpha=0.12,
+                              label=f"TNR <= {dec['rule']['tnr_bar']:g} (the rule's bar)")]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
+    fig.savefig(path, dpi=FIGURE_DPI)
+    plt.close(fig)
+    return path
+
+
+def _where(p):
+    return f"basis {p['basis']}, condition number {p['condition_number']:g}, seed {p['seed']}"
+
+
+def testsets_markdown(out_dir, rel):
+    """Markdown lines of the sweep's section of REPRODUCTION.md (rel: a path -> its link), from its files."""
+    import json
+    import os
+    from ..pipeline.config import preset
+    from ..verdicts.multiseed import fmt, fmt_pm
+    points, dec = load(out_dir)
+    thesis_epochs = preset("thesis").training.epochs
+    with open(os.path.join(out_dir, "run.json"), encoding="utf-8") as fh:
+        run = json.load(fh)
+    sw, rule = dec["sweep"], dec["rule"]
+    n_seeds, k = len(sw["seeds"]), rule["min_seeds"]
+    target = {(s, t): v for s, t, v in rule["target_tnr_p"]}
+    lines = ["## Does any test-set construction make a well-fitted flow lose the perturbation? (pre-registered)", "",
+             "Our test sets are one construction (condition number 100, a random basis, one perturbation strength), "
+             "matched to the thesis only through the true density's TNRs. This sweep varies the construction: the "
+             "covariance's condition number and basis (random, or every pair of variables correlated through one "
+             "common factor), with the strength of each perturbed set re-fitted per covariance so that the true "
+             "density's TNR hits the thesis's (section 8.2). The question, grid, calibration, schedule and rule "
+             f"(`minflow/thesis/documents/testsets.py`) were committed in `{PREREGISTERED}`, before any run of it: "
+             f"a construction *loses the perturbation* if in at least {k} of {n_seeds} seeds its flow meets the C1 "
+             f"standard (gap <= {rule['gap_bar']:g} sd(log p) on Q(p)) and has TNR(p_theta) <= {rule['tnr_bar']:g} "
+             "on both perturbed sets (C10's rule, unchanged). Command: `make testsets` "
+             "(`python -m minflow testsets`, one process, one thread).", ""]
+    fitted = [p for p in points if meets_c1(p)]
+    if dec["loses"]:
+        parts = [f"basis {b}, condition number {kap:g} ({n} of {n_seeds} seeds)" for b, kap, n in dec["constructions"]]
+        answer = (f"**Yes:** {len(parts)} construction{'s' * (len(parts) > 1)} made well-fitted flows lose the "
+                  "perturbation: " + "; ".join(parts) + ".")
+    else:
+        answer = (f"**No construction in this sweep:** none of the {len(dec['per_construction'])} constructions met "
+                  f"the rule in {k} of {n_seeds} seeds ({len(points)} flows scored).")
+    if fitted:
+        answer += (f" The {len(fitted)} flows that met the C1 standard had at lowest TNR(p_theta) "
+                   + " and ".join(f"{fmt(p[regimes.tnr_key(s, t)])} on {_set(s, t)} ({_where(p)}; TNR(p) "
+                                  f"{fmt(p[f'tnr_p_{_sfx(s, t)}'])})"
+                                  for (s, t), p in ((st, dec["lowest_tnr"][_sfx(*st)]) for st in PERTURBED))
+                   + f"; the thesis: {THESIS_TNR[PERTURBED[0]]:g} and ~{THESIS_TNR[PERTURBED[1]]:g}.")
+    tnr_all = {st: [p[regimes.tnr_key(*st)] for p in points] for st in PERTURBED}
+    answer += (" Over all flows TNR(p_theta) ranged "
+               + " and ".join(f"{fmt(min(v))}-{fmt(max(v))} on {_set(*st)}" for st, v in tnr_all.items())
+               + ", the true density's "
+               + " and ".join(f"{fmt(min(p[f'tnr_p_{_sfx(*st)}'] for p in points))}-"
+                              f"{fmt(max(p[f'tnr_p_{_sfx(*st)}'] for p in points))} (target {target[st]:g})"
+                              for st in PERTURBED) + ".")
+    missing = dec["missing_c1"]
+    answer += (" Every flow met the C1 standard (gap / sd(log p) at most "
+               f"{fmt(max(map(ratio, points)))})." if not missing else
+               f" {len(missing)} flow{'s' * (len(missing) > 1)} missed the C1 standard (reported, not counted): "
+               + "; ".join(f"basis {b}, condition number {kap:g}, seed {sd}: {fmt(r)} sd(log p)"
+                           for b, kap, sd, r in missing) + ".")
+    misses = [(p, st) for p in points for st in PERTURBED if not p[f"fit_ok_{_sfx(*st)}"]]
+    answer += (f" Every strength was fitted to within {rule['fit_tol']:g} of its target on the calibration draws."
+               if not misses else " Calibration misses (the strength closest to the target kept): "
+               + "; ".join(f"{_where(p)}, {_set(*st)}: TNR(p) {fmt(p[f'tnr_cal_{_sfx(*st)}'])}" for p, st in misses) + ".")
+    if dec.get("not_run"):
+        got = {(b, kap): (n, seen) for b, kap, n, _, seen in dec["per_construction"]}
+        open_ = [f"basis {b}, condition number {kap:g}" for b in sw["bases"] for kap in sw["condition_numbers"]
+                 if (lambda n, seen: n < k <= n + n_seeds - seen)(*got.get((b, float(kap)), (0, 0)))]
+        answer += (f" Not run (out of time): {', '.join(dec['not_run'])}; "
+                   + (f"the rule's answer does not depend on them." if not dec["loses"] and not open_ else
+                      "constructions the missing flows could still decide: " + "; ".join(open_) + "."
+                      if open_ else "."))
+    tr = sw["training"]
+    wall = run["timing"]["last_invocation_wall_s"]
+    lines += [answer, "",
+              f"Settings: D = {sw['dim']}; condition numbers {', '.join(f'{x:g}' for x in sw['condition_numbers'])}; "
+              f"bases {', '.join(sw['bases'])}; seeds {', '.join(map(str, sw['seeds']))}; {sw['n_eval']:,} evaluation "
+              f"points per set and {sw['n_calibration']:,} calibration draws, TPR {sw['tpr']:g}; the core model "
+              f"({sw['model']['n_layers']} couplings x {list(sw['model']['hidden'])}, s_max = {sw['model']['s_max']:g}); "
+              f"the thesis preset's training (Adam, rate {tr['lr']:g}, {tr['schedule']}, batch {tr['batch_size']}, "
+              f"{tr['epoch_size']:,} fresh points per epoch) for **{tr['epochs']} epochs instead of its {thesis_epochs}** "
+              f"(pre-registered: {thesis_epochs} would not fit the study's one-core budget). "
+              f"Run time: {wall / 60:.0f} min wall in one process, one thread (the last invocation; "
+              f"{sum(run['timing']['task_seconds'].values()) / 60:.0f} min summed over the flows), on a shared machine.", "",
+              "Per construction, mean +- sd over the seeds (c: the fitted strength, c = 1 the reproduction's own "
+              "sets; TNR(p) on fresh evaluation draws):", "",
+              "| basis | condition number | mean abs corr | " + " | ".join(
+                  f"c {_set(s, t)} | TNR(p) {_set(s, t)} | TNR(p_theta) {_set(s, t)}" for s, t in PERTURBED)
+              + " | gap / sd(log p) | seeds meeting C1 | seeds meeting the rule |",
+              "| --- | --- | --- |" + " --- | --- | --- |" * len(PERTURBED) + " --- | --- | --- |"]
+    per = {(b, kap): (n, c1, seen) for b, kap, n, c1, seen in dec["per_construction"]}
+    for b in sw["bases"]:
+        for kap in sw["condition_numbers"]:
+            sel = [p for p in points if p["basis"] == b and p["condition_number"] == kap]
+            if not sel:
+                continue
+            n, c1, seen = per[(b, float(kap))]
+            lines.append(f"| {b} | {kap:g} | {fmt_pm([p['mean_abs_corr'] for p in sel])} | " + " | ".join(
+                f"{fmt_pm([p[f'strength_{_sfx(s, t)}'] for p in sel])} | {fmt_pm([p[f'tnr_p_{_sfx(s, t)}'] for p in sel])}"
+                f" | {fmt_pm([p[regimes.tnr_key(s, t)] for p in sel])}" for s, t in PERTURBED)
+                + f" | {fmt_pm([ratio(p) for p in sel])} | {c1} of {seen} | {n} of {seen} |")
+    lines += ["", f"Every flow: [points.csv]({rel(os.path.join(out_dir, 'points.csv'))}); the rule's answer: "
+              f"[decision.json]({rel(os.path.join(out_dir, 'decision.json'))}).", ""]
+    fig = os.path.join(out_dir, "testsets.png")
+    if os.path.exists(fig):
+        lines += [f"![TNR(p_theta) and TNR(p) against the condition number, per basis]({rel(fig)})", ""]
+    return lines
