@@ -36,8 +36,16 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
-# the tests marked slow (the README's second snippet, Try-this lines that train): run by .ci/run
-test-slow: $(STAMP)
+# the tests marked slow (the README's second snippet, Try-this lines that train, a Dask cluster of a scheduler
+# and two workers started from the command line): run by .ci/run. Installs the extra .[dask] first (once);
+# where it cannot be installed, tests/test_dask_cluster.py is skipped and says so.
+DASK_STAMP := $(VENV)/.dask-stamp
+$(DASK_STAMP): $(STAMP)
+	@if $(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dask]" && \
+		$(BIN)/python -c "import dask.distributed" 2>/dev/null; then touch $(DASK_STAMP); \
+	else echo "make test-slow: the extra .[dask] could not be installed; the Dask cluster test is skipped"; fi
+
+test-slow: $(STAMP) $(DASK_STAMP)
 	$(BIN)/python -m pytest -m slow
 
 lessons: $(STAMP)

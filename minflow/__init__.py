@@ -18,7 +18,7 @@ The thesis's names below are loaded on first use, so ``import minflow`` does not
 import importlib
 
 from . import bijectors, engine, speed, train
-from .speed.parallel import set_threads, threads
+from .speed.parallel import available_cores, set_threads, threads
 from .bijectors import (ActNorm, AdditiveCoupling, AffineCoupling, LULinear, Permutation, RandomPermutation,
                         Reverse)
 from .checkpoint import load, save
@@ -57,6 +57,6 @@ def __getattr__(name):
 
 
 __all__ = ["Flow", "RealNVP", "RealNVPSpec", "fit", "History", "save", "load", "consistency_report", "format_consistency_report",
-           "set_threads", "threads",
+           "set_threads", "threads", "available_cores",
            "bijectors", "engine", "AffineCoupling", "AdditiveCoupling", "Permutation", "Reverse",
            "RandomPermutation", "ActNorm", "LULinear", "standard_normal_log_prob", "__version__", *_THESIS]

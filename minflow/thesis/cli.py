@@ -6,7 +6,7 @@
         C1-C10 (figures for the first seed); into reproduction/<preset>/seed<k>/ (or DIR: one run,
         DIR/seed<k>/ with --seeds); then regenerate REPRODUCTION.md (quick and thesis presets);
         prints the seconds per stage (also in DIR/run.json). --scheduler: the tasks run on the
-        Dask cluster at ADDRESS (pip install -e .[dask]); DIR must be shared with its workers
+        Dask cluster at ADDRESS (pip install -e .[dask]); only this process writes DIR (no shared disk)
     python -m minflow claims DIR          the claim table of a finished run
     python -m minflow figures DIR         redraw the figures of a finished run
     python -m minflow report              regenerate REPRODUCTION.md from the runs under reproduction/

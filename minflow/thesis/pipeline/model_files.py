@@ -8,9 +8,12 @@ was trained with ``config``'s settings: the architecture and dtype of the model 
 (``cells.build_model`` from the same seed), and the seed and training settings of its record's
 ``settings`` (runs since issue 24) or, in an older record, those its history kept.
 """
+import os
+import tempfile
+
 import numpy as np
 
-from ...checkpoint import load
+from ...checkpoint import load, save
 from . import cells as C, run_files
 from .config import ExperimentConfig
 
@@ -39,6 +42,25 @@ def check_model(out_dir, dim, config=None):
                                  f"but its record {path}.json says D={dim} with {record['n_params']}")
     if config is not None:
         check_model_settings(path, record, flow, config)
+
+
+def flow_bytes(flow):
+    """The bytes of ``flow``'s checkpoint (``minflow.save``), written in a temporary folder of this process's
+    own: how a trained model travels from a worker to the process that owns the run folder."""
+    with tempfile.TemporaryDirectory(prefix="minflow-model-") as tmp:
+        path = save(flow, os.path.join(tmp, "model.npz"))
+        with open(path, "rb") as fh:
+            return fh.read()
+
+
+def flow_from_bytes(blob):
+    """The flow of checkpoint bytes (``flow_bytes``, or a models/D{D}.npz read whole), every array checked
+    by ``minflow.load``: how a worker gets the model without the run folder."""
+    with tempfile.TemporaryDirectory(prefix="minflow-model-") as tmp:
+        path = os.path.join(tmp, "model.npz")
+        with open(path, "wb") as fh:
+            fh.write(blob)
+        return load(path)
 
 
 def model_settings(config):

@@ -19,76 +19,105 @@ A cell whose .json exists and passes ``store.read_cell`` is finished and is neve
 (resume); one that fails is recomputed with a ``store.ResultFileWarning``. Worker processes end
 with the parent and use max(1, cores // workers) threads each (``workers``). The tasks run on
 any ``concurrent.futures`` executor: ``executor=`` (a Dask cluster's, ``workers.dask_executor``).
+
+Only this process (the one that holds the lock) reads or writes ``out_dir``. A task touches no run
+folder: a training returns the checkpoint's bytes and its record, a cell gets its model as bytes
+(sha256, checkpoint) and returns its row, its kept values and, the first time a process computes Q(p)
+of its D, Q(p)'s kept values; ``_store_model`` / ``_store_cell`` write them here, in the order and with
+the bytes a worker used to write. So a Dask cluster needs no disk shared with the runner.
 """
+import hashlib
 import os
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import nullcontext
 
-from ...checkpoint import load, save
+from ...checkpoint import write_atomic
 from ...validation import check_memory
 from . import cells as C
 from . import run_files, model_files, ownership, store, workers as pools
 from .config import ExperimentConfig
 from .timing import StageClock
 
-_CACHE = {}  # per process: (run folder, settings, D) -> (flow, dists, prepared Q(p)); a worker scores many
-#              cells of one D, and a Dask worker outlives a run, so the key names the run, not only D
+_CACHE = {}  # per process: (settings, D, model digest) -> (flow, dists, prepared Q(p), Q(p)'s kept values); a
+#              worker scores many cells of one D, and a Dask worker outlives a run, so the key names the run's
+#              settings and the model's bytes, not only D
+
+# --- the tasks: they run anywhere (a worker of ours, a Dask worker on another machine) and touch no run folder;
+# --- what they compute travels back in their result, and the process that owns the run folder writes it
 
 
-def _train_task(cfg_dict, out_dir, dim):
-    """Train and save the model of D = dim (unless saved already) -> its stage seconds."""
+def _train_task(cfg_dict, dim):
+    """Train the model of D = dim -> (stage seconds, {"npz": the checkpoint's bytes, "record": its training record})."""
     config, clock = ExperimentConfig.from_dict(cfg_dict), StageClock()
-    path = run_files.model_path(out_dir, dim)
-    if os.path.exists(path + ".json"):
-        return clock.seconds
     start = time.perf_counter()
     with clock("train"):
         flow, hist = C.train_model(dim, config, C.rng_for(config.seed, "train", dim))
     with clock("write"):
-        save(flow, path + ".npz")  # atomic, under a temporary name unique to this process and call
-        record = {"dim": dim, "seed_key": ["train", dim], "settings": model_files.model_settings(config), "history": hist.as_dict(),
-                  "n_params": flow.n_params, "seconds": time.perf_counter() - start}
-        run_files.write_json(path + ".json", record)  # last: its presence marks the model as finished
-    return clock.seconds
+        blob = model_files.flow_bytes(flow)  # minflow.save into a temporary folder of this process's own
+    record = {"dim": dim, "seed_key": ["train", dim], "settings": model_files.model_settings(config),
+              "history": hist.as_dict(), "n_params": flow.n_params, "seconds": time.perf_counter() - start}
+    return clock.seconds, {"npz": blob, "record": record}
 
 
-def _context(config, out_dir, dim, clock):
-    """(flow, dists, Q(p) prepared: sorted, bounds) of D = dim, computed once per process and D."""
-    model = run_files.model_path(out_dir, dim) + ".npz"  # its time stamp: a model retrained (--fresh) is reloaded
-    key = (os.path.abspath(out_dir), store.config_digest(config.to_dict()), dim, os.path.getmtime(model))
+def _context(config, model, dim, clock):
+    """(flow, dists, Q(p) prepared: sorted, bounds, Q(p)'s kept values) of D = dim, computed once per process,
+    settings and model, and whether it was computed by this call. ``model``: (sha256, checkpoint bytes)."""
+    key = (store.config_digest(config.to_dict()), dim, model[0])  # a model retrained (--fresh) has other bytes
     cached = _CACHE.get(key)
-    if cached is None:
-        flow = load(model)
-        dists = C.distributions(dim, config)
-        ref = C.evaluate_reference(flow, dists, config, C.rng_for(config.seed, "reference", dim), clock)
-        with clock("auroc_tnr"):
-            ref = C.prepare_reference(ref, config.tpr)
-        ref_file = os.path.join(run_files.cell_dir(out_dir, dim), "reference.npz")
-        if not os.path.exists(ref_file):
-            with clock("kde_keep"):
-                kept = C.keep_values({"logp": ref.logp, "logp_theta": ref.logp_theta}, config.kde_keep,
-                                     C.rng_for(config.seed, "keep", dim, "reference"))
-            with clock("write"):
-                run_files.write_npz(ref_file, kept)
-        _CACHE.clear()  # hold one D at a time: a reference of 10^6 points is not small
-        cached = _CACHE[key] = (flow, dists, ref)  # the local: another thread (Dask) may clear the cache
-    return cached
+    if cached is not None:
+        return cached, False
+    flow = model_files.flow_from_bytes(model[1])
+    dists = C.distributions(dim, config)
+    ref = C.evaluate_reference(flow, dists, config, C.rng_for(config.seed, "reference", dim), clock)
+    with clock("auroc_tnr"):
+        ref = C.prepare_reference(ref, config.tpr)
+    with clock("kde_keep"):
+        kept = C.keep_values({"logp": ref.logp, "logp_theta": ref.logp_theta}, config.kde_keep,
+                             C.rng_for(config.seed, "keep", dim, "reference"))
+    _CACHE.clear()  # hold one D at a time: a reference of 10^6 points is not small
+    cached = _CACHE[key] = (flow, dists, ref, kept)  # the local: another thread (Dask) may clear the cache
+    return cached, True
 
 
-def _cell_task(cfg_dict, out_dir, dim, family, s, t):
-    """Evaluate and store one test set (unless stored already) -> its stage seconds."""
+def _cell_task(cfg_dict, model, dim, family, s, t):
+    """Evaluate one test set -> (stage seconds, {"row", "kept", "reference"}); "reference" is Q(p)'s kept
+    values when this call computed Q(p) (the first cell of its D in this process), else None."""
     config, clock = ExperimentConfig.from_dict(cfg_dict), StageClock()
-    base = run_files.cell_path(out_dir, dim, family, s, t)
-    if os.path.exists(base + ".json"):
-        return clock.seconds
-    flow, dists, ref = _context(config, out_dir, dim, clock)
+    (flow, dists, ref, ref_kept), fresh = _context(config, model, dim, clock)
     row, kept = C.evaluate_cell(flow, dists, family, s, t, config, C.rng_for(config.seed, "cell", dim, family, s, t),
                                 reference=ref, clock=clock)
+    return clock.seconds, {"row": row, "kept": kept, "reference": ref_kept if fresh else None}
+
+
+# --- what the owner of the run folder does with the results ----------------------------------------------
+def _read_model(out_dir, dim):
+    """(sha256, bytes) of models/D{dim}.npz: what a cell task gets instead of the file."""
+    with open(run_files.model_path(out_dir, dim) + ".npz", "rb") as fh:
+        blob = fh.read()
+    return hashlib.sha256(blob).hexdigest(), blob
+
+
+def _store_model(out_dir, dim, result, clock):
+    """Write a trained model (its .npz, then its record: the record's presence marks it finished) -> (sha256, bytes)."""
+    path = run_files.model_path(out_dir, dim)
     with clock("write"):
-        store.write_cell(base, row, kept, store.config_digest(cfg_dict))  # the .json last: marks the cell finished
-    return clock.seconds
+        write_atomic(path + ".npz", lambda fh: fh.write(result["npz"]))
+        run_files.write_json(path + ".json", result["record"])
+    return hashlib.sha256(result["npz"]).hexdigest(), result["npz"]
+
+
+def _store_cell(config, out_dir, cell, result, clock):
+    """Write a cell's kept values and record (the .json last: it marks the cell finished), and Q(p)'s kept
+    values of its D when they came with it and are not written yet."""
+    with clock("write"):
+        if result["reference"] is not None:
+            ref_file = os.path.join(run_files.cell_dir(out_dir, cell[0]), "reference.npz")
+            if not os.path.exists(ref_file):
+                run_files.write_npz(ref_file, result["reference"])
+        store.write_cell(run_files.cell_path(out_dir, *cell), result["row"], result["kept"],
+                         store.config_digest(config.to_dict()))
 
 
 class Progress:
@@ -199,7 +228,6 @@ def _run(config, out_dir, workers, resume, fresh, progress, stop_after, executor
     start = time.perf_counter()
     _prepare(config, out_dir, resume, fresh)
     store.audit(config, out_dir)  # untrusted result files are deleted (and recomputed), with a warning
-    cfg = config.to_dict()
     todo_models = [d for d in sorted(config.dims, reverse=True) if not os.path.exists(run_files.model_path(out_dir, d) + ".json")]
     todo = [c for c in config.cells() if not os.path.exists(run_files.cell_path(out_dir, *c) + ".json")]
     tr = config.training  # one training step ~ a few forward passes of a batch; a cell ~ 2 n_test forward passes
@@ -212,9 +240,9 @@ def _run(config, out_dir, workers, resume, fresh, progress, stop_after, executor
     clock = StageClock()
     with (nullcontext() if n_threads is None else pools.thread_budget(n_threads)):
         if executor is not None or workers > 1:
-            finished = _parallel(executor, workers, n_threads, (cfg, out_dir, todo_models, todo, bar, clock), stop_after)
+            finished = _parallel(executor, workers, n_threads, (config, out_dir, todo_models, todo, bar, clock), stop_after)
         else:
-            finished = _serial(cfg, out_dir, todo_models, todo, bar, clock, stop_after)
+            finished = _serial(config, out_dir, todo_models, todo, bar, clock, stop_after)
         if not finished:
             return None
         _ensure_references(config, out_dir, clock)
@@ -230,19 +258,29 @@ def _run(config, out_dir, workers, resume, fresh, progress, stop_after, executor
 def _ensure_references(config, out_dir, clock):
     """Q(p)'s kept values of every D (an untrusted reference.npz was deleted after its cells were done)."""
     for d in config.dims:
-        if not os.path.exists(os.path.join(run_files.cell_dir(out_dir, d), "reference.npz")):
-            _context(config, out_dir, d, clock)
+        ref_file = os.path.join(run_files.cell_dir(out_dir, d), "reference.npz")
+        if not os.path.exists(ref_file):
+            (_, _, _, kept), _ = _context(config, _read_model(out_dir, d), d, clock)
+            with clock("write"):
+                run_files.write_npz(ref_file, kept)
     _CACHE.clear()
 
 
-def _serial(cfg, out_dir, todo_models, todo, bar, clock, stop_after):
+def _serial(config, out_dir, todo_models, todo, bar, clock, stop_after):
+    cfg, models = config.to_dict(), {}
     for d in todo_models:
-        clock.merge(_train_task(cfg, out_dir, d))
+        seconds, result = _train_task(cfg, d)
+        clock.merge(seconds)
+        models[d] = _store_model(out_dir, d, result, clock)
         bar.step(f"trained D={d}", bar.weight)
     for n, cell in enumerate(todo):
         if stop_after is not None and n >= stop_after:
             return False
-        clock.merge(_cell_task(cfg, out_dir, *cell))
+        if cell[0] not in models:
+            models[cell[0]] = _read_model(out_dir, cell[0])
+        seconds, result = _cell_task(cfg, models[cell[0]], *cell)
+        clock.merge(seconds)
+        _store_cell(config, out_dir, cell, result, clock)
         bar.step(f"D={cell[0]} {cell[1][:5]} s={cell[2]:g} t={cell[3]:g}")
     _CACHE.clear()
     return True
@@ -252,45 +290,84 @@ def _parallel(executor, workers, n_threads, job, stop_after):
     """The tasks on ``executor``, or on a pool of ``workers`` processes of ``n_threads`` threads (ours,
     ended with this process)."""
     if executor is not None:
-        return _submit_all(executor, job, stop_after)
+        return _Submitter(executor, job, own_pool=False).run(stop_after)
     with pools.pool(workers, n_threads) as pool:
-        return _submit_all(pool, job, stop_after)
+        return _Submitter(pool, job, own_pool=True).run(stop_after)
 
 
-def _submit_all(pool, job, stop_after):
-    """Submit the trainings and the cells of trained D; a cell of another D waits for its model."""
-    cfg, out_dir, todo_models, todo, bar, clock = job
-    waiting = {d: [c for c in todo if c[0] == d] for d in {c[0] for c in todo}}
-    futures = {pool.submit(_train_task, cfg, out_dir, d): ("train", d) for d in todo_models}
-    for d in sorted(waiting, reverse=True):  # cells of already-trained D can start at once
-        if d not in todo_models:
-            futures.update({pool.submit(_cell_task, cfg, out_dir, *c): ("cell", c) for c in waiting.pop(d)})
-    try:
-        return _drain(pool, futures, waiting, job, stop_after)
-    except BaseException:  # an error or Ctrl-C: drop the queued tasks; finished cells stay on disk
-        for f in futures:
-            f.cancel()
-        raise
+class _Submitter:
+    """The trainings and the cells on a pool; a cell of another D waits for its model. Every result comes back
+    here and is written here (``_store_model``, ``_store_cell``): the workers never see the run folder."""
 
+    def __init__(self, pool, job, own_pool):
+        self.pool, self.own_pool = pool, own_pool
+        self.config, self.out_dir, todo_models, todo, self.bar, self.clock = job
+        self.cfg = self.config.to_dict()
+        self.waiting = {d: [c for c in todo if c[0] == d] for d in {c[0] for c in todo}}
+        self.futures = {self.pool.submit(_train_task, self.cfg, d): ("train", d) for d in todo_models}
+        for d in sorted(self.waiting, reverse=True):  # cells of already-trained D can start at once
+            if d not in todo_models:
+                self._release(d, _read_model(self.out_dir, d))
 
-def _drain(pool, futures, waiting, job, stop_after):
-    """Collect finished tasks; a trained model releases its D's cells. False: stopped early."""
-    cfg, out_dir, _, _, bar, clock = job
-    n_cells = 0
-    while futures:
-        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+    def _release(self, dim, model):
+        self.futures.update({self.pool.submit(_cell_task, self.cfg, model, *c): ("cell", c)
+                             for c in self.waiting.pop(dim, [])})
+
+    def run(self, stop_after):
+        try:
+            return self._drain(stop_after)
+        except BaseException:  # an error or Ctrl-C: drop the queued tasks; what has finished is written
+            self._salvage()
+            raise
+
+    def _drain(self, stop_after):
+        """Collect finished tasks; a trained model releases its D's cells. False: stopped early."""
+        n_cells = 0
+        while self.futures:
+            done, _ = wait(self.futures, return_when=FIRST_COMPLETED)
+            n_cells += self._collect(done)
+            if stop_after is not None and n_cells >= stop_after:
+                # the queued tasks never start; the running ones finish (whole cells) and are written. Wait only
+                # for those that could not be cancelled: a Dask future cancelled while running may never be "done".
+                running = [f for f in self.futures if not f.cancel()]
+                wait(running)
+                self._collect(running, release=False)
+                return False
+        return True
+
+    def _collect(self, done, release=True):
+        """Write the results of the finished futures ``done`` (each one, even when another failed; then the first
+        error is raised) -> the number of cells written."""
+        n_cells, error = 0, None
         for f in done:
-            kind, what = futures.pop(f)
-            clock.merge(f.result())  # re-raises a worker's error here
+            kind, what = self.futures.pop(f)
+            try:
+                seconds, result = f.result()  # re-raises a worker's error
+            except BaseException as err:
+                error = error or err
+                continue
+            self.clock.merge(seconds)
             if kind == "train":
-                bar.step(f"trained D={what}", bar.weight)
-                futures.update({pool.submit(_cell_task, cfg, out_dir, *c): ("cell", c) for c in waiting.pop(what, [])})
+                model = _store_model(self.out_dir, what, result, self.clock)
+                self.bar.step(f"trained D={what}", self.bar.weight)
+                if release:
+                    self._release(what, model)
             else:
+                _store_cell(self.config, self.out_dir, what, result, self.clock)
                 n_cells += 1
-                bar.step(f"D={what[0]} {what[1][:5]} s={what[2]:g} t={what[3]:g}")
-        if stop_after is not None and n_cells >= stop_after:
-            # the queued tasks never start; the running ones finish (whole cells). Wait only for those that
-            # could not be cancelled: a Dask future cancelled while running may never report "done".
-            wait([f for f in futures if not f.cancel()])
-            return False
-    return True
+                self.bar.step(f"D={what[0]} {what[1][:5]} s={what[2]:g} t={what[3]:g}")
+        if error is not None:
+            raise error
+        return n_cells
+
+    def _salvage(self):
+        """After an error or Ctrl-C: cancel the queued tasks; our own pool's running tasks finish anyway (its
+        shutdown waits for them), so wait for them; write every result that has come back (a resume keeps it)."""
+        running = [f for f in self.futures if not f.cancel()]
+        if self.own_pool:
+            wait(running)
+        finished = [f for f in running if f.done() and not f.cancelled() and f.exception() is None]
+        try:
+            self._collect(finished, release=False)
+        except Exception:  # noqa: BLE001 - the error being raised already says what went wrong
+            pass

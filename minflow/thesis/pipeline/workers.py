@@ -14,9 +14,12 @@ writing cells that nobody collects. Every worker of ``pool`` therefore, as it st
 3. runs a daemon thread that polls ``os.getppid()`` every POLL_SECONDS and exits the process
    when the parent changes: the portable fallback (macOS, other POSIX systems).
 
-A Dask cluster (``dask_executor``) is not ours: its workers outlive the runner. When the runner
-(the client) dies, the scheduler releases its tasks: queued cells never start; a cell already
-running finishes and writes its files atomically, and a resume then trusts it (``store``).
+A Dask cluster (``dask_executor``) is not ours: its workers outlive the runner. They never see the
+run folder: a task returns what it computed (a trained model's checkpoint bytes and record, a cell's
+row and kept values) to the runner, which writes it (``runner``), and a cell task gets its model as
+bytes. So the workers need no shared disk, only their own temporary folder. When the runner (the
+client) dies, the scheduler releases its tasks: queued cells never start, a running one finishes and
+its result is dropped; nothing is written after the runner is gone, and a resume recomputes it.
 """
 import ctypes
 import multiprocessing
@@ -31,7 +34,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
-from ... import set_threads, threads
+from ... import available_cores, set_threads, threads
 
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -40,12 +43,7 @@ CONNECT_SECONDS = 5   # a Dask scheduler answers in well under a second; nothing
 POLL_SECONDS = 0.5
 
 
-def cores():
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+cores = available_cores  # the cores this process may run on: the speed room's one definition, by the package face
 
 
 def useful_workers(workers, name="workers", cap=True):
@@ -103,9 +101,9 @@ def dask_executor(address):
     """Within: a ``concurrent.futures`` executor on the Dask cluster whose scheduler is at ``address``
     (``with dask_executor("tcp://host:8786") as ex: run(config, out, executor=ex)``).
 
-    The cells are independent and keyed, so they run there unchanged; ``out_dir`` must be a folder
-    that every Dask worker can read and write (one machine, or a shared file system). The client
-    is closed on leaving; the cluster runs on."""
+    The cells are independent and keyed, so they run there unchanged; their results come back to this
+    process, which writes them, so the workers need no access to ``out_dir`` (no shared file system).
+    The client is closed on leaving; the cluster runs on."""
     try:
         from dask.distributed import Client
     except ImportError:
