@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export MPLBACKEND := Agg
 
-.PHONY: help install test test-slow lessons lesson reproduce reproduce-quick capacity regimes testsets ablations high-d bench exercises grade clean
+.PHONY: help install test test-slow lessons lesson reproduce reproduce-quick capacity regimes testsets slips ablations high-d bench exercises grade clean
 
 help:
 	@echo "make lessons          run every lesson in lessons/ (headless, quick settings; ~4 min on 2 cores)"
@@ -19,6 +19,7 @@ help:
 	@echo "make capacity         the capacity study (several model sizes / training budgets)"
 	@echo "make regimes          the C10 settling experiment, pre-registered (~1 h on 2 cores)"
 	@echo "make testsets         the test-set construction sweep, pre-registered (~40 min on one quiet core)"
+	@echo "make slips            the evaluation-slip study, pre-registered (~20 min, 1 core)"
 	@echo "make ablations        the core model plus one component at a time, quick grid, 3 seeds (SEEDS=n)"
 	@echo "make high-d           the grid at D = 200 and 500 (quick model and training), 3 seeds (SEEDS=n)"
 	@echo "make bench            speed benchmarks -> benchmarks/RESULTS.md"
@@ -103,6 +104,10 @@ regimes: $(STAMP)
 # the test-set construction sweep, pre-registered (minflow/thesis/documents/testsets.py) -> reproduction/testsets/
 testsets: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m minflow testsets
+
+# the evaluation-slip study, pre-registered (minflow/thesis/documents/slips.py) -> reproduction/slips/
+slips: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m minflow slips
 
 # each contender alone in its own process, 2 threads (~20 min on 2 cores; run it on a quiet machine)
 bench: $(STAMP)

@@ -17,6 +17,10 @@
         the C10 settling experiment, pre-registered (documents/regimes.py): train the sweep's flows
         (resumable), decide the rule -> DIR/points.csv, decision.json, regime_map.png, regimes.md
         (default DIR reproduction/regimes; --tiny: a seconds-long smoke sweep into results/regimes-tiny)
+    python -m minflow slips [--out DIR] [--model-cache DIR] [--tiny]
+        the evaluation-slip study, pre-registered (documents/slips.py): the quick flows of seeds 0-2 scored
+        under every hypothesis -> DIR/signatures/seed<k>.json, decision.json, slips.png, slips.md
+        (default DIR reproduction/slips; --tiny: seconds, into results/slips-tiny)
     python -m minflow testsets [--out DIR] [--tiny]
         the test-set construction sweep, pre-registered (documents/testsets.py): calibrate, train and score
         its 24 flows in one process, one thread (resumable), decide the rule -> DIR/points.csv, decision.json,
@@ -143,6 +147,25 @@ def _regimes(args):
     return 0
 
 
+def _slips(args):
+    from .pipeline import run_files
+    from .documents.slips import STUDY, SlipStudy, slips_markdown
+    from .documents.slips_run import TINY, run_slips, slips_figure
+
+    out = args.out if args.out is not None else os.path.join(*(("results", "slips-tiny") if args.tiny
+                                                               else ("reproduction", "slips")))
+    cache = args.model_cache if args.model_cache is not None else os.path.join("results", "slips-models")
+    record = run_slips(SlipStudy(**TINY) if args.tiny else STUDY, out, model_cache=cache)
+    figure = slips_figure(record, os.path.join(out, "slips.png"))
+    base = os.path.abspath(out)
+    lines = slips_markdown(record, lambda p: os.path.relpath(os.path.abspath(p), base), heading="#", root=out)
+    run_files.write_text(os.path.join(out, "slips.md"), "\n".join(lines).rstrip() + "\n")
+    fits = [k for k, v in record["decision"].items() if k != "test_sets" and v["fits"]]
+    print(f"decision: {os.path.join(out, 'decision.json')}\nfigure: {figure}\nreport: {os.path.join(out, 'slips.md')}")
+    print(f"hypotheses that fit (pre-registered rule): {', '.join(fits) or 'none'}")
+    return 0
+
+
 def _at_least_one(text):
     """argparse's type of a count (--workers): a whole number >= 1, else an error naming the option."""
     if not text.strip().isdigit() or int(text) < 1:
@@ -211,6 +234,12 @@ def _other_parsers(sub):
     g.add_argument("--tiny", action="store_true", help="a small sweep for smoke tests (D = 4, 2 seeds, seconds)")
     g.add_argument("--quiet", action="store_true", help="no progress line")
     g.set_defaults(fn=_regimes)
+    sl = sub.add_parser("slips", help="the evaluation-slip study, pre-registered (resumable per seed)")
+    sl.add_argument("--out", default=None, help="output directory (default reproduction/slips; "
+                                                "with --tiny results/slips-tiny)")
+    sl.add_argument("--model-cache", default=None, help="where the trained flows are kept (default results/slips-models)")
+    sl.add_argument("--tiny", action="store_true", help="the tiny preset, D = 4 and 6, one seed (seconds)")
+    sl.set_defaults(fn=_slips)
     ts = sub.add_parser("testsets", help="the test-set construction sweep, pre-registered (resumable)")
     ts.add_argument("--out", default=None, help="output directory (default reproduction/testsets; "
                                                 "with --tiny results/testsets-tiny)")

@@ -374,3 +374,109 @@ def cells_needed(study=STUDY):
             need |= {(D, "outlier", s, t), (D, "generalisation", s, t)}
     return sorted(need, key=lambda c: (c[0], c[1], c[2], c[3]))
 # --- PRE-REGISTERED: END ---
+
+
+# ---- the report (not pre-registered: it words the committed results) ----
+import os  # noqa: E402  (after the pre-registered block, which is kept as committed)
+
+PREREGISTRATION_COMMIT = "c1b75f7"
+
+
+def _fmt(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "nan"
+    v = float(v)
+    return f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
+
+
+def _closest(dec, excluded, targets, per_seed):
+    """A sentence naming the excluded hypotheses that miss the fewest numbers, and those numbers."""
+    if not excluded:
+        return ""
+    fewest = min(len(dec[k]["excluded_by"]) for k in excluded)
+    near = [k for k in excluded if len(dec[k]["excluded_by"]) == fewest]
+    return (f" Closest among the excluded ({fewest} number{'s' if fewest > 1 else ''} missed): " + "; ".join(
+        f"{k}, by " + ", ".join(f"{targets[t]['text']} {per_seed(k, t)} (thesis {targets[t]['published']})"
+                                for t in dec[k]["excluded_by"]) for k in near) + ".")
+
+
+def slips_markdown(record, rel=lambda p: p, heading="##", root="reproduction/slips"):
+    """The study's section from its committed record (decision.json) -> list of markdown lines; every number
+    read from ``record``. rel: how a path under ``root`` is written (a link's target)."""
+    dec, sigs = record["decision"], record["signatures"]
+    targets = {t["key"]: t for t in record["targets"]}
+    hyps = record["hypotheses"]
+    seeds = sorted(next(iter(sigs.values())))
+    n = len(seeds)
+
+    def vals(hk, tk):
+        return [float("nan") if sigs[hk][s][tk] is None else float(sigs[hk][s][tk]) for s in seeds]
+
+    def per_seed(hk, tk):
+        return ", ".join(_fmt(v) for v in vals(hk, tk))
+
+    fits = [h["key"] for h in hyps if dec[h["key"]]["fits"]]
+    excluded = [h["key"] for h in hyps if not dec[h["key"]]["fits"]]
+    secs = record["seconds"]
+    train = sum(float(v["train"]) for v in secs.values())
+    score = sum(float(v["score"]) for v in secs.values())
+    lines = [f"{heading} Could a slip in the thesis's evaluation explain its numbers? (pre-registered)", "",
+             f"Hypotheses, published numbers with their accepted intervals, and the rule were committed in "
+             f"`{PREREGISTRATION_COMMIT}` (`minflow/thesis/documents/slips.py`) before any of this study's runs "
+             f"(`make slips`; tests/test_slips_order.py checks the order from git). Known then: the correct "
+             f"evaluation's numbers (the quick runs of REPRODUCTION.md) and issue 25's numbers for H1. Flows: the "
+             f"{record['settings']['study']['preset']} preset's, "
+             f"seeds {', '.join(map(str, seeds))}, D = {', '.join(str(d) for d in record['settings']['study']['dims'])}; "
+             f"every set N = {record['settings']['study']['n_eval']:,}. A number is matched when it lies in its "
+             f"accepted interval in at least {min(2, n)} of {n} seeds; a hypothesis fits when it matches every number "
+             f"it is scored on (the model's numbers; the true density's too when the slip acts on both densities). "
+             f"Each slip's exact computation is in the docstring of slips.py (H4, for instance, takes a fresh draw of p "
+             f"for the training data, which the pipeline's flows see once each).",
+             "",
+             f"**Answer.** {len(fits)} of {len(hyps)} hypotheses fit: "
+             f"{', '.join(fits) if fits else 'none'}; excluded: {', '.join(excluded) if excluded else 'none'}."
+             + _closest(dec, excluded, targets, per_seed), "",
+             "| hypothesis | scope | verdict | numbers matched | excluded by (value per seed; thesis) |",
+             "| --- | --- | --- | --- | --- |"]
+    for h in hyps:
+        d = dec[h["key"]]
+        by = "; ".join(f"{targets[t]['text']}: {per_seed(h['key'], t)} (thesis {targets[t]['published']}, "
+                       f"{targets[t]['source']})" for t in d["excluded_by"]) or "-"
+        lines.append(f"| {h['key']} {h['title']} | {h['scope']} | {'**fits**' if d['fits'] else 'excluded'} | "
+                     f"{len(d['matched']) - len(d['excluded_by'])} of {len(d['matched'])} | {by} |")
+    ts = dec.get("test_sets", {})
+    lines += ["", "**Our test sets against the thesis's** (the true density's numbers under the correct evaluation, "
+              "H0; they count only for slips of both densities): " + "; ".join(
+                  f"{targets[t]['text']} {per_seed('H0', t)} (thesis {targets[t]['published']}; matched in {k} of {n})"
+                  for t, k in ts.items()) + ".", ""]
+    key = (("tnr_ptheta_d10", "TNR(p_theta) q_delta(1, 0), thesis 0.02"),
+           ("tnr_ptheta_d25", "TNR(p_theta) q_delta(0.25, 0.5), thesis ~0"),
+           ("sep_ptheta_d10_D50", "sep(p_theta) q_delta(1, 0) D = 50, thesis <= 0.1"),
+           ("kl_t0_min", "min KL estimate at t = 0 (nats), thesis >= 0"))
+    lines += [f"**Key numbers** (seeds {', '.join(map(str, seeds))}):", "",
+              "| hypothesis | " + " | ".join(label for _, label in key) + " |",
+              "| --- |" + " --- |" * len(key)]
+    lines += [f"| {h['key']} | " + " | ".join(per_seed(h["key"], k) for k, _ in key) + " |" for h in hyps]
+    lines += [""]
+    cached = sum(int(v.get("cached_models", 0)) for v in secs.values())
+    n_flows = n * len(record["settings"]["study"]["dims"])
+    lines += [f"Run time: training {train / 60:.1f} min (the {n_flows} flows, {n} seeds x "
+              f"{len(record['settings']['study']['dims'])} D; {cached} of them trained, by the same `train_model` call, "
+              f"in a process started while the pre-registration was written, which scored no test set), scoring "
+              f"{score / 60:.1f} min; one process, one thread. "
+              f"Every number per seed: [decision.json]({rel(os.path.join(root, 'decision.json'))}); "
+              f"the table as a figure:", "",
+              f"![hypothesis x published number]({rel(os.path.join(root, 'slips.png'))})", ""]
+    return lines
+
+
+def slips_section(root, rel=lambda p: p):
+    """REPRODUCTION.md's section from root/slips/decision.json (the committed results); [] when not run."""
+    import json
+
+    path = os.path.join(root, "slips", "decision.json")
+    if not os.path.isfile(path):
+        return []
+    with open(path) as fh:
+        record = json.load(fh)
+    return slips_markdown(record, rel, heading="##", root=os.path.join(root, "slips"))

@@ -93,22 +93,40 @@ def run_slips(study, out_dir, model_cache=None, log=print):
     settings = study_settings(study)
     sigs, seconds = {h.key: {} for h in HYPOTHESES}, {}
     for seed in study.seeds:
+        path = os.path.join(out_dir, "signatures", f"seed{seed}.json")
+        if os.path.exists(path):   # resumable: a finished seed of the same settings is kept
+            done = run_files.read_json(path, dict)
+            if done.get("settings") == _jsonable(settings):
+                log(f"seed {seed}: kept ({path})")
+                for key, sig in done["signatures"].items():
+                    sigs[key][seed] = {k: _number(v) for k, v in sig.items()}
+                seconds[seed] = done["seconds"]
+                continue
+        t_seed = time.perf_counter()
         data, secs = score_seed(study, seed, model_cache, log)
+        secs["wall"] = time.perf_counter() - t_seed
         per_h = {h.key: signature(h, data, study) for h in HYPOTHESES}
         for key, sig in per_h.items():
             sigs[key][seed] = sig
         seconds[seed] = secs
         os.makedirs(os.path.join(out_dir, "signatures"), exist_ok=True)
-        run_files.write_json(os.path.join(out_dir, "signatures", f"seed{seed}.json"),
+        run_files.write_json(path,
                              _jsonable({"seed": seed, "settings": settings, "seconds": secs, "nonfinite": nonfinite(data),
                               "signatures": per_h}))
     decision = decide(sigs)
     wall = time.perf_counter() - start
     record = {"decision": decision, "signatures": {k: {str(s): v for s, v in d.items()} for k, d in sigs.items()},
               "targets": [t._asdict() for t in TARGETS], "hypotheses": [h._asdict() for h in HYPOTHESES],
-              "settings": settings, "seconds": seconds, "wall_seconds": wall}
+              "settings": settings, "seconds": seconds}
+    record["wall_seconds_this_invocation"] = wall
+    record["wall_seconds"] = sum(float(v.get("wall", 0.0)) for v in seconds.values())
     run_files.write_json(os.path.join(out_dir, "decision.json"), _jsonable(record))
     return record
+
+
+def _number(v):
+    """A signature value back from JSON (None: NaN; "inf", "-inf")."""
+    return float("nan") if v is None else float(v)
 
 
 def _jsonable(x):
@@ -121,3 +139,39 @@ def _jsonable(x):
     if isinstance(x, (np.floating, np.integer)):
         return _jsonable(x.item())
     return x
+
+
+def slips_figure(record, path):
+    """The hypothesis x published-number table as a figure: matched cells green (a majority of seeds), missed
+    red, not scored grey; each cell the mean over seeds and the seeds matched -> path."""
+    import matplotlib.pyplot as plt
+
+    hyps = [h["key"] for h in record["hypotheses"]]
+    targets = record["targets"]
+    dec = record["decision"]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.72 * len(targets), 1.2 + 0.42 * len(hyps)))
+    for i, hk in enumerate(hyps):
+        n = dec[hk]["n_seeds"]
+        for j, t in enumerate(targets):
+            scored = t["key"] in dec[hk]["matched"]
+            k = dec[hk]["matched"].get(t["key"], 0)
+            colour = "#dddddd" if not scored else "#7fc97f" if k >= min(2, n) else "#f0827d"
+            ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor=colour, edgecolor="white"))
+            vals = [record["signatures"][hk][s][t["key"]] for s in record["signatures"][hk]]
+            vals = [float("nan") if v is None else float(v) for v in vals]
+            text = f"{np.nanmean(vals):.2g}" if np.any(np.isfinite(vals)) else "nan"
+            ax.text(j + 0.5, i + 0.5, text + (f"\n{k}/{n}" if scored else ""), ha="center", va="center", fontsize=6)
+    ax.set_xlim(0, len(targets))
+    ax.set_ylim(len(hyps), 0)
+    ax.set_xticks(np.arange(len(targets)) + 0.5)
+    ax.set_xticklabels([f"{t['key']}\n({t['claim']}: {t['published']})" for t in targets], rotation=70, ha="right",
+                       fontsize=6)
+    ax.set_yticks(np.arange(len(hyps)) + 0.5)
+    ax.set_yticklabels([f"{hk} ({'fits' if dec[hk]['fits'] else 'excluded'})" for hk in hyps], fontsize=7)
+    ax.set_title("Slip hypotheses x the thesis's published numbers (green: matched in a majority of seeds; "
+                 "red: missed; grey: not scored)", fontsize=8)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
