@@ -250,12 +250,12 @@ for D in cfg.timing_dims:
     rows.append({"D": D, "slogdet_seconds": t_dense, "sum_s_seconds": t_sum})
     print(f"  D = {D:5d}: slogdet {t_dense * 1e6:9.1f} us   sum(s) {t_sum * 1e6:6.2f} us")
 faster = [r["D"] for r in rows if r["sum_s_seconds"] < r["slogdet_seconds"]]
-print(f"  In this run the sum of s was faster than slogdet at {len(faster)} of {len(rows)} dimensions"
-      + (f" (D = {', '.join(map(str, faster))})" if faster and len(faster) < len(rows) else "")
-      + f"; from D = {rows[0]['D']} to D = {rows[-1]['D']} slogdet's time grew "
-      f"{rows[-1]['slogdet_seconds'] / rows[0]['slogdet_seconds']:.0f}-fold, the sum's changed by a factor "
-      f"{rows[-1]['sum_s_seconds'] / rows[0]['sum_s_seconds']:.1f} (at these sizes the sum's time is the cost of "
-      "calling it, not its D additions).")
+_lesson.say(f"  In this run the sum of s was faster than slogdet at {len(faster)} of {len(rows)} dimensions"
+            + (f" (D = {', '.join(map(str, faster))})" if faster and len(faster) < len(rows) else "")
+            + f"; from D = {rows[0]['D']} to D = {rows[-1]['D']} slogdet's time grew "
+            f"{rows[-1]['slogdet_seconds'] / rows[0]['slogdet_seconds']:.0f}-fold, the sum's changed by a factor "
+            f"{rows[-1]['sum_s_seconds'] / rows[0]['sum_s_seconds']:.1f} (at these sizes the sum's time is the cost of "
+            "calling it, not its D additions).")
 lesson.record("timings", rows)
 
 fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -284,16 +284,16 @@ lesson.claim("slogdet of the full Jacobian equals sum_j s_j", logdet_error < 1e-
 
 # %% [markdown]
 # ## Try this
-# - `--dim 7`: with odd $D$ the halves have sizes 3 and 4. You should see `copied_coordinates_d = 3`, a 7 x 7
-#   Jacobian whose top-right 3 x 4 block is exactly 0, and all seven claims holding.
+# - `--dim 7`: with odd $D$ the halves have sizes 3 and 4. You should see `copied_coordinates_d = 3`, a $7 \times 7$
+#   Jacobian whose top-right $3 \times 4$ block is exactly 0, and all seven claims holding.
 # - In Python, build `minflow.AffineCoupling(6, (16, 16), flip=True)` and take its Jacobian as above: you should
 #   see the zero block move to the bottom left (the second half is copied, the first transformed: upper
 #   triangular), with $e^{s}$ on the first three diagonal entries, as in the even layers of the mask diagram.
 # - Make the conditioner huge (`--hidden 512 512`): you should see `round_trip_max_error` still at rounding level
-#   (below 1e-12). Why: eq. 4 never inverts the network; it recomputes s and t from the copied half, which the
+#   (below 1e-12). Why: eq. 4 never inverts the network; it recomputes $s$ and $t$ from the copied half, which the
 #   layer did not change.
-# - `.venv/bin/python lessons/02_affine_coupling.py --thesis` uses D = 100 and the thesis-sized conditioner
-#   (64, 64): you should see a 100 x 100 Jacobian with the same structure, all seven claims holding.
+# - `.venv/bin/python lessons/02_affine_coupling.py --thesis` uses $D = 100$ and the thesis-sized conditioner
+#   (64, 64): you should see a $100 \times 100$ Jacobian with the same structure, all seven claims holding.
 
 # %%
 lesson.finish()

@@ -10,16 +10,16 @@
 # %% [markdown]
 # # Lesson 3 — Prior, generation and maximum-likelihood training (thesis sections 2.1.3-2.1.5, eq. 2, 15-17)
 #
-# A flow is (prior, bijection). With the standard-normal prior p_Z = N(0, I) (section 2.1.3)
-# the model density is eq. 2, generation is z ~ p_Z, x = f^{-1}(z) (section 2.1.4), and
+# A flow is (prior, bijection). With the standard-normal prior $p_Z = \mathcal{N}(0, I)$ (section 2.1.3)
+# the model density is eq. 2, generation is $z \sim p_Z$, $x = f^{-1}(z)$ (section 2.1.4), and
 # training maximises the mean log-likelihood of the data (section 2.1.5; eq. 15 of section 4):
 #
 # $$L(\theta) = \mathbb{E}_p[\log p_\theta(x)] = -H(p, p_\theta) = -\big(H(p) + \mathrm{KL}(p \,\|\, p_\theta)\big)$$
 #
 # so the *expected* training loss (the mean negative log-likelihood, in nats) can never fall below
-# the entropy H(p) of the data (eq. 16-17). The loss on a finite training set can: a model can fit
-# the particular sample better than p itself does (overfitting). We train on a correlated 2-D Gaussian,
-# where H(p) and the density are known exactly, and watch the loss approach that floor.
+# the entropy $H(p)$ of the data (eq. 16-17). The loss on a finite training set can: a model can fit
+# the particular sample better than $p$ itself does (overfitting). We train on a correlated 2-D Gaussian,
+# where $H(p)$ and the density are known exactly, and watch the loss approach that floor.
 #
 # Run: `.venv/bin/python lessons/03_training.py` (`--help` lists the options).
 
@@ -60,8 +60,8 @@ cfg = lesson.config
 rng = np.random.default_rng(cfg.seed)
 
 # %% [markdown]
-# ## The data: p = N(mu, Sigma) in 2-D, with known entropy
-# H(p) = 1/2 log det(2 pi e Sigma) (section 2.2; lesson 4 derives it).
+# ## The data: $p = \mathcal{N}(\mu, \Sigma)$ in 2-D, with known entropy
+# $H(p) = \tfrac12 \log\det(2\pi e\,\Sigma)$ (section 2.2; lesson 4 derives it).
 
 # %%
 sd = np.array(cfg.std)
@@ -75,7 +75,7 @@ lesson.record("H_p_nats", H_p, ".4f")
 # %% [markdown]
 # ## 2.1.3 — The prior, and a new flow
 # A new `RealNVP` is the identity (its conditioners' last layers are zero), so before
-# training its density *is* the prior N(0, I), whatever the data.
+# training its density *is* the prior $\mathcal{N}(0, I)$, whatever the data.
 #
 # `engine="reference"` makes `log_prob` and the training gradient run the readable code of
 # `minflow/flow.py` and `minflow/bijectors/` (autograd differentiates those very lines); the
@@ -91,7 +91,7 @@ lesson.record("untrained_flow_vs_prior_max_diff", prior_error, ".1e")
 
 # %% [markdown]
 # ## 2.1.5 — Maximum likelihood (eq. 15, section 4)
-# `minflow.fit` minimises -(1/N) sum_i log p_theta(x_i) with Adam; the loss is in nats.
+# `minflow.fit` minimises $-\frac{1}{N}\sum_i \log p_\theta(x_i)$ with Adam; the loss is in nats.
 
 # %%
 # eq. 15: maximise E_p[log p_theta] <=> minimise the mean NLL, an estimate of H(p, p_theta)
@@ -103,8 +103,8 @@ lesson.record("final_train_nll_minus_H_p", history.train_nll[-1] - H_p, "+.4f")
 lesson.record("best_val_nll", history.best_val_nll, ".4f")
 
 # %% [markdown]
-# The held-out NLL estimates H(p, p_theta) = H(p) + KL(p || p_theta) (eq. 10). On many fresh
-# points we can split it: KL(p || p_theta) ~ mean of log p(x) - log p_theta(x), x ~ p, and
+# The held-out NLL estimates $H(p, p_\theta) = H(p) + \mathrm{KL}(p \,\|\, p_\theta)$ (eq. 10). On many fresh
+# points we can split it: $\mathrm{KL}(p \,\|\, p_\theta) \approx$ the mean of $\log p(x) - \log p_\theta(x)$, $x \sim p$, and
 # this paired difference has a small standard error.
 
 # %%
@@ -134,7 +134,7 @@ lesson.savefig(fig, "learning_curve",
                "dashed line is the entropy H(p), the lowest value the expected loss can reach (eq. 16-17).")
 
 # %% [markdown]
-# ## 2.1.4 — Generation: z ~ p_Z, x = f^{-1}(z)
+# ## 2.1.4 — Generation: $z \sim p_Z$, $x = f^{-1}(z)$
 
 # %%
 # section 2.1.4: x = f^{-1}(z) with z ~ N(0, I)
@@ -197,16 +197,16 @@ lesson.claim(f"generated samples have the data's mean (within {MEAN_BAR}) and co
 # - `--epochs 5`: training stops early. You should see `KL_p_ptheta_nats` above the 0.05-nat bar of the
 #   "within 0.05 nats of the floor" claim (which then does not hold), several times the default run's.
 # - `--correlation 0.99`: a nearly degenerate Gaussian. You should see `H_p_nats` drop by more than a nat, and
-#   the flow fit it just as closely (`KL_p_ptheta_nats` under 0.05): a coupling layer's shift t(x1) is linear
-#   in x1 as easily as anything else, so a strong linear correlation is not hard.
+#   the flow fit it just as closely (`KL_p_ptheta_nats` under 0.05): a coupling layer's shift $t(x_1)$ is linear
+#   in $x_1$ as easily as anything else, so a strong linear correlation is not hard.
 # - A small training set: `--n-train 300 --epochs 300` (270 training points are only two batches an epoch, so
 #   it needs many epochs). You should see `final_train_nll_minus_H_p` negative: the flow fits its sample
-#   better than p itself does (overfitting), while `best_val_nll` on the 30 held-out points stays above H(p).
-#   With `--n-train 300` alone (40 epochs, 80 steps) the training loss stays above H(p): too few steps to overfit.
-# - `--n-layers 1`: one coupling layer changes only x2, and only as a function of x1, so x1 = z1 ~ N(0, 1).
-#   You should see `sample_mean_max_error` above 0.9 (x1's mean stays 0; the data's is 1) while
-#   `sample_cov_max_relative_error` stays under the 15% bar (x1's variance, 1, happens to be the data's).
-# - `--engine primitives`: the fast kernels compute the same log_prob (to ~1e-10) and gradients (to ~1e-8).
+#   better than $p$ itself does (overfitting), while `best_val_nll` on the 30 held-out points stays above $H(p)$.
+#   With `--n-train 300` alone (40 epochs, 80 steps) the training loss stays above $H(p)$: too few steps to overfit.
+# - `--n-layers 1`: one coupling layer changes only $x_2$, and only as a function of $x_1$, so $x_1 = z_1 \sim \mathcal{N}(0, 1)$.
+#   You should see `sample_mean_max_error` above 0.9 ($x_1$'s mean stays 0; the data's is 1) while
+#   `sample_cov_max_relative_error` stays under the 15% bar ($x_1$'s variance, 1, happens to be the data's).
+# - `--engine primitives`: the fast kernels compute the same `log_prob` (to ~1e-10) and gradients (to ~1e-8).
 #   You should see the same `final_train_nll` and `KL_p_ptheta_nats` as the default run to within 1e-3 nats;
 #   `train_seconds` says how long each engine took on your machine.
 # - At thesis scale: `.venv/bin/python lessons/03_training.py --thesis` (100,000 points, 100 epochs, the

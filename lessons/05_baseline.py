@@ -96,13 +96,13 @@ lesson.record("table", table)
 standard = _thesis.fit_standard(table)
 lesson.record("fit_standard", standard)
 shifts = ", ".join(f"D = {f['D']}: {f['gap_sd']:.2f}" for f in standard)
-print(f"  Figure 1 here: the gap in widths of the true KDE (gap / sd(log p); > 0: the model's KDE lies left of the "
-      f"truth's) is {shifts}. "
-      + _thesis.fit_standard_sentence(standard)
-      + ("" if all(f["met"] for f in standard) else
-         f" The lessons' default training ({cfg.epochs} epochs of {cfg.epoch_size:,} points) is far shorter than the "
-         "thesis's: at D = " + ", ".join(str(f["D"]) for f in standard if not f["met"]) + " the two KDEs are apart by "
-         "more than the rule's bar, not the near-coincidence of the thesis's Figure 1."))
+_lesson.say(f"  Figure 1 here: the gap in widths of the true KDE (gap / sd(log p); > 0: the model's KDE lies left of the "
+            f"truth's) is {shifts}. "
+            + _thesis.fit_standard_sentence(standard)
+            + ("" if all(f["met"] for f in standard) else
+               f" The lessons' default training ({cfg.epochs} epochs of {cfg.epoch_size:,} points) is far shorter than the "
+               "thesis's: at D = " + ", ".join(str(f["D"]) for f in standard if not f["met"]) + " the two KDEs are apart by "
+               "more than the rule's bar, not the near-coincidence of the thesis's Figure 1."))
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
 ds = list(rows)

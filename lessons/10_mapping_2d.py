@@ -15,13 +15,13 @@
 # ([aganse/flow_models](https://github.com/aganse/flow_models)), we train one flow on each of three data sets —
 # a shifted correlated Gaussian, two moons, a ring of 8 Gaussians — and draw
 #
-# * data -> latent: the training points x and their images z = f(x), which should look N(0, I) if the flow
+# * data $\to$ latent: the training points $x$ and their images $z = f(x)$, which should look $\mathcal{N}(0, I)$ if the flow
 #   fitted the data perfectly (the run checks their mean and covariance, and tests their whole distribution);
-# * latent -> data: fresh z ~ N(0, I) and their images x = f^{-1}(z), new samples (section 2.1.4);
+# * latent $\to$ data: fresh $z \sim \mathcal{N}(0, I)$ and their images $x = f^{-1}(z)$, new samples (section 2.1.4);
 #
 # with the 10 most outlying points highlighted on both sides, to see whether "outliers stay
-# outliers". Then the change-of-variables consistency table: log p_X(x) computed directly and
-# via p_Z and the log-determinant, both ways round (eq. 2),
+# outliers". Then the change-of-variables consistency table: $\log p_X(x)$ computed directly and
+# via $p_Z$ and the log-determinant, both ways round (eq. 2),
 #
 # $$\log p_X(x) = \log p_Z(f(x)) + \log\left|\det J_f(x)\right|, \qquad \log p_Z(z) = \log p_X(f^{-1}(z)) + \log\left|\det J_{f^{-1}}(z)\right|$$
 #
@@ -104,15 +104,15 @@ if unknown:
 # ## Train, then map both ways
 #
 # For each data set: fit by maximum likelihood (eq. 15), then
-# * data -> latent: the 10 training points with the lowest model density log p_theta(x) are the
+# * data $\to$ latent: the 10 training points with the lowest model density $\log p_\theta(x)$ are the
 #   data-space outliers (orange); where do they land in latent space?
-# * latent -> data: the 10 fresh latent points with the largest ||z|| (lowest p_Z) are the
+# * latent $\to$ data: the 10 fresh latent points with the largest $\|z\|$ (lowest $p_Z$) are the
 #   latent outliers (red); where do they land in data space?
 #
 # For the two moons we also *watch* the flow: `flow.trace(x)` returns every layer's output, and the frames
 # show the training points after each coupling layer, from the data (first panel) to the latent space
 # (last). Each layer moves one coordinate and copies the other (eq. 3), so the moons are bent and
-# stretched one axis at a time towards the one round blob of N(0, I) (how close they get, the
+# stretched one axis at a time towards the one round blob of $\mathcal{N}(0, I)$ (how close they get, the
 # Kolmogorov-Smirnov tests below say). Read backwards, last panel to first, the frames are sampling.
 
 # %%
@@ -265,7 +265,7 @@ lesson.write_text("consistency.txt",
 # ## What this run showed
 #
 # The table is exact arithmetic, whatever the training: it checks the code, not the fit.
-# The entropy of the shifted Gaussian is known, H(p) = 1/2 log det(2 pi e Sigma), so its
+# The entropy of the shifted Gaussian is known, $H(p) = \tfrac12\log\det(2\pi e\,\Sigma)$, so its
 # test NLL can be compared with the floor of eq. 17.
 
 # %%
@@ -294,7 +294,7 @@ for name, r in results.items():
     verdict = ("consistent with N(0, I) by every test" if not rejected else
                f"NOT N(0, I) in distribution: rejected for {', '.join(rejected)} (the streaks and holes of its "
                "latent panel), whatever the mean and covariance say")
-    print(f"  {name}: Kolmogorov-Smirnov tests of the latent images at the {KS_LEVEL:.0%} level ({numbers}): {verdict}.")
+    _lesson.say(f"  {name}: Kolmogorov-Smirnov tests of the latent images at the {KS_LEVEL:.0%} level ({numbers}): {verdict}.")
 lesson.record("latent_looks_normal", {name: r["latent_looks_normal"] for name, r in results.items()})
 if "shifted_mvn" in results:
     H_mvn = 0.5 * np.linalg.slogdet(2 * np.pi * np.e * MVN_COV)[1]
@@ -313,14 +313,14 @@ if "shifted_mvn" in results:
 # %% [markdown]
 # ## Try this
 # - Compare `outliers_stay_outliers` across the data sets (printed above as `<name>_outliers_stay_outliers_of_10`,
-#   and in results.json): how many of its 10 lowest-density points are also among its 10 largest-||z|| points.
+#   and in results.json): how many of its 10 lowest-density points are also among its 10 largest-$\|z\|$ points.
 #   Only the log-determinant term of eq. 2 can make the two lists differ: for an affine map it is constant and
 #   the count would be 10. You should see the shifted Gaussian (whose ideal map is affine) share at least 6
 #   (its claim), and the counts of the other two differ from 10 only where the log-determinant re-ranks points.
 # - `--epochs 20 5 5` (five epochs for the moons and the ring): you should see `ring8_generated_between_modes`,
-#   the share of generated points more than 4 ring_std from every mode, several times the default run's. The
+#   the share of generated points more than 4 `ring_std` from every mode, several times the default run's. The
 #   under-trained flow smears the prior's mass across the gaps; even the default run keeps thin bridges
-#   between modes, since f^{-1} is continuous and the image of the one-piece N(0, I) stays in one piece.
+#   between modes, since $f^{-1}$ is continuous and the image of the one-piece $\mathcal{N}(0, I)$ stays in one piece.
 # - `--n-layers 2`: you should see ring8 suffer most: its test NLL rises more above the default run's than the
 #   other two data sets' do (eight modes need the most bending).
 # - At thesis-like scale: `.venv/bin/python lessons/10_mapping_2d.py --thesis` (longer training, 2000-point

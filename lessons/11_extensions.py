@@ -20,7 +20,7 @@
 #   can still fall below that number, but it cannot shrink or stretch space to match the data's spread;
 # * ActNorm (Glow, 3.4): $y = (x + b)\,e^{\mathrm{log\_scale}}$ per coordinate, initialised from the first
 #   batch to zero mean and unit variance; $\log|\det J| = \sum_j \mathrm{log\_scale}_j$;
-# * the invertible linear layer (Glow's 1x1 convolution for vectors): $y = W x$ with
+# * the invertible linear layer (Glow's $1 \times 1$ convolution for vectors): $y = W x$ with
 #   $W = P L (U + \mathrm{diag}(\mathrm{sign}\cdot e^{\log s}))$, so $\log|\det W| = \sum_j \log s_j$ — $O(D)$, not $O(D^3)$;
 #   it replaces the fixed alternation of halves by a learnt mixing of coordinates.
 #
@@ -223,7 +223,7 @@ why = (
        "it with a fixed permutation. " if table[ext[1]]["test_nll"] > table[ext[0]]["test_nll"] else "")
     + "ActNorm's real use is the additive flow's, which has no scale of its own: "
     + f"{table['additive']['test_nll']:.3f} nats without it, {table['additive+actnorm']['test_nll']:.3f} with it.")
-print(why)
+_lesson.say(why, indent="")
 
 # %% [markdown]
 # ## What this run showed
@@ -252,7 +252,7 @@ lesson.claim("the affine core model beats the volume-preserving one",
 #   extension helps the affine flow: with affine couplings, even two layers can already scale.
 # - `--data-scale 5` (the moons five times larger): you should see the additive-only flow fall several nats behind
 #   the affine one (under one nat behind at the default scale): it cannot change volume, and the data's entropy
-#   grew by 2 log 5 = 3.2 nats. ActNorm fixes most of it in one layer: you should see additive+actnorm within
+#   grew by $2\log 5 = 3.2$ nats. ActNorm fixes most of it in one layer: you should see additive+actnorm within
 #   half a nat of affine.
 # - In Python, another variant: `minflow.RealNVP(2, 6, (32, 32), permutation="random")`, trained like the others
 #   (`minflow.fit(flow, x_train, rng=np.random.default_rng(1), epochs=30, batch_size=256, lr=3e-3, validation=0.1)`).

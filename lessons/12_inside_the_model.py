@@ -227,12 +227,12 @@ rel = ratios[-1] / ratio_exact
 verdict = "compensated" if rel < 0.9 else "amplified" if rel > 1.1 else "as a perfect model of p"
 # which side of the dashed line r_K lies, decided on the numbers as printed (4 decimals)
 side = ("on" if f"{ratios[-1]:.4f}" == f"{ratio_exact:.4f}" else "above" if ratios[-1] > ratio_exact else "below")
-print(f"At the output the perturbation is r_K = {ratios[-1]:.4f} of the data's spread (K = {len(ratios) - 1} layers; "
-      f"r_0 = {ratios[0]:.4f} at the input). The exact whitening of p maps the same pairs to {ratio_exact:.4f}, the "
-      f"dashed line: the flow's r_K is {side} it" + ("" if side == "on" else f", by {abs(ratios[-1] - ratio_exact):.4f}")
-      + f" ({rel:.3f} times the whitening's ratio, {rel - 1:+.1%}). Verdict: {verdict} (the rule: below 0.9 times "
-      "the whitening's ratio is the compensation the co-adaptation hypothesis predicts, above 1.1 times an "
-      "amplification, in between what a perfect model of p would do).")
+_lesson.say(f"At the output the perturbation is r_K = {ratios[-1]:.4f} of the data's spread (K = {len(ratios) - 1} layers; "
+            f"r_0 = {ratios[0]:.4f} at the input). The exact whitening of p maps the same pairs to {ratio_exact:.4f}, the "
+            f"dashed line: the flow's r_K is {side} it" + ("" if side == "on" else f", by {abs(ratios[-1] - ratio_exact):.4f}")
+            + f" ({rel:.3f} times the whitening's ratio, {rel - 1:+.1%}). Verdict: {verdict} (the rule: below 0.9 times "
+            "the whitening's ratio is the compensation the co-adaptation hypothesis predicts, above 1.1 times an "
+            "amplification, in between what a perfect model of p would do).", indent="")
 for name in separation:
     print(f"{name}: AUROC with true log p {reference[name]['auroc_true_logp']:.3f}, with log p_theta "
           f"{reference[name]['auroc_model_logp']:.3f}, with the latent norm {separation[name][-1]:.3f}.")

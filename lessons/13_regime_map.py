@@ -385,7 +385,7 @@ else:
     findings.append(f"By the pre-registered rule this sweep does not show C10: no checkpoint had TNR(p_theta) <= {TNR_BAR:g} "
                     "on both sets.")
 for f in findings:
-    print(f)
+    _lesson.say(f, indent="")
 lesson.record("findings", findings)
 
 lesson.claim(f"the true density flags more than {TNR_BAR:g} of both perturbed sets in every seed (so TNR(p_theta) "
@@ -463,7 +463,7 @@ if os.path.isfile(os.path.join(full, "decision.json")):
         lesson.record("full_sweep", {"found": True, "readable": False})
     else:
         for sentence in sentences:
-            print(sentence)
+            _lesson.say(sentence, indent="")
         print(f"The rule was committed in {DECISION_COMMIT} before the sweep ran; the whole section, "
               "\"Is C10 reproducible under the thesis's own fit? (pre-registered)\", is in REPRODUCTION.md.")
         fig = os.path.join(full, "regime_map.png")

@@ -56,6 +56,7 @@ import json  # noqa: E402
 import re  # noqa: E402
 import shlex  # noqa: E402
 import shutil  # noqa: E402
+import textwrap  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -242,8 +243,8 @@ class Lesson:
                 print(f"    {f.name:<16} = {getattr(self.config, f.name)!r}{fixed}")
         print(f"    output -> {shown_path(self.out)}")
         if self.exploring:
-            print(f"  exploring (settings differ from the defaults: {', '.join(self.changed) or self.preset}): "
-                  "claims that need a well-trained model are reported, not asserted")
+            say(f"  exploring (settings differ from the defaults: {', '.join(self.changed) or self.preset}): "
+                "claims that need a well-trained model are reported, not asserted")
 
     # --- results -------------------------------------------------------------
     def savefig(self, fig, name, caption):
@@ -261,7 +262,7 @@ class Lesson:
         self.figures[f"{name}.png"] = caption.strip()
         self.figure_checks[f"{name}.png"] = {"drawn_by": "lesson", "dpi": FIGURE_DPI, **png_size(path),
                                              "unlabelled_axes": unlabelled}
-        print(f"[figure] {name}.png: {short_caption(caption, name)}")
+        say(f"[figure] {name}.png: {short_caption(caption, name)}")
         show_inline(path, caption)
 
     def adopt_figure(self, path, drawn_by):
@@ -271,7 +272,7 @@ class Lesson:
         caption = txt.read_text().strip() if txt.exists() else ""
         self.figures[path.name] = caption
         self.figure_checks[path.name] = {"drawn_by": drawn_by, **png_size(path)}
-        print(f"[figure] {path.name}: {short_caption(caption, path.stem)}")
+        say(f"[figure] {path.name}: {short_caption(caption, path.stem)}")
         show_inline(path, caption)
 
     def record(self, key, value, fmt=None):
@@ -307,7 +308,7 @@ class Lesson:
         else:
             mark = ("does not hold at these settings (reported, not asserted: it needs "
                     + ("a well-trained model)" if needs_training else "the default settings)"))
-        print(f"[claim] {statement}: {mark}" + (f"  ({detail})" if detail else ""))
+        say(f"[claim] {statement}: {mark}" + (f"  ({detail})" if detail else ""))
         self.claims.append({"claim": statement, "holds": ok, "asserted": asserted, "detail": detail,
                             "needs_training": bool(needs_training), "depends_on_settings": bool(depends_on_settings)})
 
@@ -335,7 +336,7 @@ class Lesson:
               f"{seconds:.1f} s -> {shown_path(self.out if not broken else self.partial)}")
         for c in failed:
             kind = "FAILED (asserted)" if c["asserted"] else "does not hold at these settings (reported)"
-            print(f"    {kind}: {c['claim']}" + (f" ({c['detail']})" if c["detail"] else ""))
+            say(f"    {kind}: {c['claim']}" + (f" ({c['detail']})" if c["detail"] else ""))
         if broken:
             print(f"error: {len(broken)} asserted claim(s) of {self.name} failed; its output stays in "
                   f"{shown_path(self.partial)}",
@@ -406,6 +407,30 @@ def png_size(path):
         ppu_x, _, unit = struct.unpack(">IIB", data[at + 4:at + 13])
         dpi = round(ppu_x * 0.0254) if unit == 1 else None
     return {"width_px": width, "height_px": height, "dpi": dpi}
+
+
+PRINT_WIDTH = 110  # columns of a printed paragraph: a terminal or a log shows it without scrolling sideways
+
+
+def wrapped(text, indent="    ", width=PRINT_WIDTH):
+    """``text`` as a lesson prints it: each line longer than ``width`` broken between words into lines of at
+    most ``width`` columns (a word longer than that stays whole). Breaks fall only at spaces, never inside a
+    word, a number or a hyphenated range, so every number reads as it was computed; continuation lines keep
+    the line's own indent plus ``indent``, so a wrapped item still reads as one."""
+    out = []
+    for line in str(text).split("\n"):
+        if len(line) <= width:
+            out.append(line)
+            continue
+        lead = line[:len(line) - len(line.lstrip(" "))]
+        out.append(textwrap.fill(line, width, subsequent_indent=lead + indent, break_long_words=False,
+                                 break_on_hyphens=False))
+    return "\n".join(out)
+
+
+def say(text, indent="    "):
+    """Print ``text`` wrapped (``wrapped``): a sentence generated from the run's numbers, readable in a terminal."""
+    print(wrapped(text, indent))
 
 
 CAPTION_PRINTED = 200  # characters of a caption printed at most; the whole caption is in <name>.txt

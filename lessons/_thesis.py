@@ -244,5 +244,5 @@ def show_markdown(text):
         from IPython.display import Markdown, display
 
         display(Markdown(text.split("\n", 2)[2] if text.startswith("## ") else text))
-    else:
-        print(text.replace("**", ""))
+    else:  # each paragraph is one line of Markdown: wrapped, so that a terminal shows it whole
+        _lesson.say(text.replace("**", ""), indent="")

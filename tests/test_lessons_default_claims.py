@@ -25,6 +25,8 @@ CHEAP = ["01_change_of_variables", "02_affine_coupling", "03_training"]
 WITH_CORE_MODEL = ["04_information", pytest.param("05_baseline", marks=pytest.mark.slow),
                    pytest.param("06_generalisation", marks=pytest.mark.slow), "07_perturbed", "08_outliers",
                    pytest.param("09_ood_detection", marks=pytest.mark.slow), "12_inside_the_model"]
+# The longest line a lesson may print (tests/test_lessons.py: PRINTED_LINE_LIMIT): checked here at the defaults.
+PRINTED_LINE_LIMIT = 300
 # Claims about the training run itself, which an untrained stand-in cannot have (each holds in make lessons).
 ABOUT_TRAINING = ("training lowered the validation NLL",)
 
@@ -70,6 +72,13 @@ def test_cheap_lesson_passes_at_default_settings(name, tmp_path):
     summary = _results(out)
     assert summary["settings"] == "default" and not summary["exploring"]
     assert all(c["holds"] and c["asserted"] for c in summary["claims"]), summary["claims"]
+    _assert_short_lines(name, proc.stdout)
+
+
+def _assert_short_lines(name, stdout):
+    """No printed line over PRINTED_LINE_LIMIT characters (the lessons wrap their generated sentences)."""
+    long = [(len(line), line[:120]) for line in stdout.splitlines() if len(line) > PRINTED_LINE_LIMIT]
+    assert not long, f"{name} prints lines over {PRINTED_LINE_LIMIT} characters at default settings: {long}"
 
 
 @pytest.mark.parametrize("name", WITH_CORE_MODEL)
@@ -86,3 +95,4 @@ def test_claims_that_need_no_training_hold_at_default_settings(name, tmp_path):
     assert truth, f"{name}: no claim that needs no training"
     failed = [f"{c['claim']} ({c['detail']})" for c in truth if not c["holds"]]
     assert not failed, f"{name} at default settings: " + "; ".join(failed)
+    _assert_short_lines(name, proc.stdout)

@@ -51,12 +51,13 @@ def _run(folder, name, args, warnings_ok=False):
     assert proc.returncode == 0, f"{name} {args}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     assert "Traceback" not in proc.stderr and (warnings_ok or "Warning" not in proc.stderr), proc.stderr[-2000:]
     summary = json.loads((out / "results.json").read_text())
-    summary["stdout"] = proc.stdout
+    summary["stdout"] = " ".join(proc.stdout.split())  # the lessons wrap long sentences: one line, single spaces
     return summary
 
 
 def run(root, name, *args, warnings_ok=False):
-    """The lesson's results.json (plus its stdout under "stdout"), run once per session per argument list.
+    """The lesson's results.json (plus its stdout, flattened to one line, under "stdout"), run once per session
+    per argument list.
     A warning on stderr fails the run unless ``warnings_ok`` (a diverging training overflows on purpose)."""
     return _run(str(root), name, tuple(args), warnings_ok)
 
