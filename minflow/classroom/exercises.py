@@ -34,6 +34,9 @@ MARKER = ".minflow-exercises.json"
 WITHHELD = ("classroom",)  # top-level names of the package never copied into a workspace
 SPEED = "speed"            # the speed room: replaced by the stand-in SPEED_STANDIN ...
 SPEED_KEPT = ("parallel.py",)  # ... and its modules that hold no formula (the face imports them)
+# Pre-registered studies whose frozen text re-derives an exercise's answer (slips.py computes the OOD
+# bounds of tpr_bounds itself, and may not change after its pre-registration); no exercise needs them.
+STUDIES_WITHHELD = ("thesis/documents/slips.py", "thesis/documents/slips_run.py")
 
 
 def _source_files(package_dir):
@@ -42,6 +45,8 @@ def _source_files(package_dir):
     for path in sorted(package_dir.rglob("*")):
         rel = path.relative_to(package_dir)
         if "__pycache__" in rel.parts or path.suffix in (".pyc", ".pyo") or not path.is_file():
+            continue
+        if rel.as_posix() in STUDIES_WITHHELD:
             continue
         if rel.parts[0] not in (*WITHHELD, SPEED) or rel.parts[0] == SPEED and rel.name in SPEED_KEPT:
             yield path, "minflow/" + rel.as_posix()

@@ -9,7 +9,7 @@ filled in from the same runs (``notes``). A fresh clone regenerates the file byt
 """
 import os
 
-from . import ablations, highd, provenance, slips
+from . import ablations, highd, provenance
 from ..pipeline import run_files
 from ..verdicts.claims import RULES_VERSION
 from ..pipeline.config import ExperimentConfig, preset
@@ -55,6 +55,7 @@ def write_report(path="REPRODUCTION.md", root=ROOT, link_base=None):
             lines += _preset_section(name, title, command, found[name], rel)
     if os.path.isfile(os.path.join(root, "regimes", "decision.json")):
         lines += regimes_markdown(os.path.join(root, "regimes"), rel)
+    from . import slips  # here, not at the top: a student's hand-out leaves the studies out (classroom/exercises.py)
     lines += slips.slips_section(root, rel)
     lines += ablations.markdown(root)
     lines += highd.markdown(root)
