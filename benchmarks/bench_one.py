@@ -10,6 +10,9 @@ Tasks (all rates are best of --runs timed runs, after one untimed warm-up run):
   fit       steps/s of a whole epoch: minflow.fit(flow, data, epochs=1, batch_size=B, lr=1e-3,
             validation=array), steps / wall time of the call; for torch, the epoch loop a user
             writes (benchmarks/torch_model.py: shuffle, Adam, loss read back, validation NLL).
+            --validation F: fit's validation=F instead (a fraction of the data held out, 0.0: none),
+            --validation default: fit's own default (as the README calls it); torch holds out the
+            same rows once, before its epochs, and evaluates them after each (none for 0.0).
   log_prob  points/s of log_prob on --n-eval points (flow.log_prob(x, chunk_size=c) /
             torch_model.log_prob under inference_mode), for each chunk size in --chunks; best chunk.
   step      the inner kernel: one gradient + Adam update on a fixed batch, no fit around it
@@ -18,6 +21,7 @@ Tasks (all rates are best of --runs timed runs, after one untimed warm-up run):
 Only the library named by --lib is imported (agree imports both).
 """
 import argparse
+import inspect
 import json
 import math
 import os
@@ -39,11 +43,16 @@ def parse():
     ap.add_argument("--runs", type=int, default=3, help="timed runs (best is reported)")
     ap.add_argument("--epoch-points", type=int, default=65536, help="training points per epoch (fit)")
     ap.add_argument("--n-val", type=int, default=1024, help="validation points (fit)")
+    ap.add_argument("--validation", default="array",
+                    help="fit: 'array' (--n-val points, the default), a fraction held out (0.0: none), or 'default'")
     ap.add_argument("--n-eval", type=int, default=65536, help="points evaluated per log_prob call")
     ap.add_argument("--chunks", default="1024,2048,4096,8192")
     ap.add_argument("--engine", default=None, help="minflow engine (default: minflow's default)")
     ap.add_argument("--min-time", type=float, default=1.0, help="seconds per timed run (step)")
     return ap.parse_args()
+
+
+FIT_DEFAULT_VALIDATION = 0.1  # minflow.fit's default (checked in the minflow process; torch's does not import it)
 
 
 def cpu_seconds():
@@ -95,16 +104,28 @@ def minflow_fit(args):
     import minflow
 
     flow = minflow_flow(args, perturb=False)
-    x, val = data(args, args.epoch_points, 1), data(args, args.n_val, 2)
+    x = data(args, args.epoch_points, 1)
     rng = np.random.default_rng(3)
-    steps = args.epoch_points // args.batch
+    if args.validation == "array":
+        kw, n_val = {"validation": data(args, args.n_val, 2)}, 0
+    else:  # what users pass: a fraction of the data held out by fit itself (or fit's default fraction)
+        kw = {} if args.validation == "default" else {"validation": float(args.validation)}
+        default = inspect.signature(minflow.fit).parameters["validation"].default
+        assert default == FIT_DEFAULT_VALIDATION, f"minflow.fit's default validation is now {default}: update bench_one.py"
+        n_val = int(round(validation_fraction(args) * args.epoch_points))
+    steps = (args.epoch_points - n_val) // args.batch
 
     def one_epoch():
-        minflow.fit(flow, x, rng=rng, epochs=1, batch_size=args.batch, lr=1e-3, validation=val)
+        minflow.fit(flow, x, rng=rng, epochs=1, batch_size=args.batch, lr=1e-3, **kw)
     one_epoch()  # warm-up
     runs = [timed(one_epoch) for _ in range(args.runs)]
     return dict(steps_per_epoch=steps, engine=flow.engine, runs=runs, rate=steps / min(w for w, _ in runs),
-                unit="steps/s")
+                unit="steps/s", validation=args.validation)
+
+
+def validation_fraction(args):
+    """The fraction of the data that fit holds out for --validation F or 'default' (fit's own default)."""
+    return FIT_DEFAULT_VALIDATION if args.validation == "default" else float(args.validation)
 
 
 def minflow_log_prob(args):
@@ -144,15 +165,22 @@ def torch_fit(args):
     torch, tm = torch_setup(args)
     model = tm.build(args.dim, args.layers, (args.width, args.width), args.dtype)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x, val = torch.from_numpy(data(args, args.epoch_points, 1)), torch.from_numpy(data(args, args.n_val, 2))
+    x = torch.from_numpy(data(args, args.epoch_points, 1))
     gen = torch.Generator().manual_seed(3)
-    steps = args.epoch_points // args.batch
+    if args.validation == "array":
+        val = torch.from_numpy(data(args, args.n_val, 2))
+    else:  # the user's loop: hold out the same share once, before training (None: no validation at all)
+        n_val = int(round(validation_fraction(args) * args.epoch_points))
+        order = torch.randperm(len(x), generator=gen)
+        val, x = (x[order[:n_val]] if n_val else None), x[order[n_val:]]
+    steps = len(x) // args.batch
 
     def one_epoch():
         tm.train_epoch(model, opt, x, args.batch, val, gen)
     one_epoch()
     runs = [timed(one_epoch) for _ in range(args.runs)]
-    return dict(steps_per_epoch=steps, runs=runs, rate=steps / min(w for w, _ in runs), unit="steps/s")
+    return dict(steps_per_epoch=steps, runs=runs, rate=steps / min(w for w, _ in runs), unit="steps/s",
+                validation=args.validation)
 
 
 def torch_log_prob(args):

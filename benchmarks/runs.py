@@ -17,10 +17,13 @@ class Run:
     def __init__(self, run):
         self.run, self.info, self.cases = run, run["info"], run["cases"]
 
-    def get(self, lib, task, dim, width, dtype, batch=None, engine=None):
+    def get(self, lib, task, dim, width, dtype, batch=None, engine=None, validation="array"):
+        """The case of these settings; a `fit` case's ``validation``: "array" (the table's cases, 1,024 points
+        passed), or what ``fit`` was called with ("0.0", "default": the cases "as users call it")."""
         for c in self.cases:
             if (c["lib"], c["task"], c["dim"], c["width"], c["dtype"]) == (lib, task, dim, width, dtype) \
-                    and (batch is None or c["batch"] == batch) and (engine is None or c.get("engine") == engine):
+                    and (batch is None or c["batch"] == batch) and (engine is None or c.get("engine") == engine) \
+                    and c.get("validation", "array") == validation:
                 return c
         return None
 
@@ -35,7 +38,16 @@ class Run:
         seen = []
         for c in self.cases:
             key = (c["dim"], c["width"], c["batch"]) if task != "log_prob" else (c["dim"], c["width"])
-            if c["task"] == task and key not in seen:
+            if c["task"] == task and c.get("validation", "array") == "array" and key not in seen:
+                seen.append(key)
+        return seen
+
+    def as_called(self):
+        """[(dim, width, batch, validation)] of the `fit` cases timed as users call it (not "array")."""
+        seen = []
+        for c in self.cases:
+            key = (c["dim"], c["width"], c["batch"], c.get("validation", "array"))
+            if c["task"] == "fit" and key[3] != "array" and key not in seen:
                 seen.append(key)
         return seen
 

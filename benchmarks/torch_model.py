@@ -82,7 +82,7 @@ def load_minflow(model, params):
 
 
 def train_epoch(model, opt, data, batch_size, validation, generator):
-    """One epoch over ``data`` (a tensor): returns (steps, validation NLL)."""
+    """One epoch over ``data`` (a tensor): returns (steps, validation NLL; None without ``validation``)."""
     order = torch.randperm(len(data), generator=generator)
     steps = 0
     for i in range(0, len(data) - batch_size + 1, batch_size):
@@ -93,6 +93,8 @@ def train_epoch(model, opt, data, batch_size, validation, generator):
         opt.step()
         loss.item()                     # fit reads every loss back (history, divergence check)
         steps += 1
+    if validation is None:
+        return steps, None
     with torch.inference_mode():
         val_nll = -model.log_prob(validation).mean().item()
     return steps, val_nll

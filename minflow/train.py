@@ -76,7 +76,7 @@ def fit(flow, data, *, rng, epochs=100, batch_size=256, lr=1e-3, schedule="cosin
     opt = check_options(flow, data, rng, locals())
     train, val, n_train = _split_data(flow, data, opt)
     if flow.needs_data_init:
-        flow.data_init(train[:4096] if train is not None else opt.sampler(min(4096, n_train), rng))
+        flow.data_init(_first_rows(train, 4096) if train is not None else opt.sampler(min(4096, n_train), rng))
     engine = engines.get(opt.engine)
     value_grad = engine.value_and_grad(flow.layers)
     hist = History(settings=opt.settings(flow, n_train, len(val)))
@@ -195,16 +195,31 @@ def _eval_nll(flow, x):
 
 
 def _batches(flow, train, opt, n_train, rng):
-    """The minibatches of one epoch: a fresh draw from the sampler, or a reshuffle of the data."""
-    x = check_batch(opt.sampler(n_train, rng), flow.dim, "sampler output", flow.dtype) if opt.sampler else train
-    order = rng.permutation(len(x))
-    for i in range(0, len(x) - opt.batch_size + 1, opt.batch_size):
+    """The minibatches of one epoch: a fresh draw from the sampler, or a reshuffle of the training rows.
+
+    ``train``: (data, rows), the training points being data[rows] (rows None: all of data); a batch is
+    gathered from data directly, so the training set is never copied whole (the same rows, in the same
+    order, as gathering from a copy)."""
+    if opt.sampler:
+        x, rows = check_batch(opt.sampler(n_train, rng), flow.dim, "sampler output", flow.dtype), None
+    else:
+        x, rows = train
+    order = rng.permutation(len(x) if rows is None else len(rows))
+    if rows is not None:
+        order = rows[order]
+    for i in range(0, len(order) - opt.batch_size + 1, opt.batch_size):
         xb = x[order[i:i + opt.batch_size]]
         yield xb if flow.backend == "numpy" else to_backend(xb, flow.backend)
 
 
+def _first_rows(train, n):
+    """The first n training points of ``train`` = (data, rows)."""
+    x, rows = train
+    return x[:n] if rows is None else x[rows[:n]]
+
+
 def _split_data(flow, data, opt):
-    """Returns (train array or None, validation array, points per epoch)."""
+    """Returns (train or None, validation array, points per epoch); train: (data, rows), see ``_batches``."""
     if opt.sampler is not None:
         n_val = opt.n_validation
         val = (check_batch(opt.sampler(n_val, opt.rng), flow.dim, "sampler output", flow.dtype)
@@ -212,20 +227,21 @@ def _split_data(flow, data, opt):
         return None, val, opt.epoch_size
     x = check_batch(data, flow.dim, "data", flow.dtype)
     if opt.n_validation is None:
-        train, val = x, check_batch(opt.validation, flow.dim, "validation", flow.dtype)
+        rows, val = None, check_batch(opt.validation, flow.dim, "validation", flow.dtype)
     else:
         order = opt.rng.permutation(len(x))
         n_val = int(round(opt.validation * len(x)))
         if n_val == 0 and opt.validation > 0:
             raise ValueError(f"validation: {opt.validation:g} of {len(x)} points rounds to 0 rows; hold out at least "
                              f"one (validation >= {1 / len(x):.3g}), or pass validation=0 for none")
-        val, train = x[order[:n_val]], x[order[n_val:]]
+        rows = order[n_val:]  # the training rows, by index: the data are not copied (``_batches``)
         # no validation set: the best epoch and divergence are judged on a bounded sample of the (shuffled)
         # training rows, not on all of them every epoch (with N <= MONITOR_ROWS: all of them, as before)
-        val = train[:MONITOR_ROWS] if n_val == 0 else val
-    if len(train) < opt.batch_size:
-        raise ValueError(f"batch_size: {opt.batch_size} is larger than the {len(train)} training points")
-    return train, val, len(train)
+        val = x[order[:n_val]] if n_val else x[rows[:MONITOR_ROWS]]
+    n_train = len(x) if rows is None else len(rows)
+    if n_train < opt.batch_size:
+        raise ValueError(f"batch_size: {opt.batch_size} is larger than the {n_train} training points")
+    return (x, rows), val, n_train
 
 
 def _clip(grads, clip_norm):

@@ -68,3 +68,18 @@ def test_the_readme_speed_paragraph_is_the_one_the_committed_results_give(report
         readme = f.read()
     block = readme.split(summary.BEGIN, 1)[1].split(summary.END, 1)[0].strip()
     assert block == summary.paragraph(runs[-1])
+
+
+def test_fit_as_users_call_it_is_its_own_table_and_target(report):
+    """The cases of issue 27 (validation=0.0, the README's call) never stand in for the table's cases."""
+    cases = [{"lib": lib, "task": "fit", "dim": 50, "width": w, "dtype": "float64", "batch": b, "rate": rate, **extra}
+             for lib, scale in (("minflow", 1.0), ("torch", 1.25))
+             for w, b, rate, extra in [(256, 1024, 10.0 * scale, {}), (256, 1024, 9.0 * scale, {"validation": "0.0"}),
+                                       (64, 256, 30.0 * scale, {"validation": "default"})]]
+    run = report.Run({"info": {}, "cases": cases})
+    assert run.shapes("fit") == [(50, 256, 1024)] and run.rate("minflow", "fit", 50, 256, "float64", 1024) == 10.0
+    assert run.as_called() == [(50, 256, 1024, "0.0"), (50, 64, 256, "default")]
+    table = report.as_called_lines(run)
+    assert sum(line.startswith("| 50 |") for line in table) == 2 and all("0.80 |" in line for line in table[4:6])
+    target = [row for row in report._speed_targets(run) if "validation=0.0" in row]
+    assert len(target) == 1 and "0.80x" in target[0] and "missed" in target[0]

@@ -49,3 +49,20 @@ def test_no_validation_still_stops_a_diverging_run():
         hist = minflow.fit(_flow(), x, rng=np.random.default_rng(2), epochs=30, batch_size=100, lr=50.0,
                            schedule="constant", validation=0)
     assert hist.diverged and hist.stop_reason == "diverged"
+
+
+@pytest.mark.parametrize("validation", [0.0, 0.1])
+def test_fit_does_not_copy_the_training_set(validation):
+    """The training rows are kept by index and each batch gathered from the data (issue 27): fit's peak
+    memory stays below one copy of the training rows, which it used to make every call."""
+    import tracemalloc
+
+    x = np.random.default_rng(1).standard_normal((40000, 20))   # 6.4 MB
+    flow = minflow.RealNVP(20, 2, (8,), rng=np.random.default_rng(0))
+    tracemalloc.start()
+    try:
+        minflow.fit(flow, x, rng=np.random.default_rng(2), epochs=1, batch_size=500, validation=validation)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.75 * x.nbytes, f"fit allocated {peak / 1e6:.1f} MB at its peak for {x.nbytes / 1e6:.1f} MB of data"
