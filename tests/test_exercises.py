@@ -187,3 +187,11 @@ def test_selfcheck_passes_a_correct_variant_and_covers_every_exercise(tmp_path):
     verdicts = dict(line.split(None, 1) for line in proc.stdout.splitlines()[:-1])
     assert list(verdicts) == list(ex.NAMES), proc.stdout
     assert set(verdicts.values()) == {"ok"} and proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_practice_workspace_runs_the_command_its_readme_gives_first(stubs):
+    """`make exercises` (no hand-out): the README says `python selfcheck.py`; it is there and runs."""
+    assert "python selfcheck.py" in (stubs / "README.md").read_text()
+    proc = subprocess.run([sys.executable, "-I", "selfcheck.py", "split_join"], cwd=stubs, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode in (0, 1) and "split_join" in proc.stdout, proc.stdout + proc.stderr

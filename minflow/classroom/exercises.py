@@ -111,8 +111,8 @@ def generate(out="exercises", force=False, package_dir=PACKAGE_DIR, smoke_test=T
     """Write a workspace for ``student`` (their variant from ``secret``): ``out/minflow``, ``out/README.md``.
 
     Refuses to overwrite a non-empty ``out`` unless ``force`` and it is a workspace. ``solved``: the
-    solutions pasted in (the teacher's key for this student). ``handout``: add the lessons and
-    ``selfcheck.py``. ``smoke_test``: check that the package imports. Returns the path.
+    solutions pasted in (the teacher's key for this student). ``handout``: add the lessons (every
+    workspace has ``selfcheck.py``). ``smoke_test``: check that the package imports. Returns the path.
     """
     out, variant = Path(out), variant_for(student, secret)
     _make_room(out, force)
@@ -124,9 +124,9 @@ def generate(out="exercises", force=False, package_dir=PACKAGE_DIR, smoke_test=T
             files[rel] = paste(files[rel], bodies, rel)[0]
     _write(out, files)
     (out / "README.md").write_text(workspace_readme(fences, variant, secret is not None, handout))
+    (out / "selfcheck.py").write_text(SELFCHECK)  # the README's first command, in a practice workspace too
     if handout:
         _add_lessons(out)
-        (out / "selfcheck.py").write_text(SELFCHECK)
     (out / MARKER).write_text(json.dumps({"generator": "minflow.classroom.exercises", "student": student,
                                           "exercises": list(NAMES), "solved": solved,
                                           "library": fingerprint(package_dir)}, indent=1) + "\n")
@@ -228,7 +228,7 @@ def main(argv=None):
     gen.add_argument("--with-solutions", action="store_true", help="the teacher's key (never for students)")
     gen.add_argument("--student", default="student", help="student id (with --secret-file: their variant)")
     gen.add_argument("--secret-file", help="file holding the teacher's secret (per-student variants)")
-    gen.add_argument("--handout", action="store_true", help="add the lessons and selfcheck.py")
+    gen.add_argument("--handout", action="store_true", help="add the lessons")
     hand = sub.add_parser("handout", help="one handout folder per student of a roster")
     hand.add_argument("--roster", required=True, help="file with one student id per line")
     hand.add_argument("--secret-file", required=True, help="file holding the teacher's secret")
