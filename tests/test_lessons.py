@@ -345,11 +345,23 @@ def try_this(name):
     return found
 
 
-TRY = [(name, tuple(args)) for name in sorted(FIGURES) for args in try_this(name)]
+def run_at_named_settings():
+    """(lesson, args) of every suggestion that tests/test_try_this.py runs at the settings it names and checks
+    for what the line says you should see (a stronger check than a --tiny run: those are left out here)."""
+    source = (Path(__file__).parent / "test_try_this.py").read_text()
+    calls = re.finditer(r'run\(root, "(\d\d_\w+)"((?:, "[^"]*")*)', source)
+    return {(m.group(1), tuple(re.findall(r'"([^"]*)"', m.group(2)))) for m in calls}
+
+
+NAMED = run_at_named_settings()
+TRY = [(name, tuple(args)) for name in sorted(FIGURES) for args in try_this(name) if (name, tuple(args)) not in NAMED]
 
 
 def test_try_this_commands_found():
-    assert len(TRY) >= 20 and all(any("--thesis" in a for n2, a in TRY if n2 == n) for n in FIGURES)
+    every = [(n, tuple(a)) for n in sorted(FIGURES) for a in try_this(n)]
+    assert len(every) >= 20 and all(any("--thesis" in a for n2, a in every if n2 == n) for n in FIGURES)
+    assert len(NAMED) >= 20 and ("03_training", ("--n-layers", "1")) in NAMED  # the scan finds test_try_this's runs
+    assert set(TRY) | (set(every) & NAMED) == set(every)
 
 
 @pytest.fixture(scope="module")
