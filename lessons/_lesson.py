@@ -423,9 +423,15 @@ def wrapped(text, indent="    ", width=PRINT_WIDTH):
             out.append(line)
             continue
         lead = line[:len(line) - len(line.lstrip(" "))]
-        out.append(textwrap.fill(line, width, subsequent_indent=lead + indent, break_long_words=False,
-                                 break_on_hyphens=False))
+        # a relation stays on one line with its operands ("D = 100", "gap <= 0.25", "2.03 +- 0.06"): its spaces
+        # become no-break spaces, which textwrap does not break at, and plain spaces again once wrapped
+        glued = _RELATION.sub(lambda m: f"\u00a0{m.group(1)}\u00a0", line)
+        out.append(textwrap.fill(glued, width, subsequent_indent=lead + indent, break_long_words=False,
+                                 break_on_hyphens=False).replace("\u00a0", " "))
     return "\n".join(out)
+
+
+_RELATION = re.compile(r" (=|<=|>=|<|>|\+-|~) (?=\S)")
 
 
 def say(text, indent="    "):
