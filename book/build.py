@@ -61,14 +61,14 @@ SECTIONS = {
     "02": ("2.1.1-2.1.2", "the affine coupling layer, eq. 3-6"),
     "03": ("2.1.3-2.1.5, 4", "prior, generation, maximum likelihood, eq. 2, 14-17"),
     "04": ("2.2, 3.2.1-3.2.2, 4", "entropy, cross-entropy, KL, Proposition 1, eq. 7-18"),
-    "05": ("4 (Figure 1)", "the baseline: does the model fit p? finding C1"),
+    "05": ("4 (Figure 1)", "the baseline: does the model fit $p$? finding C1"),
     "06": ("5 (Figures 2-6)", "scaled and shifted test sets, findings C3-C5"),
     "07": ("6 (Figures 7-10)", "perturbed distributions, findings C6-C7"),
     "08": ("7 (Figures 11-12)", "outliers, findings C8-C9"),
     "09": ("3.2.4, 8 (Figure 13)", "OOD detection with TPR-fixed bounds, finding C10"),
     "10": ("2.1 + the 2-D demo", "distribution mapping in 2-D, both ways"),
     "11": ("2.1.6 / appendix D", "NICE, ActNorm, the LU layer"),
-    "12": ("6.2.1", "inside the model: s and t layer by layer"),
+    "12": ("6.2.1", "inside the model: $s$ and $t$ layer by layer"),
     "13": ("4, 8.2 (C1, C10)", "the regime map: which flows lose the perturbation, and do they fit p?"),
 }
 
@@ -255,7 +255,7 @@ def build_book(files, out, args, reuse=False):
     for k, stem in enumerate(stems):
         nb = nbformat.read(nb_dir / f"{stem}.ipynb", as_version=4)
         titles[stem] = _title(nb, stem)
-        nb.metadata["title"] = titles[stem]
+        nb.metadata["title"] = titles[stem].replace("$", "")  # the window title shows no TeX; the pages typeset it
         glossary.link_terms(nb)  # the first use of each glossary term in the prose -> glossary.html#term
         body, _ = exporter.from_notebook_node(nb)
         (html_dir / f"{stem}.html").write_text(_finish_page(body, _nav(stems, k), site, LESSONS, f"{stem}.html"))
@@ -306,7 +306,7 @@ def _contents(exporter, stems, titles, args):
         "Lessons 5-9 reproduce the thesis's experiments at small scale and end with **This run vs the thesis**: "
         "what the thesis found, what this run found, and why they may differ. The full reproduction, at the "
         "thesis's scale, is in [REPRODUCTION.md](REPRODUCTION.md); how to run the lessons yourself is in "
-        "[the lessons' README](lessons/README.md). The terms (H*, D*, Delta_HC, sep, OVL, TNR at a fixed TPR, the "
+        "[the lessons' README](lessons/README.md). The terms ($H^*$, $D^*$, $\\Delta_{HC}$, sep, OVL, TNR at a fixed TPR, the "
         f"typical set, KL, cross-entropy) are defined in the [glossary]({glossary.PAGE}), which each lesson links "
         "from its first use of a term.",
         "",

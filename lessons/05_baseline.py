@@ -8,7 +8,7 @@
 # ---
 
 # %% [markdown]
-# # Lesson 5 — Baseline: does the model fit p? (thesis section 4, Figure 1, eq. 15-18)
+# # Lesson 5 — Baseline: does the model fit $p$? (thesis section 4, Figure 1, eq. 15-18)
 #
 # Before testing the flow on *other* distributions, the thesis ([de Bruin, TU Delft 2024](https://repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91)) checks that it fits its training
 # distribution $p = \mathcal{N}(\mu_p, \Sigma_p)$, a Gaussian with strong correlations, in $D$ = 10, 20, 50, 100.

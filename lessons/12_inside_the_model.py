@@ -8,7 +8,7 @@
 # ---
 
 # %% [markdown]
-# # Lesson 12 — Inside the model: s and t layer by layer (thesis section 6.2.1, eq. 3, 6)
+# # Lesson 12 — Inside the model: $s$ and $t$ layer by layer (thesis section 6.2.1, eq. 3, 6)
 #
 # Section 6.2.1 found that the trained flow barely tells perturbed data $q_\delta$ from the
 # training data $p$, and hypothesised *coupling-layer co-adaptation*: each layer adds what it
