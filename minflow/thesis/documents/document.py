@@ -57,6 +57,8 @@ def write_report(path="REPRODUCTION.md", root=ROOT, link_base=None):
         lines += regimes_markdown(os.path.join(root, "regimes"), rel)
     from . import slips  # here, not at the top: a student's hand-out leaves the studies out (classroom/exercises.py)
     lines += slips.slips_section(root, rel)
+    from . import testsets  # here too: the test-set construction sweep (pre-registered)
+    lines += testsets.testsets_section(root, rel)
     lines += ablations.markdown(root)
     lines += highd.markdown(root)
     lines += _capacity(root, rel)

@@ -363,3 +363,10 @@ def testsets_markdown(out_dir, rel):
     if os.path.exists(fig):
         lines += [f"![TNR(p_theta) and TNR(p) against the condition number, per basis]({rel(fig)})", ""]
     return lines
+
+
+def testsets_section(root, rel):
+    """The sweep's section of REPRODUCTION.md from root/testsets/ ([] when it has not run)."""
+    import os
+    out = os.path.join(root, "testsets")
+    return testsets_markdown(out, rel) if os.path.isfile(os.path.join(out, "decision.json")) else []
