@@ -5,6 +5,7 @@
     provenance             what was fixed before which results, from git
     capacity, ablations, highd   studies that rerun the pipeline with other settings
     regimes, regimes_run, regimes_report   the pre-registered C10 sweep: rule, runs, map
+    testsets, slips (+ _run)   the pre-registered studies: test-set construction, evaluation slips
 
 It builds on the pipeline and the verdicts; neither imports it. ``__all__`` is its public face, what the
 lessons may use (docs/ARCHITECTURE.md): the thesis's figures, and the C10 sweep's rule, runner and map.
