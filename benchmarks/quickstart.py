@@ -27,6 +27,7 @@ x, _ = flow.inverse(z)             # latent -> data
 samples = flow.sample(1000, rng)
 for layer in flow.trace(data[:3]): # every layer's output, log-det, s and t
     print(layer["layer"], layer["log_det"])
+
 print(minflow.format_consistency_report(minflow.consistency_report(flow, data[:500], rng)))  # eq. 2 both ways
 minflow.save(flow, "flow.npz"); flow = minflow.load("flow.npz")         # bit-identical log_prob
 # --- README quick start: end

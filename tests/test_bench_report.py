@@ -83,3 +83,11 @@ def test_fit_as_users_call_it_is_its_own_table_and_target(report):
     assert sum(line.startswith("| 50 |") for line in table) == 2 and all("0.80 |" in line for line in table[4:6])
     target = [row for row in report._speed_targets(run) if "validation=0.0" in row]
     assert len(target) == 1 and "0.80x" in target[0] and "missed" in target[0]
+
+
+def test_the_timed_quick_start_is_the_readmes():
+    """make bench times benchmarks/quickstart.py as the README's quick start: it must be that block, verbatim."""
+    spec = importlib.util.spec_from_file_location("bench_main", os.path.join(HERE, "..", "benchmarks", "bench.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.quickstart_in_sync(), "copy README.md's quick start into benchmarks/quickstart.py"
