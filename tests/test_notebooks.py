@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 SCRIPTS = sorted(LESSONS.glob("[0-9][0-9]_*.py"))
 # calls that return None: allowed as the last line of a cell (anything else would be echoed)
-SILENT = {"print", "record", "write_json", "write_text", "claim", "finish", "thesis_claims", "versus_thesis", "savefig", "adopt_figure", "display"}
+SILENT = {"print", "record", "write_json", "write_text", "claim", "finish", "thesis_claims", "versus_thesis", "savefig", "adopt_figure", "display", "say"}  # each returns None: nothing echoed
 
 
 def _code_cells(path):
