@@ -211,9 +211,10 @@ def _write_if_changed(path, text):
     run_files.write_text(path, text)
 
 
-def points_csv(points):
+def points_csv(points, columns=COLUMNS):
+    """[point dict] -> the text of a points.csv with ``columns`` (floats written with repr: exact round trip)."""
     text = StringIO()
-    w = csv.DictWriter(text, fieldnames=list(COLUMNS), extrasaction="ignore", lineterminator="\n")
+    w = csv.DictWriter(text, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     w.writerows({k: repr(v) if isinstance(v, float) else v for k, v in p.items()} for p in points)
     return text.getvalue()

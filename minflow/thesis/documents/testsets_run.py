@@ -11,13 +11,11 @@ points/seed{k}_{basis}_k{kappa}.json (a finished task; written last, marks it do
 (``COLUMNS``); decision.json (``decide``, the rule, the settings); run.json (versions, wall time,
 seconds per task).
 """
-import csv
 import json
 import os
 import sys
 import time
 from dataclasses import asdict, replace
-from io import StringIO
 
 import numpy as np
 
@@ -31,7 +29,7 @@ from ..pipeline.cells import rng_for
 from ..pipeline.config import preset
 from ..pipeline.runner import Progress
 from .regimes import tnr_key
-from .regimes_run import _bounds, _log_prob, _write_if_changed
+from .regimes_run import _bounds, _log_prob, _write_if_changed, points_csv
 from .testsets import (FIT_TOL, GAP_BAR, MIN_SEEDS, PERTURBED, TARGET_TNR_P, TNR_BAR, TestsetSweep,
                        construction, decide, fit_strength, perturbed)
 
@@ -136,14 +134,6 @@ def _prepare(sweep, out_dir):
     os.makedirs(os.path.join(out_dir, "points"), exist_ok=True)
 
 
-def points_csv(points):
-    text = StringIO()
-    w = csv.DictWriter(text, fieldnames=list(COLUMNS), extrasaction="ignore", lineterminator="\n")
-    w.writeheader()
-    w.writerows({k: repr(v) if isinstance(v, float) else v for k, v in p.items()} for p in points)
-    return text.getvalue()
-
-
 def write_outputs(sweep, out_dir, wall, computed=True):
     """points.csv, decision.json and run.json (each only when its content changed) -> path of points.csv."""
     done = [t for t in all_tasks(sweep) if os.path.exists(task_path(out_dir, *t))]
@@ -155,7 +145,7 @@ def write_outputs(sweep, out_dir, wall, computed=True):
     missing = [task_name(*t) for t in all_tasks(sweep) if t not in done]
     decision = {**decide(points), "rule": rule, "not_run": missing, "sweep": sweep_settings(sweep)}
     path = os.path.join(out_dir, "points.csv")
-    _write_if_changed(path, points_csv(points))
+    _write_if_changed(path, points_csv(points, COLUMNS))
     _write_if_changed(os.path.join(out_dir, "decision.json"), json.dumps(decision, indent=1) + "\n")
     run_file = os.path.join(out_dir, "run.json")
     if computed or not os.path.exists(run_file):
