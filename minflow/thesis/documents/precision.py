@@ -1,0 +1,124 @@
+"""Does a float32 evaluation decide as the float64 one does? (issue 27: the preset ``make reproduce`` uses)
+
+The thesis preset scores 360 test sets of 10^6 points with the trained flow; "thesis32" does the same
+with log p_theta in float32 (``config.eval_dtype``) after the same float64 training. Two runs of one
+seed, one per preset, train the same models bit for bit (their checkpoints' sha256 are compared), draw
+the same points and compute the same true log p, so every difference between their tables is the
+float32 evaluation's.
+
+THE RULE (written and committed before either run's table was read; ``RULE``):
+  the float32 preset agrees with the float64 preset when, for every one of the 360 cells,
+  (1) every column that does not involve the model (analytic, true log p, TNR/AUROC of p) is equal;
+  (2) every column of the model differs by less than its Monte Carlo standard error (``standard_errors``);
+  (3) every claim's verdict and every check's pass/fail of claims.json is the same.
+  If it holds, float32 evaluation is the preset of ``make reproduce``; float64 stays a preset and reported.
+
+    rows = compare("reproduction/thesis32/seed0", "reproduction/precision/seed0-float64")
+    write_agreement("reproduction/precision", run32, run64)   # agreement.csv, agreement.json
+"""
+import csv
+import hashlib
+import json
+import os
+
+import numpy as np
+
+from ..pipeline import run_files
+from ..pipeline.cells import CELL_KEY, TABLE_COLUMNS
+
+RULE = ("every column without the model equal; every column of the model within one Monte Carlo standard "
+        "error of float64's; every claim verdict and check the same")
+# the columns that involve p_theta, each with how its standard error is computed (``standard_errors``)
+MODEL_COLUMNS = ("Hs_qptheta", "Hs_qptheta_se", "Ds_qptheta", "Ds_qptheta_se", "gap", "gap_se",
+                 "mean_logp_theta", "var_logp_theta", "tnr_ptheta", "auroc_ptheta",
+                 "ref_mean_logp_theta", "ref_var_logp_theta", "train_kl")
+SAME_COLUMNS = tuple(c for c in TABLE_COLUMNS if c not in MODEL_COLUMNS and c not in CELL_KEY)
+
+
+def _rate_se(p, n):
+    """sqrt(p (1 - p) / n), p kept within [1/n, 1 - 1/n] so that a rate of 0 or 1 still has one point's worth."""
+    p = min(max(p, 1.0 / n), 1.0 - 1.0 / n)
+    return float(np.sqrt(p * (1.0 - p) / n))
+
+
+def _auroc_se(a, n):
+    """Hanley and McNeil's (1982) standard error of an AUROC from n positives and n negatives."""
+    a = min(max(a, 1.0 / n), 1.0 - 1.0 / n)
+    q1, q2 = a / (2.0 - a), 2.0 * a * a / (1.0 + a)
+    return float(np.sqrt((a * (1 - a) + (n - 1) * (q1 - a * a) + (n - 1) * (q2 - a * a)) / (n * n)))
+
+
+def standard_errors(row):
+    """{column: its Monte Carlo standard error} for the model's columns of one float64 table row.
+
+    Means: their own se (sd / sqrt(N)); a variance v: v sqrt(2 / (N - 1)) (exact for Gaussian scores; the
+    kurtosis of heavier tails would only widen it); an se s: s / sqrt(2 (N - 1)), likewise; rates and AUROC:
+    binomial and Hanley-McNeil. N is the test set's size (Q(p)'s for the ref_ columns and train_kl)."""
+    n = row["n_test"]
+    ref_se = float(np.sqrt(row["ref_var_logp_theta"] / n))
+    var_se = lambda v: v * float(np.sqrt(2.0 / (n - 1)))  # noqa: E731
+    se_se = lambda s: s / float(np.sqrt(2.0 * (n - 1)))   # noqa: E731
+    return {"Hs_qptheta": row["Hs_qptheta_se"], "Hs_qptheta_se": se_se(row["Hs_qptheta_se"]),
+            "Ds_qptheta": row["Ds_qptheta_se"], "Ds_qptheta_se": se_se(row["Ds_qptheta_se"]),
+            "gap": row["gap_se"], "gap_se": se_se(row["gap_se"]),
+            "mean_logp_theta": row["Hs_qptheta_se"], "var_logp_theta": var_se(row["var_logp_theta"]),
+            "tnr_ptheta": _rate_se(row["tnr_ptheta"], n), "auroc_ptheta": _auroc_se(row["auroc_ptheta"], n),
+            "ref_mean_logp_theta": ref_se, "ref_var_logp_theta": var_se(row["ref_var_logp_theta"]),
+            "train_kl": ref_se}
+
+
+def compare(run32, run64):
+    """One row per cell: its key, then for every model column the float32 - float64 difference and that
+    difference in standard errors, and the columns without the model that differ (should be none).
+
+    run32, run64: the two run folders (their table.csv)."""
+    t32 = {tuple(r[k] for k in CELL_KEY): r for r in run_files.read_table(os.path.join(run32, "table.csv"))}
+    t64 = {tuple(r[k] for k in CELL_KEY): r for r in run_files.read_table(os.path.join(run64, "table.csv"))}
+    if set(t32) != set(t64):
+        raise ValueError(f"run32, run64: the tables have other cells ({len(set(t32) ^ set(t64))} not in both)")
+    rows = []
+    for key in sorted(t64):
+        a, b = t32[key], t64[key]
+        se = standard_errors(b)
+        row = dict(zip(CELL_KEY, key))
+        for c in MODEL_COLUMNS:
+            row[f"{c}_diff"] = a[c] - b[c]
+            row[f"{c}_in_se"] = abs(a[c] - b[c]) / se[c] if se[c] > 0 else (0.0 if a[c] == b[c] else np.inf)
+        row["unequal_without_model"] = " ".join(c for c in SAME_COLUMNS if a[c] != b[c])
+        rows.append(row)
+    return rows
+
+
+def verdicts(run32, run64):
+    """[(claim id, verdict float32, verdict float64, checks that pass in one and not the other)]."""
+    c32 = {c["id"]: c for c in run_files.read_json(os.path.join(run32, "claims.json"), list)}
+    c64 = {c["id"]: c for c in run_files.read_json(os.path.join(run64, "claims.json"), list)}
+    out = []
+    for cid in c64:
+        a, b = c32.get(cid, {}), c64[cid]
+        pa = {k["name"]: k["passed"] for k in a.get("checks", [])}
+        flips = [k["name"] for k in b["checks"] if pa.get(k["name"]) != k["passed"]]
+        out.append((cid, a.get("verdict"), b["verdict"], flips))
+    return out
+
+
+def model_digests(run_dir):
+    """{D: sha256 of models/D{D}.npz} of a run folder (the models are not committed: None when absent)."""
+    folder = os.path.join(run_dir, "models")
+    if not os.path.isdir(folder):
+        return None
+    return {name[1:-4]: hashlib.sha256(open(os.path.join(folder, name), "rb").read()).hexdigest()
+            for name in sorted(os.listdir(folder)) if name.startswith("D") and name.endswith(".npz")}
+
+
+def decide(rows, claim_rows):
+    """The rule applied -> {"agrees", "cells", "columns_unequal", "cells_beyond_se", "worst_in_se",
+    "worst", "verdicts_differ"}."""
+    unequal = sorted({c for r in rows for c in r["unequal_without_model"].split()})
+    beyond = [r for r in rows if any(r[f"{c}_in_se"] >= 1.0 for c in MODEL_COLUMNS)]
+    worst = {c: max(r[f"{c}_in_se"] for r in rows) for c in MODEL_COLUMNS}
+    worst_abs = {c: max(abs(r[f"{c}_diff"]) for r in rows) for c in MODEL_COLUMNS}
+    differ = [c for c in claim_rows if c[1] != c[2] or c[3]]
+    return {"agrees": not unequal and not beyond and not differ, "rule": RULE, "cells": len(rows),
+            "columns_unequal": unequal, "cells_beyond_se": len(beyond), "worst_in_se": worst,
+            "worst_abs_diff": worst_abs, "verdicts_differ": [c[0] for c in differ]}
