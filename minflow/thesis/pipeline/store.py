@@ -106,10 +106,15 @@ def _ours_in(folder, root, sub):
 _LATER_MODEL_DEFAULTS = {k: getattr(ModelConfig(), k) for k in ("mask", "coupling", "permutation", "actnorm", "lu")}
 
 
+# Run settings added later, likewise: eval_dtype (issue 27) is left out while it is None.
+_LATER_RUN_DEFAULTS = {"eval_dtype": None}
+
+
 def config_digest(cfg_dict):
     model = {k: v for k, v in cfg_dict.get("model", {}).items()
              if k not in _LATER_MODEL_DEFAULTS or v != _LATER_MODEL_DEFAULTS[k]}
-    return _sha256(json.dumps({**cfg_dict, "model": model}, sort_keys=True).encode())
+    run = {k: v for k, v in cfg_dict.items() if k not in _LATER_RUN_DEFAULTS or v != _LATER_RUN_DEFAULTS[k]}
+    return _sha256(json.dumps({**run, "model": model}, sort_keys=True).encode())
 
 
 def _sha256(data):
