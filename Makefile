@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export MPLBACKEND := Agg
 
-.PHONY: help install test test-slow lessons lesson reproduce reproduce-quick capacity regimes testsets slips ablations high-d bench exercises grade clean
+.PHONY: help install test test-slow lessons lesson reproduce reproduce-quick precision capacity regimes testsets slips ablations high-d bench exercises grade clean
 
 help:
 	@echo "make lessons          run every lesson in lessons/ (headless, quick settings; ~4 min on 2 cores)"
@@ -15,7 +15,8 @@ help:
 	@echo "make book             the lessons as an HTML book -> book/_build/html/index.html (~3 min; ARGS=--tiny: ~1 min)"
 	@echo "make test             the test suite (~10 min on 2 cores); make test-slow: the tests marked slow (~8 min)"
 	@echo "make reproduce-quick  the thesis experiments, quick preset, 5 seeds (~15 min; SEEDS=n)"
-	@echo "make reproduce        the thesis experiments at thesis scale, 3 seeds (about an hour per seed; SEEDS=n)"
+	@echo "make reproduce        the thesis experiments at thesis scale, 3 seeds (SEEDS=n; PRESET=thesis: float64)"
+	@echo "make precision        the float32 evaluation of make reproduce against float64, cell by cell (SEED=k)"
 	@echo "make capacity         the capacity study (several model sizes / training budgets)"
 	@echo "make regimes          the C10 settling experiment, pre-registered (~1 h on 2 cores)"
 	@echo "make testsets         the test-set construction sweep, pre-registered (~40 min on one quiet core)"
@@ -79,8 +80,15 @@ book: $(NB_STAMP)
 	echo "make book: $$(( $$(date +%s) - start )) s; open book/_build/html/index.html (or: $(BIN)/python -m http.server -d book/_build/html)"
 
 # outputs under reproduction/<preset>/seed<k>/ (resumable: rerun to continue); both regenerate REPRODUCTION.md
+# make reproduce: the thesis preset with log p_theta in float32 (thesis32; REPRODUCTION.md's "Float32 evaluation"
+# shows it deciding as float64 does); make reproduce PRESET=thesis: float64 throughout
 reproduce: $(STAMP)
-	$(BIN)/python -m minflow reproduce --preset thesis --seeds $(or $(SEEDS),3) --workers $(or $(WORKERS),2)
+	$(BIN)/python -m minflow reproduce --preset $(or $(PRESET),thesis32) --seeds $(or $(SEEDS),3) --workers $(or $(WORKERS),2)
+
+# the float32 evaluation against float64, cell by cell, on seed SEED (default 0) of both thesis presets
+# -> reproduction/precision/ (agreement.csv, agreement.json); each run resumable (~1 h on 2 cores)
+precision: $(STAMP)
+	$(BIN)/python -m minflow precision --seed $(or $(SEED),0) --workers $(or $(WORKERS),2)
 
 reproduce-quick: $(STAMP)
 	$(BIN)/python -m minflow reproduce --preset quick --seeds $(or $(SEEDS),5) --workers $(or $(WORKERS),2)

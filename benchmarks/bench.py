@@ -38,6 +38,7 @@ FIT_AS_CALLED = [(50, 256, 1024, "0.0"), (50, 64, 256, "default")]
 # (D, width): the log_prob targets
 LP_SHAPES = [(10, 64), (50, 64), (100, 64), (50, 256), (100, 256)]
 LAYERS = 8
+MATMUL_DIM = {"full": 2048, "quick": 2048, "check": 256}   # square products: the machine's matrix-product peak
 MODES = {
     # runs: timed runs per case (best reported); step: the inner-step table; quickstart: runs of quickstart.py
     "full":  dict(fit=FIT_SHAPES, lp=LP_SHAPES, runs=3, epoch_points=65536, n_eval=65536,
@@ -122,6 +123,8 @@ def run_case(spec, threads, timeout=1800):
 
 
 def describe(r):
+    if r["task"] == "matmul":
+        return f"matmul  numpy {r['dim']}x{r['dim']} {r['dtype']}: {r['rate'] / 1e9:,.1f} GFLOP/s  ({r['process_seconds']:.1f} s)"
     if r["task"] == "agree":
         return f"agree   {r['dtype']} D={r['dim']}: max rel diff {r['max_rel_diff']:.1e} ({'ok' if r['ok'] else 'FAIL'})"
     shape = f"D={r['dim']} {r['layers']}x{r['width']}" + (f" B={r['batch']}" if r["batch"] else "")
@@ -159,6 +162,8 @@ def plan(mode, have_torch):
             i += 1
             cases += [dict(lib=lib, task="log_prob", dim=dim, width=width, dtype=dt, runs=cfg["runs"],
                            n_eval=cfg["n_eval"], chunks=cfg["chunks"]) for lib in order]
+    for dt in DTYPES if mode != "check" else ("float64",):  # the peak of the thesis seed's arithmetic floor
+        cases.append(dict(lib="minflow", task="matmul", dim=MATMUL_DIM[mode], width=0, dtype=dt, runs=cfg["runs"]))
     if cfg["step"]:
         for dim, width, batch in cfg["fit"]:
             for dt in DTYPES:

@@ -18,6 +18,8 @@ Tasks (all rates are best of --runs timed runs, after one untimed warm-up run):
   step      the inner kernel: one gradient + Adam update on a fixed batch, no fit around it
             (minflow engine value_and_grad + adam_step; torch forward/backward/opt.step).
   agree     not timed: minflow's and torch's log_prob on the same weights (architecture check).
+  matmul    the machine's matrix-product rate (--lib minflow: NumPy's BLAS): FLOP/s of A @ B for two
+            (--dim, --dim) arrays, 2 dim^3 / wall; the peak the thesis seed's arithmetic floor divides by.
 Only the library named by --lib is imported (agree imports both).
 """
 import argparse
@@ -33,7 +35,7 @@ import time
 def parse():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lib", choices=("minflow", "torch"), required=True)
-    ap.add_argument("--task", choices=("fit", "log_prob", "step", "agree"), required=True)
+    ap.add_argument("--task", choices=("fit", "log_prob", "step", "agree", "matmul"), required=True)
     ap.add_argument("--dim", type=int, required=True)
     ap.add_argument("--layers", type=int, default=8)
     ap.add_argument("--width", type=int, required=True)
@@ -253,6 +255,16 @@ def agree(args):
     return dict(max_rel_diff=err, tol=tol, ok=err < tol, rate=math.nan, unit="")
 
 
+def minflow_matmul(args):
+    """FLOP/s of one (dim x dim) @ (dim x dim) product in NumPy at the process's BLAS threads (best of --runs)."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((args.dim, args.dim)).astype(args.dtype) for _ in range(2))
+    a @ b  # warm-up: the BLAS threads started
+    runs = [timed(lambda: a @ b) for _ in range(args.runs)]
+    return dict(runs=runs, rate=2.0 * args.dim ** 3 / min(w for w, _ in runs), unit="FLOP/s")
+
+
 def versions(lib):
     import numpy as np
     out = dict(python=platform.python_version(), numpy=np.__version__)
@@ -268,7 +280,7 @@ def versions(lib):
 
 
 TASKS = {("minflow", "fit"): minflow_fit, ("minflow", "log_prob"): minflow_log_prob,
-         ("minflow", "step"): minflow_step, ("torch", "fit"): torch_fit,
+         ("minflow", "step"): minflow_step, ("minflow", "matmul"): minflow_matmul, ("torch", "fit"): torch_fit,
          ("torch", "log_prob"): torch_log_prob, ("torch", "step"): torch_step}
 
 

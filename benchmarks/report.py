@@ -155,7 +155,8 @@ def _wall_time_targets(qs, thesis):
     if thesis:
         minutes = thesis["wall_s"] / 60
         L.append(f"| thesis-scale `make reproduce` (one seed) <= {THESIS_MINUTES:.0f} min wall on 2 cores | "
-                 f"{minutes:.1f} min (seed {thesis['seed']}, {thesis['workers']} workers x {thesis['threads']} threads; "
+                 f"{minutes:.1f} min (`{thesis.get('preset', 'thesis')}` preset, seed {thesis['seed']}, "
+                 f"{thesis['workers']} workers x {thesis['threads']} threads; "
                  f"run of {thesis['finished']}) | {verdict(minutes, THESIS_MINUTES, higher=False, unit=' min')} |")
     return L
 

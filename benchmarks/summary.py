@@ -37,8 +37,9 @@ def paragraph(run_dict, thesis=None):
     s.append(".")
     thesis = thesis if thesis is not None else thesis_timing()
     if thesis:
-        s.append(f" The thesis-scale `make reproduce` took {thesis['wall_s'] / 60:.1f} min for one seed (seed "
-                 f"{thesis['seed']}, {thesis['workers']} workers, not a quiet-machine figure) against a target of "
+        s.append(f" The thesis-scale `make reproduce` took {thesis['wall_s'] / 60:.1f} min for one seed "
+                 f"(`{thesis.get('preset', 'thesis')}` preset, seed {thesis['seed']}, {thesis['workers']} workers, "
+                 "not a `make bench` figure) against a target of "
                  f"{THESIS_MINUTES:.0f}; RESULTS.md has the time of every stage and the floor that the measured "
                  "rates of `fit` and `log_prob` alone set.")
     return "".join(s)

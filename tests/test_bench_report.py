@@ -55,6 +55,39 @@ def test_the_floor_uses_the_nearest_measured_dimension_at_or_below(report):
     assert thesis_time.thesis_floor(run, {**settings, "dims": [5]}) is None   # nothing measured at or below D = 5
 
 
+def test_the_arithmetic_floor_counts_the_seeds_products_by_hand(report):
+    """seed_flops on a grid small enough to count by hand; the floor divides by the measured matmul peaks."""
+    import thesis_time
+
+    settings = {"dims": [4], "n_test": 10, "n_reference": None, "families": ["a"], "S": [1.0], "T": [0.0, 1.0],
+                "model": {"n_layers": 2, "hidden": [3, 3]}, "dtype": "float64", "eval_dtype": "float32",
+                "training": {"epochs": 1, "epoch_size": 8, "validation": 5}}
+    per_point = 2 * 2 * (2 * 3 + 3 * 3 + 3 * 4)       # 2 couplings of 2 -> 3 -> 3 -> (s, t) of 2 each
+    fl = thesis_time.seed_flops(settings)
+    assert fl["model_eval"] == (2 * 10 + 10) * per_point             # 2 test sets and Q(p)
+    assert fl["train"] == (3 * 8 + 5) * per_point                     # forward + backward, validation
+    assert fl["gaussian"] == 30 * 3 * 16 + 8 * 2 * 16                 # test draws and true log p, training draws
+    cases = [{"lib": "minflow", "task": "matmul", "dim": 2048, "width": 0, "dtype": dt, "rate": rate}
+             for dt, rate in (("float64", 100.0), ("float32", 400.0))]
+    floor = thesis_time.arithmetic_floor(settings, report.Run({"info": {}, "cases": cases}))
+    assert floor["seconds"] == (fl["train"] + fl["gaussian"]) / 100.0 + fl["model_eval"] / 400.0
+    assert thesis_time.arithmetic_floor(settings, report.Run({"info": {}, "cases": []})) is None
+
+
+def test_the_target_is_judged_on_the_preset_make_reproduce_uses(report):
+    """The Makefile's make reproduce runs thesis_time.REPRODUCE_PRESET, the preset RESULTS.md judges."""
+    import thesis_time
+
+    with open(os.path.join(HERE, "..", "Makefile")) as f:
+        make = f.read()
+    assert f"--preset $(or $(PRESET),{thesis_time.REPRODUCE_PRESET})" in make
+    t = report.thesis_timing()
+    import glob
+
+    if glob.glob(os.path.join(HERE, "..", "reproduction", thesis_time.REPRODUCE_PRESET, "seed*", "run.json")):
+        assert t["preset"] == thesis_time.REPRODUCE_PRESET and t["float64"]["preset"] == thesis_time.FLOAT64_PRESET
+
+
 def test_the_readme_speed_paragraph_is_the_one_the_committed_results_give(report):
     """README.md quotes only figures that `make bench` wrote: regenerate with `python benchmarks/report.py`."""
     import sys

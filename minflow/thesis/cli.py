@@ -1,10 +1,10 @@
 """Command line: ``python -m minflow <command>`` (minflow/__main__.py calls ``main``).
 
-    python -m minflow reproduce --preset quick|thesis|tiny [--seeds N] [--seed K] [--out DIR]
+    python -m minflow reproduce --preset quick|thesis|thesis32|tiny [--seeds N] [--seed K] [--out DIR]
                                 [--workers N] [--fresh] [--scheduler ADDRESS]
         per seed: train one core model per D, evaluate every test set (resumable), decide claims
         C1-C10 (figures for the first seed); into reproduction/<preset>/seed<k>/ (or DIR: one run,
-        DIR/seed<k>/ with --seeds); then regenerate REPRODUCTION.md (quick and thesis presets);
+        DIR/seed<k>/ with --seeds); then regenerate REPRODUCTION.md (quick, thesis and thesis32 presets);
         prints the seconds per stage (also in DIR/run.json). --scheduler: the tasks run on the
         Dask cluster at ADDRESS (pip install -e .[dask]); only this process writes DIR (no shared disk)
     python -m minflow claims DIR          the claim table of a finished run
@@ -21,6 +21,12 @@
         the evaluation-slip study, pre-registered (documents/slips.py): the quick flows of seeds 0-2 scored
         under every hypothesis -> DIR/signatures/seed<k>.json, decision.json, slips.png, slips.md
         (default DIR reproduction/slips; --tiny: seconds, into results/slips-tiny)
+    python -m minflow precision [--seed K] [--workers N] [--tiny]
+        the float32 evaluation's agreement (documents/precision.py): seed K of the thesis32 preset (the one
+        `make reproduce` uses) into reproduction/thesis32/seed<K> and of the float64 thesis preset into
+        reproduction/precision/seed<K>-float64 (both resumable), compared cell by cell ->
+        reproduction/precision/agreement.csv, agreement.json; REPRODUCTION.md regenerated
+        (--tiny: the tiny preset, seconds, into results/precision-tiny)
     python -m minflow testsets [--out DIR] [--tiny]
         the test-set construction sweep, pre-registered (documents/testsets.py): calibrate, train and score
         its 24 flows in one process, one thread (resumable), decide the rule -> DIR/points.csv, decision.json,
@@ -53,7 +59,7 @@ def _reproduce(args):
         out = os.path.join(root, f"seed{k}") if per_seed else root
         # figures of the first seed only: every seed's numbers are in the report, one set of pictures is enough
         _reproduce_one(args, preset(args.preset, **overrides, seed=k), out, figures=k == seeds[0])
-    report = args.report if args.report is not None else ("REPRODUCTION.md" if args.preset in ("quick", "thesis")
+    report = args.report if args.report is not None else ("REPRODUCTION.md" if args.preset in ("quick", "thesis", "thesis32")
                                                           and not overrides and args.out is None else "")
     if report and args.out is not None:  # the runs just made, not reproduction/
         dirs = [os.path.join(root, f"seed{k}") for k in seeds] if per_seed else [root]
@@ -88,6 +94,33 @@ def _reproduce_one(args, config, out, figures):
         done = finish_run(out, figures=figures and not args.no_figures, workers=args.workers)
     print("\n".join(breakdown_lines(done["record"].get("timing", {}))))
     print(f"table: {path}")
+
+
+def _precision(args):
+    from .pipeline import preset
+    from .documents.document import write_report
+    from .documents.precision import write_agreement
+
+    k = args.seed
+    if args.tiny:
+        root = os.path.join("results", "precision-tiny")
+        pair = ((preset("tiny", seed=k, eval_dtype="float32"), os.path.join(root, f"seed{k}-float32")),
+                (preset("tiny", seed=k), os.path.join(root, f"seed{k}-float64")))
+    else:
+        root = os.path.join("reproduction", "precision")
+        pair = ((preset("thesis32", seed=k), os.path.join("reproduction", "thesis32", f"seed{k}")),
+                (preset("thesis", seed=k), os.path.join(root, f"seed{k}-float64")))
+    for config, out in pair:
+        # a finished run is only read: resuming it would record a no-op invocation over its timing
+        if not all(os.path.isfile(os.path.join(out, f)) for f in ("table.csv", "claims.json", "run.json")):
+            _reproduce_one(args, config, out, figures=False)
+    a = write_agreement(root, pair[0][1], pair[1][1])
+    print(f"precision: float32 {'agrees' if a['agrees'] else 'does NOT agree'} over {a['cells']} cells "
+          f"(largest difference {max(a['worst_in_se'].values()):.2g} standard errors; verdicts differ: "
+          f"{', '.join(a['verdicts_differ']) or 'none'}; same models: {a['same_models']}) -> {root}")
+    if not args.tiny:
+        print(f"report: {write_report('REPRODUCTION.md')}")
+    return 0
 
 
 def _claims(args):
@@ -183,7 +216,7 @@ def build_parser():
 
 def _reproduce_parser(sub):
     r = sub.add_parser("reproduce", help="run the thesis experiments (resumable)")
-    r.add_argument("--preset", required=True, help="quick, thesis, high or tiny")
+    r.add_argument("--preset", required=True, help="quick, thesis (float64), thesis32 (log p_theta in float32), high or tiny")
     r.add_argument("--out", default=None, help="output directory (default reproduction/<preset>)")
     r.add_argument("--workers", type=_at_least_one, default=1, help="processes (default 1)")
     r.add_argument("--fresh", action="store_true", help="delete earlier results in --out and start over")
@@ -240,6 +273,12 @@ def _other_parsers(sub):
     sl.add_argument("--model-cache", default=None, help="where the trained flows are kept (default results/slips-models)")
     sl.add_argument("--tiny", action="store_true", help="the tiny preset, D = 4 and 6, one seed (seconds)")
     sl.set_defaults(fn=_slips)
+    pr = sub.add_parser("precision", help="the float32 evaluation against float64 on one seed, cell by cell")
+    pr.add_argument("--seed", type=int, default=0, help="the seed of both runs (default 0)")
+    pr.add_argument("--workers", type=_at_least_one, default=1, help="processes (default 1)")
+    pr.add_argument("--tiny", action="store_true", help="the tiny preset (seconds), into results/precision-tiny")
+    pr.add_argument("--quiet", action="store_true", help="no progress line")
+    pr.set_defaults(fn=_precision, scheduler=None, fresh=False, no_figures=True)
     ts = sub.add_parser("testsets", help="the test-set construction sweep, pre-registered (resumable)")
     ts.add_argument("--out", default=None, help="output directory (default reproduction/testsets; "
                                                 "with --tiny results/testsets-tiny)")

@@ -9,7 +9,7 @@ filled in from the same runs (``notes``). A fresh clone regenerates the file byt
 """
 import os
 
-from . import ablations, highd, provenance
+from . import ablations, highd, precision, provenance
 from ..pipeline import run_files
 from ..verdicts.claims import RULES_VERSION
 from ..pipeline.config import ExperimentConfig, preset
@@ -22,7 +22,9 @@ from ..verdicts.robustness import robustness_line, untestable, untestable_text
 
 ROOT = "reproduction"
 RULES_COMMIT = provenance.RULES_COMMIT   # rules v2: written after the v1 results were seen (provenance.json says what)
-PRESETS = (("thesis", "Thesis preset", "make reproduce"), ("quick", "Quick preset", "make reproduce-quick"))
+PRESETS = (("thesis", "Thesis preset (float64)", "make reproduce PRESET=thesis"),
+           ("thesis32", "Thesis preset, log p_theta in float32", "make reproduce"),
+           ("quick", "Quick preset", "make reproduce-quick"))
 THESIS_REF = ("N. de Bruin, *A Step Towards Understanding Normalizing Flows and their Likelihood Behavior* (TU Delft, 2024), "
               "https://repository.tudelft.nl/record/uuid:b2bdbbe2-2dda-4fce-8266-ae73bd12de91")
 
@@ -53,6 +55,7 @@ def write_report(path="REPRODUCTION.md", root=ROOT, link_base=None):
     for name, title, command in PRESETS:
         if name in found:
             lines += _preset_section(name, title, command, found[name], rel)
+    lines += precision.precision_section(root, rel)
     if os.path.isfile(os.path.join(root, "regimes", "decision.json")):
         lines += regimes_markdown(os.path.join(root, "regimes"), rel)
     from . import slips  # here, not at the top: a student's hand-out leaves the studies out (classroom/exercises.py)

@@ -18,7 +18,7 @@ THE RULE (written and committed before either run's table was read; ``RULE``):
 """
 import csv
 import hashlib
-import json
+import io
 import os
 
 import numpy as np
@@ -122,3 +122,70 @@ def decide(rows, claim_rows):
     return {"agrees": not unequal and not beyond and not differ, "rule": RULE, "cells": len(rows),
             "columns_unequal": unequal, "cells_beyond_se": len(beyond), "worst_in_se": worst,
             "worst_abs_diff": worst_abs, "verdicts_differ": [c[0] for c in differ]}
+
+
+# --- the files and the report section ------------------------------------------------------------------
+def write_agreement(out_dir, run32, run64):
+    """agreement.csv (``compare``'s rows) and agreement.json (``decide``, the two runs, their models' sha256)
+    into out_dir -> the decision."""
+    rows, claim_rows = compare(run32, run64), verdicts(run32, run64)
+    decision = decide(rows, claim_rows)
+    d32, d64 = model_digests(run32), model_digests(run64)
+    cfg = lambda d: run_files.read_json(os.path.join(d, "config.json"), dict)  # noqa: E731
+    decision.update({"float32_run": run32, "float64_run": run64, "seed": cfg(run64)["seed"],
+                     "settings_differ": sorted(k for k in cfg(run64) if cfg(run64)[k] != cfg(run32).get(k)),
+                     "same_models": None if d32 is None or d64 is None else d32 == d64, "models_sha256": d64,
+                     "claims": [{"id": c[0], "float32": c[1], "float64": c[2], "checks_flipped": c[3]}
+                                for c in claim_rows],
+                     "seconds": {"float32": _seconds(run32), "float64": _seconds(run64)}})
+    os.makedirs(out_dir, exist_ok=True)
+    text = io.StringIO()
+    w = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    run_files.write_text(os.path.join(out_dir, "agreement.csv"), text.getvalue())
+    run_files.write_json(os.path.join(out_dir, "agreement.json"), decision)
+    return decision
+
+
+def _seconds(run_dir):
+    """The run's busy seconds per stage (run.json), or None."""
+    timing = run_files.read_json(os.path.join(run_dir, "run.json"), dict).get("timing", {})
+    return {"wall_s": timing.get("last_invocation_wall_s"), "stages": timing.get("stage_seconds")}
+
+
+def precision_section(root, rel):
+    """REPRODUCTION.md's "Float32 evaluation" section from root/precision/agreement.json, or [] without it."""
+    path = os.path.join(root, "precision", "agreement.json")
+    if not os.path.isfile(path):
+        return []
+    a = run_files.read_json(path, dict)
+    worst = a["worst_in_se"]
+    col = max(worst, key=worst.get)
+    verdict = "agrees" if a["agrees"] else "does not agree"
+    models = {True: "the same bits (sha256 of every checkpoint equal)", False: "different bits",
+              None: "not compared (a run folder lacks models/)"}[a["same_models"]]
+    lines = ["## Float32 evaluation: the preset of `make reproduce`", "",
+             f"The thesis preset's seed {a['seed']} was run twice, as `thesis` (float64 throughout) into "
+             f"[{a['float64_run']}]({rel(a['float64_run'])}) and as `thesis32` (the same float64 training, log "
+             f"p_theta in float32, every sum over the 10^6 points in float64) into "
+             f"[{a['float32_run']}]({rel(a['float32_run'])}); the settings differ in "
+             f"{', '.join(a['settings_differ']) or 'nothing'}; the trained models: {models}.", "",
+             f"**Rule** (committed before either table was read, `minflow/thesis/documents/precision.py`): {a['rule']}.",
+             f"**Result: float32 {verdict}** over {a['cells']} cells: columns without the model unequal: "
+             f"{', '.join(a['columns_unequal']) or 'none'}; cells with a model column one standard error or more "
+             f"apart: {a['cells_beyond_se']}; claims whose verdict or checks differ: "
+             f"{', '.join(a['verdicts_differ']) or 'none'}.", "",
+             "| column | largest difference | largest difference / standard error |", "|---|---|---|"]
+    lines += [f"| {c} | {a['worst_abs_diff'][c]:.2g} | {worst[c]:.2g} |" for c in MODEL_COLUMNS]
+    lines += ["", f"The largest, {worst[col]:.2g} standard errors ({col}). Every cell's differences: "
+              f"[reproduction/precision/agreement.csv]({rel(os.path.join(root, 'precision', 'agreement.csv'))}).",
+              "", "| claim | float64 | float32 |", "|---|---|---|"]
+    lines += [f"| {c['id']} | {c['float64']} | {c['float32']}{' (checks flipped: ' + ', '.join(c['checks_flipped']) + ')' if c['checks_flipped'] else ''} |"
+              for c in a["claims"]]
+    s32, s64 = a["seconds"]["float32"]["wall_s"], a["seconds"]["float64"]["wall_s"]
+    if s32 and s64:
+        lines += ["", f"Wall time of the two runs (each `--workers 2`, not a `make bench` measurement): float64 "
+                  f"{s64 / 60:.1f} min, float32 {s32 / 60:.1f} min (benchmarks/RESULTS.md has the quiet timing)."]
+    return lines + [""]
