@@ -119,7 +119,9 @@ def settings_lines(run):
              f"({cfg.n_cells} test sets)",
              f"- test sets: N = {cfg.n_test:,} points each; Q(p) for the OOD bounds: {cfg.n_ref:,} points; TPR = {cfg.tpr}",
              f"- model: RealNVP, {m.n_layers} {m.coupling} couplings, MLP {list(m.hidden)} ({m.activation}), "
-             f"{scale}, {_extras(m)}N(0, I) prior, {cfg.dtype}",
+             f"{scale}, {_extras(m)}N(0, I) prior, {cfg.dtype}"
+             + (f"; log p_theta of the test points in {cfg.eval_dtype} (sums over points in float64)"
+                if cfg.eval_dtype not in (None, cfg.dtype) else ""),
              f"- training: Adam, lr {t.lr} ({t.schedule}), {t.epochs} epochs x {t.epoch_size:,} fresh samples of p, "
              f"batch {t.batch_size}, validation {t.validation:,} points",
              f"- seed {cfg.seed}; distributions: `{json.dumps(rec['distributions'][str(cfg.dims[0])])}` (D={cfg.dims[0]}; "
