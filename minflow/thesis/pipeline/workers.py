@@ -83,9 +83,22 @@ def thread_budget(n):
 
 def pool(workers, n_threads=1):
     """A spawn-context process pool of ``workers`` processes, each tied to this process's life and
-    running the speed room at ``n_threads`` threads."""
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=start_worker, initargs=(os.getpid(), n_threads))
+    running the speed room at ``n_threads`` threads.
+
+    The processes start here, with SIGINT ignored while they are spawned: an ignored signal stays ignored
+    through exec, and Python then installs no KeyboardInterrupt handler, so a Ctrl-C that arrives while a
+    worker is still importing (before ``start_worker`` runs) cannot print a worker's traceback."""
+    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=start_worker, initargs=(os.getpid(), n_threads))
+    main = threading.current_thread() is threading.main_thread()  # only the main thread may set a handler
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        for _ in range(workers):
+            executor.submit(int)  # each submit with no idle worker spawns one
+    finally:
+        if main and previous is not None:  # None: a handler not set from Python, which this cannot restore
+            signal.signal(signal.SIGINT, previous)
+    return executor
 
 
 def start_worker(parent_pid, n_threads):
