@@ -146,7 +146,10 @@ def test_ctrl_c_is_one_line_with_the_resume_command(tmp_path, workers):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "minflow", "reproduce", "--preset", "tiny", "--out", str(out), "--quiet",
            "--no-figures", "--report", "", "--workers", workers, "--fresh"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    # a terminal's shell starts a command with SIGINT at its default; a background job of a script (nohup cmd &)
+    # inherits it ignored, and Python then never raises KeyboardInterrupt: give the child the terminal's default
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not any(f.endswith(".json") for _, _, fs in os.walk(out / "cells") for f in fs):
         assert time.time() < deadline and proc.poll() is None, "no cell was finished"
