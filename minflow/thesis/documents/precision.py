@@ -168,9 +168,10 @@ def precision_section(root, rel):
               None: "not compared (a run folder lacks models/)"}[a["same_models"]]
     lines = ["## Float32 evaluation: the preset of `make reproduce`", "",
              f"The thesis preset's seed {a['seed']} was run twice, as `thesis` (float64 throughout) into "
-             f"[{a['float64_run']}]({rel(a['float64_run'])}) and as `thesis32` (the same float64 training, log "
-             f"p_theta in float32, every sum over the 10^6 points in float64) into "
-             f"[{a['float32_run']}]({rel(a['float32_run'])}); the settings differ in "
+             f"`{a['float64_run']}/` ([table.csv]({rel(os.path.join(a['float64_run'], 'table.csv'))})) and as "
+             f"`thesis32` (the same float64 training, log p_theta in float32, every sum over the 10^6 points in "
+             f"float64) into `{a['float32_run']}/` ([table.csv]({rel(os.path.join(a['float32_run'], 'table.csv'))})); "
+             f"the settings differ in "
              f"{', '.join(a['settings_differ']) or 'nothing'}; the trained models: {models}.", "",
              f"**Rule** (committed before either table was read, `minflow/thesis/documents/precision.py`): {a['rule']}.",
              f"**Result: float32 {verdict}** over {a['cells']} cells: columns without the model unequal: "
