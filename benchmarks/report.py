@@ -16,7 +16,7 @@ from runs import QUIET_LOAD, QUIET_OTHER_CORES, Run, geomean, is_quiet, noise, r
 from thesis_time import THESIS_MINUTES, section_lines, thesis_timing  # noqa: E402
 
 # the issue's targets
-FIT_GEOMEAN, FIT_MIN, LP_MIN, F32_MIN = 1.0, 0.8, 1.2, 1.0
+FIT_GEOMEAN, FIT_MIN, LP_MIN, F32_MIN = 1.0, 0.85, 1.2, 1.0   # FIT_MIN: issue 27 (issue 12: 0.8)
 QUICKSTART_SECONDS, QUICKSTART_LOADED_RATIO = 15.0, 2.0
 
 
@@ -118,11 +118,17 @@ def _speed_targets(run):
                 if r:
                     L.append(f"| `fit` with `validation=0.0` >= {FIT_GEOMEAN}x PyTorch, D={dim}, 8x{width}, "
                              f"B={batch}, {dt} | {r:.2f}x | {verdict(r, FIT_GEOMEAN)} |")
+    lp = []
     for dim, width in run.shapes("log_prob"):
         for dt in run.dtypes("log_prob"):
             r = ratio(run.rate("minflow", "log_prob", dim, width, dt), run.rate("torch", "log_prob", dim, width, dt))
+            lp += [r] if r else []
             L.append(f"| `log_prob` >= {LP_MIN}x PyTorch, D={dim}, 8x{width}, {dt} | {fmt_ratio(r)}x | "
                      f"{verdict(r, LP_MIN)} |")
+    if lp:  # issue 27: the target as a geometric mean
+        g = geomean(lp)
+        L.append(f"| `log_prob` >= {LP_MIN}x PyTorch, geometric mean over {len(lp)} (shape, dtype) | {g:.2f}x | "
+                 f"{verdict(g, LP_MIN)} |")
     return L
 
 
@@ -165,7 +171,7 @@ def target_lines(run, quiet, qs, thesis):
     rows = _speed_targets(run) + _f32_targets(run) + _wall_time_targets(qs, thesis)
     if not quiet:  # flagged row by row, so that no figure is quoted from a noisy run without the flag
         rows = [row[:-2] + " (noisy run) |" for row in rows]
-    return ["## Targets (issue 12)\n", "| target | measured | verdict |", "|---|---|---|", *rows, "",
+    return ["## Targets (issues 12 and 27)\n", "| target | measured | verdict |", "|---|---|---|", *rows, "",
             "Why a target is missed is analysed by hand in [NOTES.md](NOTES.md) after a quiet full run; "
             "the figures are only here.\n"]
 
