@@ -112,8 +112,8 @@ def model_digests(run_dir):
 
 
 def decide(rows, claim_rows):
-    """The rule applied -> {"agrees", "cells", "columns_unequal", "cells_beyond_se", "worst_in_se",
-    "worst", "verdicts_differ"}."""
+    """The rule applied -> {"agrees", "rule", "cells", "columns_unequal", "cells_beyond_se", "worst_in_se",
+    "worst_abs_diff", "verdicts_differ"}."""
     unequal = sorted({c for r in rows for c in r["unequal_without_model"].split()})
     beyond = [r for r in rows if any(r[f"{c}_in_se"] >= 1.0 for c in MODEL_COLUMNS)]
     worst = {c: max(r[f"{c}_in_se"] for r in rows) for c in MODEL_COLUMNS}
@@ -131,9 +131,9 @@ def write_agreement(out_dir, run32, run64):
     rows, claim_rows = compare(run32, run64), verdicts(run32, run64)
     decision = decide(rows, claim_rows)
     d32, d64 = model_digests(run32), model_digests(run64)
-    cfg = lambda d: run_files.read_json(os.path.join(d, "config.json"), dict)  # noqa: E731
-    decision.update({"float32_run": run32, "float64_run": run64, "seed": cfg(run64)["seed"],
-                     "settings_differ": sorted(k for k in cfg(run64) if cfg(run64)[k] != cfg(run32).get(k)),
+    cfg32, cfg64 = (run_files.read_json(os.path.join(d, "config.json"), dict) for d in (run32, run64))
+    decision.update({"float32_run": run32, "float64_run": run64, "seed": cfg64["seed"],
+                     "settings_differ": sorted(k for k in cfg64 if cfg64[k] != cfg32.get(k)),
                      "same_models": None if d32 is None or d64 is None else d32 == d64, "models_sha256": d64,
                      "claims": [{"id": c[0], "float32": c[1], "float64": c[2], "checks_flipped": c[3]}
                                 for c in claim_rows],
