@@ -18,8 +18,7 @@ def section_lines(thesis, run):
     """Markdown lines of RESULTS.md's section (thesis: ``thesis_timing()``; run: the benchmark's ``Run``)."""
     L = []
     L.append("## Thesis-scale reproduction: where its time goes\n")
-    every = "; ".join(f"seed {t['seed']}: {t['wall_s'] / 60:.1f} min"
-                      + ("" if t["whole"] else " (resumed: its last part only)") for t in thesis["seeds"])
+    every = _seed_walls(thesis["seeds"], " (resumed: its last part only)")
     preset = thesis.get("preset", FLOAT64_PRESET)
     L.append(f"Wall time of each committed seed of the `{preset}` preset (`reproduction/{preset}/seed<k>/run.json`): "
              f"{every}." + _float64_seeds(thesis.get("float64")) + " A seed is not a `make bench` measurement: "
@@ -63,11 +62,15 @@ def section_lines(thesis, run):
     return L
 
 
+def _seed_walls(seeds, resumed):
+    """"seed k: m min; ..." with ``resumed`` after a seed not done in one go."""
+    return "; ".join(f"seed {t['seed']}: {t['wall_s'] / 60:.1f} min" + ("" if t["whole"] else resumed) for t in seeds)
+
+
 def _float64_seeds(other):
     if not other:
         return ""
-    every = "; ".join(f"seed {t['seed']}: {t['wall_s'] / 60:.1f} min" + ("" if t["whole"] else " (resumed)")
-                      for t in other["seeds"])
+    every = _seed_walls(other["seeds"], " (resumed)")
     return f" The float64 preset's (`reproduction/{FLOAT64_PRESET}/seed<k>/run.json`, `make reproduce PRESET=thesis`): {every}."
 
 
